@@ -1,0 +1,28 @@
+{
+  "variables": {
+    "ae_openblas%": "<!(node native/build-config.js blas)"
+  },
+  "targets": [
+    {
+      "target_name": "native_autoencoder",
+      "sources": ["<!@(node native/build-config.js sources core cpu binding)"],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
+      "cflags_cc": ["-std=c++17", "-O3", "-fexceptions"],
+      "xcode_settings": {
+        "GCC_ENABLE_CPP_EXCEPTIONS": "YES",
+        "CLANG_CXX_LANGUAGE_STANDARD": "c++17",
+        "OTHER_CPLUSPLUSFLAGS": ["-O3"]
+      },
+      "conditions": [
+        ["ae_openblas==1", {
+          "defines": ["AE_HAVE_OPENBLAS"],
+          "cflags_cc": ["<!@(node native/build-config.js blas-cflags)"],
+          "libraries": ["<!@(node native/build-config.js blas-libs)"]
+        }]
+      ]
+    }
+  ]
+}

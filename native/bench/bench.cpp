@@ -1,0 +1,185 @@
+// Native benchmark: trains the three reference workloads and prints samples per second and
+// achieved GFLOP/s beside the GFLOP/s of the same step's matrix products run bare through the
+// same GEMM, measured in the same run.
+//   ae_bench [--threads N[,N...]] [--epochs N] [--workloads W1,W2,W3]
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "core/trainer.h"
+#include "cpu/cpu_backend.h"
+
+namespace {
+
+using namespace ae;
+using Clock = std::chrono::steady_clock;
+
+struct Workload {
+  std::string name;
+  std::vector<long> widths;
+  std::vector<Activation> activations;  // one per layer
+  Loss loss;
+  OptimizerKind optimizer;
+  float learning_rate;
+  long batch;
+  long rows;
+};
+
+std::vector<Workload> workloads() {
+  using A = Activation;
+  return {
+      {"W1", {100, 32, 32, 32, 100}, {A::Relu, A::Relu, A::Relu, A::Sigmoid}, Loss::Mse, OptimizerKind::Sgd, 0.05f, 64,
+       65536},
+      {"W2", {784, 512, 256, 64, 256, 512, 784}, {A::Relu, A::Relu, A::Linear, A::Relu, A::Relu, A::Sigmoid},
+       Loss::BinaryCrossentropy, OptimizerKind::Adam, 1e-3f, 256, 8192},
+      {"W3", {4096, 2048, 256, 2048, 4096}, {A::Relu, A::Linear, A::Relu, A::Sigmoid}, Loss::Mse, OptimizerKind::Adam,
+       1e-3f, 512, 2048},
+  };
+}
+
+double flops_per_sample(const Workload& w) {
+  double sum = 0;
+  for (size_t i = 0; i + 1 < w.widths.size(); ++i) sum += double(w.widths[i]) * double(w.widths[i + 1]);
+  return 2.0 * (3.0 * sum - double(w.widths[0]) * double(w.widths[1]));
+}
+
+NetworkSpec make_spec(const Workload& w) {
+  NetworkSpec spec;
+  for (size_t i = 0; i + 1 < w.widths.size(); ++i) {
+    LayerSpec l;
+    l.name = "layer." + std::to_string(i);
+    l.inputs = w.widths[i];
+    l.units = w.widths[i + 1];
+    l.activation.kind = w.activations[i];
+    spec.layers.push_back(l);
+  }
+  spec.latent_layer = int(spec.layers.size() / 2) - 1;
+  return spec;
+}
+
+// Learnable data in [0, 1]: x = sigmoid(z · M) with z of width 8.
+std::vector<float> make_data(long rows, long cols, uint64_t seed) {
+  Rng rng(seed);
+  const long latent = 8;
+  std::vector<float> m(size_t(latent * cols)), x(size_t(rows * cols));
+  for (auto& v : m) v = float(rng.normal());
+  std::vector<float> z(latent);
+  for (long r = 0; r < rows; ++r) {
+    for (auto& v : z) v = float(rng.normal());
+    for (long c = 0; c < cols; ++c) {
+      double s = 0;
+      for (long k = 0; k < latent; ++k) s += z[k] * m[size_t(k * cols + c)];
+      x[size_t(r * cols + c)] = float(1.0 / (1.0 + std::exp(-s)));
+    }
+  }
+  return x;
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// GFLOP/s of the step's GEMMs alone (forward, weight gradient, input gradient), same shapes.
+double gemm_rate(Backend& be, const Workload& w) {
+  const long b = w.batch;
+  long widest = *std::max_element(w.widths.begin(), w.widths.end());
+  std::vector<float> x(size_t(b * widest), 0.5f), y(size_t(b * widest)), wt(size_t(widest * widest), 0.01f),
+      dw(size_t(widest * widest));
+  auto step = [&] {
+    for (size_t i = 0; i + 1 < w.widths.size(); ++i) {
+      const long in = w.widths[i], out = w.widths[i + 1];
+      be.gemm(false, true, b, out, in, 1.0f, x.data(), in, wt.data(), in, 0.0f, y.data(), out);
+      be.gemm(true, false, out, in, b, 1.0f, y.data(), out, x.data(), in, 0.0f, dw.data(), in);
+      if (i > 0) be.gemm(false, false, b, in, out, 1.0f, y.data(), out, wt.data(), in, 0.0f, x.data(), in);
+    }
+  };
+  step();
+  std::vector<double> rates;
+  for (int rep = 0; rep < 5; ++rep) {
+    const int iters = std::max(1, int(2e9 / (flops_per_sample(w) * double(b)) / 5));
+    auto t0 = Clock::now();
+    for (int i = 0; i < iters; ++i) step();
+    double s = std::chrono::duration<double>(Clock::now() - t0).count();
+    rates.push_back(flops_per_sample(w) * double(b) * iters / s / 1e9);
+  }
+  return median(rates);
+}
+
+struct Row {
+  std::string name;
+  int threads;
+  double samples_per_second, gflops, gemm_gflops, final_loss;
+};
+
+Row run(const Workload& w, int threads, int epochs) {
+  cpu::CpuBackend be(threads);
+  Model model(make_spec(w), 1);
+  std::vector<float> data = make_data(w.rows, w.widths[0], 7);
+  DataView train{data.data(), w.rows, w.widths[0]};
+  FitConfig config;
+  config.epochs = 1;
+  config.batch_size = w.batch;
+  config.loss.kind = w.loss;
+  config.optimizer.kind = w.optimizer;
+  config.optimizer.learning_rate = w.learning_rate;
+  FitObserver quiet;
+  fit(be, model, train, nullptr, config, quiet);  // warm-up
+  config.epochs = epochs;
+  FitResult result = fit(be, model, train, nullptr, config, quiet);
+  std::vector<double> rates;
+  for (const auto& e : result.epochs) rates.push_back(e.samples_per_second);
+  Row row{w.name, threads, median(rates), 0, gemm_rate(be, w), result.epochs.back().loss};
+  row.gflops = row.samples_per_second * flops_per_sample(w) / 1e9;
+  return row;
+}
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::stringstream ss(s);
+  for (std::string item; std::getline(ss, item, ',');) out.push_back(item);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<int> thread_counts = {1, 2};
+  int epochs = 3;
+  std::vector<std::string> names = {"W1", "W2", "W3"};
+  for (int i = 1; i + 1 < argc; i += 2) {
+    std::string flag = argv[i], value = argv[i + 1];
+    if (flag == "--threads") {
+      thread_counts.clear();
+      for (auto& t : split_list(value)) thread_counts.push_back(std::atoi(t.c_str()));
+    } else if (flag == "--epochs") {
+      epochs = std::max(1, std::atoi(value.c_str()));
+    } else if (flag == "--workloads") {
+      names = split_list(value);
+    } else {
+      std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
+      return 64;
+    }
+  }
+  cpu::CpuBackend probe(1);
+  BackendInfo info = probe.info();
+  std::printf("backend: %s, BLAS %s, SIMD %s; medians of %d epochs after a warm-up\n", info.backend.c_str(),
+              info.blas.c_str(), info.simd.c_str(), epochs);
+  std::printf("| workload | threads | samples/s | GFLOP/s | step GEMMs alone GFLOP/s | share | loss |\n");
+  std::printf("|---|---|---|---|---|---|---|\n");
+  for (const Workload& w : workloads()) {
+    if (std::find(names.begin(), names.end(), w.name) == names.end()) continue;
+    for (int t : thread_counts) {
+      Row r = run(w, t, epochs);
+      std::printf("| %s | %d | %.0f | %.1f | %.1f | %.0f%% | %.5f |\n", r.name.c_str(), r.threads, r.samples_per_second,
+                  r.gflops, r.gemm_gflops, 100.0 * r.gflops / r.gemm_gflops, r.final_loss);
+      std::fflush(stdout);
+    }
+  }
+  return 0;
+}

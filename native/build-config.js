@@ -1,0 +1,61 @@
+#!/usr/bin/env node
+// Build settings that binding.gyp reads through <!(...) expansions, so that node-gyp and CMake
+// share one list of sources and one way of finding OpenBLAS.
+//   node native/build-config.js sources core cpu binding   -> the files of those sections
+//   node native/build-config.js blas                       -> 1 when OpenBLAS will be used, else 0
+//   node native/build-config.js blas-cflags | blas-libs    -> pkg-config's flags for it
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+function sources(sections) {
+  const text = fs.readFileSync(path.join(__dirname, 'sources.txt'), 'utf8');
+  const out = [];
+  let current = null;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const header = /^\[(\w+)\]$/.exec(line);
+    if (header) current = header[1];
+    else if (sections.includes(current)) out.push(`native/${line}`);
+  }
+  return out;
+}
+
+function pkgConfig(args) {
+  try {
+    return execFileSync('pkg-config', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+  } catch {
+    return null;
+  }
+}
+
+function openblasWanted() {
+  const choice = process.env.AE_BLAS || 'openblas';
+  if (choice === 'builtin') return false;
+  if (pkgConfig(['--exists', 'openblas']) === null) {
+    process.stderr.write('native-autoencoder: OpenBLAS not found by pkg-config; building with the built-in GEMM\n');
+    return false;
+  }
+  return true;
+}
+
+const [command, ...rest] = process.argv.slice(2);
+switch (command) {
+  case 'sources':
+    process.stdout.write(sources(rest).join(' '));
+    break;
+  case 'blas':
+    process.stdout.write(openblasWanted() ? '1' : '0');
+    break;
+  case 'blas-cflags':
+    process.stdout.write(pkgConfig(['--cflags', 'openblas']) || '');
+    break;
+  case 'blas-libs':
+    process.stdout.write(pkgConfig(['--libs', 'openblas']) || '');
+    break;
+  default:
+    process.stderr.write(`unknown command ${command}\n`);
+    process.exit(2);
+}

@@ -1,0 +1,71 @@
+// The narrow interface between the model and the hardware: a GEMM, fused bias + activation, the
+// loss, the optimizer update and a few reductions. The CPU backend implements it with BLAS and
+// SIMD kernels; nothing above this interface knows which instructions run.
+#pragma once
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "core/activation.h"
+#include "core/loss.h"
+#include "core/optimizer.h"
+
+namespace ae {
+
+struct BackendInfo {
+  std::string backend;  // "cpu"
+  std::string blas;     // "openblas" or "builtin"
+  std::string simd;     // "avx512", "avx2", "neon" or "scalar"
+  int threads = 1;
+  bool flush_denormals = true;
+};
+
+// Held while the calling thread computes: the CPU backend flushes denormals to zero inside it
+// (Adam's moments decay into denormals, which are many times slower) and restores the thread's
+// floating-point mode when it ends, so a JavaScript thread keeps IEEE semantics.
+struct ComputeScope {
+  virtual ~ComputeScope() = default;
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  virtual BackendInfo info() const = 0;
+  virtual std::unique_ptr<ComputeScope> enter_compute() = 0;
+
+  // C = alpha · op(A) · op(B) + beta · C, all row-major; op transposes when asked.
+  virtual void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
+                    const float* b, long ldb, float beta, float* c, long ldc) = 0;
+
+  // z (rows × cols) += bias per row; y = activation(z). y may alias z for kinds that differentiate
+  // from the output alone.
+  virtual void bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,
+                                       long cols) = 0;
+  // dz = dy · activation'(z). z may be null unless needs_preactivation; dz may alias dy.
+  virtual void activation_backward(const ActivationSpec& act, const float* z, const float* y, const float* dy,
+                                   float* dz, long rows, long cols) = 0;
+  // db[c] = Σ_r dz[r, c].
+  virtual void bias_gradient(const float* dz, float* db, long rows, long cols) = 0;
+
+  // Summed loss of the block; grad = d(mean loss)/d(input) with scale = 1 / loss_terms.
+  virtual double loss_forward_backward(const LossSpec& loss, LossInput input, int group, const float* z,
+                                       const float* y, const float* target, float* grad, long rows, long cols,
+                                       float scale) = 0;
+
+  // Σ x², accumulated so that any NaN or Inf in x makes the result non-finite.
+  virtual double sum_squares(const float* x, size_t n) = 0;
+  // y += a · x
+  virtual void axpy(float a, const float* x, float* y, size_t n) = 0;
+  // y = x ⊙ m (dropout masks, and their backward)
+  virtual void multiply(const float* x, const float* m, float* y, size_t n) = 0;
+  // Returns Σ|h| and adds coeff · sign(h) to dh (the L1 activity penalty).
+  virtual double l1_penalty(const float* h, float* dh, float coeff, size_t n) = 0;
+
+  virtual void optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2,
+                              size_t n) = 0;
+
+  virtual void set_threads(int threads) = 0;
+  virtual int threads() const = 0;
+};
+
+}  // namespace ae

@@ -1,0 +1,165 @@
+// Model construction, the workspace layout, and the forward and backward passes of the stack.
+#include "core/network.h"
+
+#include <algorithm>
+#include <string>
+
+#include "core/errors.h"
+
+namespace ae {
+
+void validate_spec(const NetworkSpec& spec) {
+  if (spec.layers.empty()) throw_range("layers must contain at least one layer");
+  for (size_t i = 0; i < spec.layers.size(); ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const std::string where = "layers[" + std::to_string(i) + "]";
+    if (l.inputs <= 0 || l.units <= 0) throw_range(where + ".units must be a positive integer");
+    if (i > 0 && l.inputs != spec.layers[i - 1].units)
+      throw_range(where + " expects " + std::to_string(l.inputs) + " inputs but the previous layer has " +
+                  std::to_string(spec.layers[i - 1].units) + " units");
+    if (!(l.dropout >= 0.0f && l.dropout < 1.0f)) throw_range(where + ".dropout must be in [0, 1)");
+    const ActivationSpec& a = l.activation;
+    if (a.kind == Activation::Softmax && a.group > 0 && l.units % a.group != 0)
+      throw_range(where + ": softmax group size " + std::to_string(a.group) + " does not divide " +
+                  std::to_string(l.units) + " units");
+    if ((a.kind == Activation::LeakyRelu || a.kind == Activation::Elu) && !(a.alpha >= 0.0f && a.alpha < 1e6f))
+      throw_range(where + ".alpha must be a finite number >= 0");
+  }
+  if (spec.latent_layer < -1 || spec.latent_layer >= int(spec.layers.size()))
+    throw_range("latent layer index out of range");
+}
+
+Model::Model(NetworkSpec spec, uint64_t seed) : spec_(std::move(spec)), rng_(seed) {
+  validate_spec(spec_);
+  for (const LayerSpec& l : spec_.layers) {
+    table_.add(l.name + ".weight", {l.units, l.inputs});
+    table_.add(l.name + ".bias", {l.units});
+  }
+  params_ = Buffer(table_.total());
+  for (int i = 0; i < layer_count(); ++i) {
+    const LayerSpec& l = spec_.layers[i];
+    initialize_weights(l.kernel_initializer, weight(i), l.inputs, l.units, rng_);
+  }
+}
+
+size_t Model::parameter_count() const {
+  size_t n = 0;
+  for (const auto& e : table_.entries()) n += e.count();
+  return n;
+}
+
+Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training)
+    : first_(first), capacity_(capacity) {
+  TensorTable table;
+  long widest = spec.layers[first].inputs;
+  for (int i = first; i < last; ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const std::string p = l.name;
+    Slot slot;
+    slot.y = table.entries().size();
+    table.add(p + ".y", {capacity, l.units});
+    // The last layer keeps its logits apart: fused losses read them.
+    if (needs_preactivation(l.activation.kind) || i == last - 1) {
+      slot.z = table.entries().size();
+      table.add(p + ".z", {capacity, l.units});
+    }
+    if (training && l.dropout > 0.0f) {
+      slot.mask = table.entries().size();
+      table.add(p + ".mask", {capacity, l.units});
+      slot.dropped = table.entries().size();
+      table.add(p + ".dropped", {capacity, l.units});
+    }
+    slots_.push_back(slot);
+    widest = std::max(widest, l.units);
+  }
+  if (training) {
+    grad_a_ = table.entries().size();
+    table.add("grad.a", {capacity, widest});
+    grad_b_ = table.entries().size();
+    table.add("grad.b", {capacity, widest});
+  }
+  buffer_ = Buffer(table.total());
+  // Slots recorded entry indices; turn them into offsets.
+  auto resolve = [&](size_t& v) {
+    if (v != npos) v = table.at(v).offset;
+  };
+  for (Slot& s : slots_) {
+    resolve(s.y);
+    resolve(s.z);
+    resolve(s.mask);
+    resolve(s.dropped);
+    if (s.z == npos) s.z = s.y;
+  }
+  resolve(grad_a_);
+  resolve(grad_b_);
+}
+
+namespace {
+
+// Inverted dropout: a kept unit is scaled by 1 / (1 - rate) so inference needs no change.
+void draw_dropout_mask(float* mask, size_t n, float rate, Rng& rng) {
+  const float keep_scale = 1.0f / (1.0f - rate);
+  for (size_t i = 0; i < n; ++i) mask[i] = rng.uniform() >= rate ? keep_scale : 0.0f;
+}
+
+// The input a layer saw: the network input, or the previous layer's (dropped-out) output.
+const float* layer_input(Workspace& ws, const NetworkSpec& spec, int layer, int first, const float* x,
+                         bool training) {
+  if (layer == first) return x;
+  if (training && spec.layers[layer - 1].dropout > 0.0f) return ws.dropped(layer - 1);
+  return ws.y(layer - 1);
+}
+
+}  // namespace
+
+const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
+                     bool training, Rng* rng) {
+  const NetworkSpec& spec = model.spec();
+  for (int i = first; i < last; ++i) {
+    const LayerSpec& l = spec.layers[i];
+    const float* in = layer_input(ws, spec, i, first, x, training);
+    float* z = ws.z(i);
+    be.gemm(false, true, rows, l.units, l.inputs, 1.0f, in, l.inputs, model.weight(i), l.inputs, 0.0f, z, l.units);
+    be.bias_activation_forward(l.activation, model.bias(i), z, ws.y(i), rows, l.units);
+    if (training && l.dropout > 0.0f) {
+      const size_t n = size_t(rows) * size_t(l.units);
+      draw_dropout_mask(ws.mask(i), n, l.dropout, *rng);
+      be.multiply(ws.y(i), ws.mask(i), ws.dropped(i), n);
+    }
+  }
+  return ws.y(last - 1);
+}
+
+double backward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
+                float* grads, float l2, float latent_l1) {
+  const NetworkSpec& spec = model.spec();
+  const TensorTable& table = model.table();
+  double penalty = 0.0;
+  float* dz = ws.grad_a();
+  float* scratch = ws.grad_b();
+  for (int i = last - 1; i >= first; --i) {
+    const LayerSpec& l = spec.layers[i];
+    const float* in = layer_input(ws, spec, i, first, x, true);
+    float* dw = grads + table.at(2 * i).offset;
+    float* db = grads + table.at(2 * i + 1).offset;
+    // dW (out × in) = dZᵀ · X ; db = Σ_rows dZ
+    be.gemm(true, false, l.units, l.inputs, rows, 1.0f, dz, l.units, in, l.inputs, 0.0f, dw, l.inputs);
+    be.bias_gradient(dz, db, rows, l.units);
+    if (l2 > 0.0f) be.axpy(2.0f * l2, model.weight(i), dw, size_t(l.units) * size_t(l.inputs));
+    if (i == first) break;
+    // dX (rows × in) = dZ · W, the gradient at the previous layer's (dropped-out) output.
+    be.gemm(false, false, rows, l.inputs, l.units, 1.0f, dz, l.units, model.weight(i), l.inputs, 0.0f, scratch,
+            l.inputs);
+    const LayerSpec& prev = spec.layers[i - 1];
+    const size_t n = size_t(rows) * size_t(prev.units);
+    if (prev.dropout > 0.0f) be.multiply(scratch, ws.mask(i - 1), scratch, n);
+    if (latent_l1 > 0.0f && i - 1 == spec.latent_layer)
+      penalty += be.l1_penalty(ws.y(i - 1), scratch, latent_l1 / float(rows), n) * latent_l1 / double(rows);
+    const float* z_prev = needs_preactivation(prev.activation.kind) ? ws.z(i - 1) : nullptr;
+    be.activation_backward(prev.activation, z_prev, ws.y(i - 1), scratch, scratch, rows, prev.units);
+    std::swap(dz, scratch);
+  }
+  return penalty;
+}
+
+}  // namespace ae

@@ -1,0 +1,97 @@
+// A stack of dense layers: y = act(x · Wᵀ + b), W stored [out, in] as PyTorch's nn.Linear does.
+// The model owns one buffer of parameters described by a tensor table; a workspace owns the
+// activations of one batch; forward and backward for the stack sit side by side below.
+#pragma once
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/activation.h"
+#include "core/backend.h"
+#include "core/initializer.h"
+#include "core/rng.h"
+#include "core/tensor.h"
+
+namespace ae {
+
+struct LayerSpec {
+  std::string name;  // parameter prefix, e.g. "encoder.0"
+  long inputs = 0;
+  long units = 0;
+  ActivationSpec activation;
+  Initializer kernel_initializer = Initializer::GlorotUniform;
+  float dropout = 0.0f;  // rate applied to this layer's output while training
+};
+
+struct NetworkSpec {
+  std::vector<LayerSpec> layers;
+  int latent_layer = -1;  // the layer whose output is the latent code (-1: none)
+};
+
+void validate_spec(const NetworkSpec& spec);  // throws on inconsistent shapes or options
+
+class Model {
+ public:
+  Model(NetworkSpec spec, uint64_t seed);
+
+  const NetworkSpec& spec() const { return spec_; }
+  int layer_count() const { return int(spec_.layers.size()); }
+  const TensorTable& table() const { return table_; }
+  Buffer& params() { return params_; }
+  const Buffer& params() const { return params_; }
+  float* weight(int layer) { return params_.data() + table_.at(2 * layer).offset; }
+  float* bias(int layer) { return params_.data() + table_.at(2 * layer + 1).offset; }
+  const float* weight(int layer) const { return params_.data() + table_.at(2 * layer).offset; }
+  const float* bias(int layer) const { return params_.data() + table_.at(2 * layer + 1).offset; }
+  Rng& rng() { return rng_; }
+  size_t parameter_count() const;
+
+ private:
+  NetworkSpec spec_;
+  TensorTable table_;
+  Buffer params_;
+  Rng rng_;
+};
+
+// Activations of layers [first, last) for up to `capacity` rows, and the gradient scratch of a
+// training step, in one allocation.
+class Workspace {
+ public:
+  Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training);
+
+  long capacity() const { return capacity_; }
+  float* y(int layer) { return ptr(slots_[layer - first_].y); }
+  float* z(int layer) { return ptr(slots_[layer - first_].z); }  // == y unless kept apart
+  float* mask(int layer) { return ptr(slots_[layer - first_].mask); }  // dropout mask, training only
+  float* dropped(int layer) { return ptr(slots_[layer - first_].dropped); }
+  float* grad_a() { return ptr(grad_a_); }
+  float* grad_b() { return ptr(grad_b_); }
+
+ private:
+  struct Slot {
+    size_t y = npos, z = npos, mask = npos, dropped = npos;
+  };
+  static constexpr size_t npos = ~size_t(0);
+  float* ptr(size_t offset) { return offset == npos ? nullptr : buffer_.data() + offset; }
+
+  int first_;
+  long capacity_;
+  std::vector<Slot> slots_;
+  size_t grad_a_ = npos, grad_b_ = npos;
+  Buffer buffer_;
+};
+
+// Runs layers [first, last) on `rows` rows of x; returns the last layer's output inside ws. With
+// `training`, dropout masks are drawn from rng and applied.
+const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
+                     bool training, Rng* rng);
+
+// Given d(loss)/d(pre-activation of layer last-1) in ws.grad_a(), accumulates parameter gradients
+// for layers [first, last) into grads (laid out like model.params()). `x` is the input that
+// forward saw. `l2` adds 2·l2·W to weight gradients; latent_l1 adds the activity penalty's
+// gradient at the latent layer and returns its value.
+double backward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
+                float* grads, float l2, float latent_l1);
+
+}  // namespace ae

@@ -1,0 +1,107 @@
+// Optimizer settings, gradient clipping, learning-rate schedules, and the scalar reference of each
+// update (PyTorch's published formulas) that the vectorized kernels are tested against.
+#pragma once
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <string>
+
+namespace ae {
+
+enum class OptimizerKind { Sgd, Adam, AdamW, RmsProp, Adagrad };
+
+struct OptimizerConfig {
+  OptimizerKind kind = OptimizerKind::Adam;
+  float learning_rate = 1e-3f;
+  float momentum = 0.0f;      // sgd, rmsprop
+  bool nesterov = false;      // sgd
+  float beta1 = 0.9f;         // adam, adamw
+  float beta2 = 0.999f;       // adam, adamw
+  float epsilon = 1e-7f;      // adam, adamw, rmsprop, adagrad
+  float rho = 0.9f;           // rmsprop
+  float initial_accumulator = 0.1f;  // adagrad
+  float weight_decay = 0.0f;  // coupled (added to the gradient) except for adamw, where it is decoupled
+  float clip_norm = 0.0f;     // global-norm clipping when > 0
+  float clip_value = 0.0f;    // element-wise clipping when > 0
+};
+
+OptimizerKind parse_optimizer(const std::string& name);  // throws ERR_INVALID_ARG_VALUE
+int optimizer_state_slots(const OptimizerConfig& config);
+
+enum class ScheduleKind { Constant, Step, Exponential, Cosine };
+
+struct ScheduleConfig {
+  ScheduleKind kind = ScheduleKind::Constant;
+  int64_t step_size = 1;       // step: batches between drops
+  float gamma = 0.1f;          // step: factor per drop
+  int64_t decay_steps = 1;     // exponential, cosine
+  float decay_rate = 0.96f;    // exponential
+  bool staircase = false;      // exponential
+  float alpha = 0.0f;          // cosine: floor as a fraction of the initial rate
+  int64_t warmup_steps = 0;    // linear warm-up from 0 before the schedule starts
+};
+
+ScheduleKind parse_schedule(const std::string& name);
+double scheduled_learning_rate(const ScheduleConfig& schedule, double base, int64_t step);
+
+// The per-step scalars of an update, computed once on the host.
+struct UpdateStep {
+  OptimizerConfig config;
+  float learning_rate = 0.0f;
+  float grad_scale = 1.0f;  // global-norm clipping factor
+  float clip_value = std::numeric_limits<float>::infinity();
+  float bias_correction1 = 1.0f;  // 1 - beta1^t
+  float bias_correction2 = 1.0f;  // 1 - beta2^t
+};
+
+UpdateStep make_update_step(const OptimizerConfig& config, double learning_rate, int64_t t, double grad_norm);
+
+namespace ref {
+
+// One update of n parameters. s1 and s2 are the optimizer's state slots (unused ones may be null).
+template <typename T>
+void optimizer_step(const UpdateStep& step, T* w, const T* grad, T* s1, T* s2, long n) {
+  const OptimizerConfig& c = step.config;
+  const T lr = T(step.learning_rate);
+  const T clip = T(step.clip_value);
+  for (long i = 0; i < n; ++i) {
+    T g = std::fmin(std::fmax(grad[i] * T(step.grad_scale), -clip), clip);
+    if (c.kind != OptimizerKind::AdamW) g += T(c.weight_decay) * w[i];
+    switch (c.kind) {
+      case OptimizerKind::Sgd:
+        if (c.momentum != 0.0f) {
+          s1[i] = T(c.momentum) * s1[i] + g;
+          g = c.nesterov ? g + T(c.momentum) * s1[i] : s1[i];
+        }
+        w[i] -= lr * g;
+        break;
+      case OptimizerKind::AdamW:
+        w[i] *= T(1) - lr * T(c.weight_decay);
+        [[fallthrough]];
+      case OptimizerKind::Adam: {
+        s1[i] = T(c.beta1) * s1[i] + (T(1) - T(c.beta1)) * g;
+        s2[i] = T(c.beta2) * s2[i] + (T(1) - T(c.beta2)) * g * g;
+        T denom = std::sqrt(s2[i]) / std::sqrt(T(step.bias_correction2)) + T(c.epsilon);
+        w[i] -= lr / T(step.bias_correction1) * s1[i] / denom;
+        break;
+      }
+      case OptimizerKind::RmsProp: {
+        s1[i] = T(c.rho) * s1[i] + (T(1) - T(c.rho)) * g * g;
+        T update = g / (std::sqrt(s1[i]) + T(c.epsilon));
+        if (c.momentum != 0.0f) {
+          s2[i] = T(c.momentum) * s2[i] + update;
+          update = s2[i];
+        }
+        w[i] -= lr * update;
+        break;
+      }
+      case OptimizerKind::Adagrad:
+        s1[i] += g * g;
+        w[i] -= lr * g / (std::sqrt(s1[i]) + T(c.epsilon));
+        break;
+    }
+  }
+}
+
+}  // namespace ref
+}  // namespace ae

@@ -1,0 +1,77 @@
+// Aligned buffers and tensor tables.
+#include "core/tensor.h"
+
+#include <cstdlib>
+#include <limits>
+#include <new>
+
+#include "core/errors.h"
+
+namespace ae {
+
+namespace {
+constexpr size_t kAlignBytes = 64;
+constexpr size_t kAlignFloats = kAlignBytes / sizeof(float);
+}  // namespace
+
+Buffer::Buffer(size_t count) : size_(count) {
+  if (count == 0) return;
+  if (count > std::numeric_limits<size_t>::max() / sizeof(float) - kAlignBytes) {
+    throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY", "buffer of " + std::to_string(count) + " floats is too large");
+  }
+  size_t bytes = (count * sizeof(float) + kAlignBytes - 1) / kAlignBytes * kAlignBytes;
+  data_ = static_cast<float*>(std::aligned_alloc(kAlignBytes, bytes));
+  if (!data_) {
+    size_ = 0;
+    throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY",
+                "could not allocate " + std::to_string(bytes) + " bytes");
+  }
+  std::memset(data_, 0, bytes);
+}
+
+Buffer::~Buffer() { std::free(data_); }
+
+Buffer::Buffer(Buffer&& other) noexcept : data_(other.data_), size_(other.size_) {
+  other.data_ = nullptr;
+  other.size_ = 0;
+}
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    std::free(data_);
+    data_ = other.data_;
+    size_ = other.size_;
+    other.data_ = nullptr;
+    other.size_ = 0;
+  }
+  return *this;
+}
+
+void Buffer::copy_from(const Buffer& other) {
+  if (other.size_ != size_) throw Error(ErrorKind::Internal, "ERR_INTERNAL", "buffer size mismatch in copy");
+  if (size_) std::memcpy(data_, other.data_, size_ * sizeof(float));
+}
+
+size_t TensorTable::add(const std::string& name, std::vector<int64_t> shape) {
+  TensorEntry entry{name, std::move(shape), total_};
+  size_t count = 1;
+  for (int64_t d : entry.shape) count = checked_mul(count, static_cast<size_t>(d), name.c_str());
+  total_ += (count + kAlignFloats - 1) / kAlignFloats * kAlignFloats;
+  entries_.push_back(std::move(entry));
+  return entries_.size() - 1;
+}
+
+const TensorEntry* TensorTable::find(const std::string& name) const {
+  for (const auto& e : entries_)
+    if (e.name == name) return &e;
+  return nullptr;
+}
+
+size_t checked_mul(size_t a, size_t b, const char* what) {
+  if (a != 0 && b > std::numeric_limits<size_t>::max() / a) {
+    throw Error(ErrorKind::Range, "ERR_OUT_OF_RANGE", std::string(what) + ": size overflows");
+  }
+  return a * b;
+}
+
+}  // namespace ae

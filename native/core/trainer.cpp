@@ -1,0 +1,286 @@
+// The training loop, evaluation and chunked inference.
+#include "core/trainer.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+#include <numeric>
+
+#include "core/errors.h"
+
+namespace ae {
+
+namespace {
+
+constexpr long kInferenceChunk = 1024;
+
+using Clock = std::chrono::steady_clock;
+
+double seconds_since(Clock::time_point start) {
+  return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+int output_group(const Model& model) {
+  const LayerSpec& out = model.spec().layers.back();
+  return out.activation.kind == Activation::Softmax ? out.activation.group : 0;
+}
+
+// The optimizer's state slots, initialised as each update rule expects.
+struct OptimizerState {
+  Buffer s1, s2;
+  OptimizerState(const OptimizerConfig& config, size_t n) {
+    int slots = optimizer_state_slots(config);
+    if (slots >= 1) s1 = Buffer(n);
+    if (slots >= 2) s2 = Buffer(n);
+    if (config.kind == OptimizerKind::Adagrad)
+      std::fill(s1.data(), s1.data() + n, config.initial_accumulator);
+  }
+};
+
+void corrupt_input(NoiseKind noise, float level, float* x, size_t n, Rng& rng) {
+  if (noise == NoiseKind::Gaussian) {
+    for (size_t i = 0; i < n; ++i) x[i] += float(rng.normal() * level);
+  } else if (noise == NoiseKind::Masking) {
+    for (size_t i = 0; i < n; ++i)
+      if (rng.uniform() < level) x[i] = 0.0f;
+  }
+}
+
+// Loss of one forward pass over `rows` rows whose target is `target`; writes the gradient at the
+// output layer's pre-activation into ws.grad_a() when `grad` is true.
+double output_loss(Backend& be, const Model& model, Workspace& ws, const LossSpec& loss, const float* target,
+                   long rows, float* grad) {
+  const int last = model.layer_count() - 1;
+  const LayerSpec& out = model.spec().layers[last];
+  const int group = output_group(model);
+  const LossInput input = loss_input(loss.kind, out.activation.kind);
+  const float scale = float(1.0 / loss_terms(loss, rows, out.units, group));
+  double sum = be.loss_forward_backward(loss, input, group, ws.z(last), ws.y(last), target, grad, rows, out.units,
+                                        scale);
+  if (input == LossInput::Output) {
+    const float* z = needs_preactivation(out.activation.kind) ? ws.z(last) : nullptr;
+    be.activation_backward(out.activation, z, ws.y(last), grad, grad, rows, out.units);
+  }
+  return sum * scale;
+}
+
+double weight_penalty(const Model& model, Backend& be, float l2) {
+  if (l2 <= 0.0f) return 0.0;
+  double sum = 0;
+  for (int i = 0; i < model.layer_count(); ++i) {
+    const LayerSpec& l = model.spec().layers[i];
+    sum += be.sum_squares(model.weight(i), size_t(l.units) * size_t(l.inputs));
+  }
+  return l2 * sum;
+}
+
+[[noreturn]] void throw_non_finite(int epoch, long batch, const char* what, bool restored) {
+  throw Error(ErrorKind::NonFinite, "ERR_NON_FINITE",
+              std::string("non-finite ") + what + " at epoch " + std::to_string(epoch) + ", batch " +
+                  std::to_string(batch) +
+                  (restored ? "; weights restored to the start of the epoch"
+                            : "; weights kept at the last finite step"));
+}
+
+}  // namespace
+
+void validate_fit(const Model& model, const FitConfig& c, const DataView& train, const DataView* val) {
+  const NetworkSpec& spec = model.spec();
+  const long width = spec.layers.front().inputs;
+  if (spec.layers.back().units != width)
+    throw_range("the network's output width " + std::to_string(spec.layers.back().units) +
+                " differs from its input width " + std::to_string(width));
+  if (train.cols != width) throw_range("x has " + std::to_string(train.cols) + " columns; expected " + std::to_string(width));
+  if (train.rows <= 0) throw_range("x must contain at least one row");
+  if (val && val->cols != width)
+    throw_range("validationData has " + std::to_string(val->cols) + " columns; expected " + std::to_string(width));
+  if (c.epochs < 0) throw_range("epochs must be >= 0");
+  if (c.batch_size <= 0) throw_range("batchSize must be >= 1");
+  if (!(c.optimizer.learning_rate > 0.0f) || !std::isfinite(c.optimizer.learning_rate))
+    throw_range("optimizer.learningRate must be a finite number > 0");
+  if (c.loss.kind == Loss::CategoricalCrossentropy && spec.layers.back().activation.kind != Activation::Softmax &&
+      spec.layers.back().activation.kind != Activation::Sigmoid && spec.layers.back().activation.kind != Activation::Linear)
+    throw_range("categoricalCrossentropy needs a softmax, sigmoid or linear output layer");
+  if (c.noise == NoiseKind::Masking && !(c.noise_level >= 0.0f && c.noise_level < 1.0f))
+    throw_range("noise rate must be in [0, 1)");
+}
+
+FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& c,
+              FitObserver& observer) {
+  validate_fit(model, c, train, val);
+  auto scope = be.enter_compute();
+  if (c.reseed) model.rng().reseed(c.seed);
+
+  const int layers = model.layer_count();
+  const long cols = train.cols;
+  const long batch = std::min(c.batch_size, train.rows);
+  const long batches = (train.rows + batch - 1) / batch;
+  const size_t nparams = model.params().size();
+
+  // Everything the loop touches is allocated here, once.
+  Workspace ws(model.spec(), 0, layers, batch, true);
+  Buffer grads(nparams);
+  OptimizerState state(c.optimizer, nparams);
+  Buffer inputs(size_t(batch) * size_t(cols));
+  Buffer targets(c.noise != NoiseKind::None ? size_t(batch) * size_t(cols) : 0);
+  Buffer epoch_start(nparams);
+  Buffer best(c.restore_best ? nparams : 0);
+  std::vector<long> order(size_t(train.rows));
+  std::iota(order.begin(), order.end(), 0L);
+
+  FitResult result;
+  double best_monitor = std::numeric_limits<double>::infinity();
+  int wait = 0;
+  int64_t step = 0;
+
+  for (int epoch = 0; epoch < c.epochs; ++epoch) {
+    const auto start = Clock::now();
+    epoch_start.copy_from(model.params());
+    if (c.shuffle) {
+      for (long i = train.rows - 1; i > 0; --i) std::swap(order[i], order[model.rng().below(uint64_t(i) + 1)]);
+    }
+    double loss_sum = 0, penalty_sum = 0;
+    long seen = 0, skipped = 0;
+    double lr = 0;
+    for (long b = 0; b < batches; ++b) {
+      if (observer.should_stop()) {
+        result.reason = StopReason::Cancelled;
+        return result;
+      }
+      const long first = b * batch;
+      const long rows = std::min(batch, train.rows - first);
+      for (long r = 0; r < rows; ++r)
+        std::copy_n(train.x + size_t(order[first + r]) * cols, cols, inputs.data() + size_t(r) * cols);
+      const float* target = inputs.data();
+      if (c.noise != NoiseKind::None) {
+        std::copy_n(inputs.data(), size_t(rows) * cols, targets.data());
+        target = targets.data();
+        corrupt_input(c.noise, c.noise_level, inputs.data(), size_t(rows) * cols, model.rng());
+      }
+
+      forward(be, model, ws, 0, layers, inputs.data(), rows, true, &model.rng());
+      const double loss = output_loss(be, model, ws, c.loss, target, rows, ws.grad_a());
+      double penalty = backward(be, model, ws, 0, layers, inputs.data(), rows, grads.data(), c.l2, c.latent_l1);
+      penalty += weight_penalty(model, be, c.l2);
+      const double sumsq = be.sum_squares(grads.data(), nparams);
+
+      if (!std::isfinite(loss) || !std::isfinite(sumsq)) {
+        if (c.skip_non_finite) {
+          ++skipped;
+          continue;
+        }
+        const bool weights_bad = !std::isfinite(be.sum_squares(model.params().data(), nparams));
+        if (weights_bad) model.params().copy_from(epoch_start);
+        throw_non_finite(epoch, b, std::isfinite(loss) ? "gradient" : "loss", weights_bad);
+      }
+
+      ++step;
+      lr = scheduled_learning_rate(c.schedule, c.optimizer.learning_rate, step - 1);
+      const UpdateStep update = make_update_step(c.optimizer, lr, step, std::sqrt(sumsq));
+      be.optimizer_step(update, model.params().data(), grads.data(), state.s1.data(), state.s2.data(), nparams);
+
+      loss_sum += loss * double(rows);
+      penalty_sum += penalty * double(rows);
+      seen += rows;
+      observer.on_batch(epoch, b, batches, loss);
+    }
+
+    EpochStats stats;
+    stats.epoch = epoch;
+    stats.loss = seen > 0 ? loss_sum / double(seen) : std::numeric_limits<double>::quiet_NaN();
+    stats.penalty = seen > 0 ? penalty_sum / double(seen) : 0.0;
+    stats.val_loss = val ? evaluate(be, model, *val, c.loss) : std::numeric_limits<double>::quiet_NaN();
+    stats.learning_rate = lr;
+    stats.seconds = seconds_since(start);
+    stats.samples_per_second = stats.seconds > 0 ? double(seen) / stats.seconds : 0.0;
+    stats.skipped_batches = skipped;
+    result.epochs.push_back(stats);
+    result.steps = step;
+
+    const double monitor = val ? stats.val_loss : stats.loss;
+    bool stop = false;
+    if (monitor < best_monitor - c.min_delta) {
+      best_monitor = monitor;
+      result.best_epoch = epoch;
+      wait = 0;
+      if (c.restore_best) best.copy_from(model.params());
+    } else if (c.patience >= 0 && ++wait > c.patience) {
+      stop = true;
+    }
+    observer.on_epoch(stats);
+    if (stop) {
+      result.reason = StopReason::EarlyStopping;
+      break;
+    }
+  }
+  if (c.restore_best && result.best_epoch >= 0 && result.best_epoch != int(result.epochs.size()) - 1) {
+    model.params().copy_from(best);
+    result.restored_best = true;
+  }
+  return result;
+}
+
+double evaluate(Backend& be, const Model& model, const DataView& x, const LossSpec& loss) {
+  auto scope = be.enter_compute();
+  const int layers = model.layer_count();
+  const long chunk = std::min(kInferenceChunk, std::max(x.rows, 1L));
+  Workspace ws(model.spec(), 0, layers, chunk, true);
+  double total = 0;
+  for (long first = 0; first < x.rows; first += chunk) {
+    const long rows = std::min(chunk, x.rows - first);
+    const float* in = x.x + size_t(first) * x.cols;
+    forward(be, model, ws, 0, layers, in, rows, false, nullptr);
+    total += output_loss(be, model, ws, loss, in, rows, ws.grad_a()) * double(rows);
+  }
+  return x.rows > 0 ? total / double(x.rows) : std::numeric_limits<double>::quiet_NaN();
+}
+
+void predict(Backend& be, const Model& model, int first_layer, int last_layer, const float* x, long rows, float* out) {
+  auto scope = be.enter_compute();
+  const long in_cols = model.spec().layers[first_layer].inputs;
+  const long out_cols = model.spec().layers[last_layer - 1].units;
+  const long chunk = std::min(kInferenceChunk, std::max(rows, 1L));
+  Workspace ws(model.spec(), first_layer, last_layer, chunk, false);
+  for (long first = 0; first < rows; first += chunk) {
+    const long n = std::min(chunk, rows - first);
+    const float* y = forward(be, model, ws, first_layer, last_layer, x + size_t(first) * in_cols, n, false, nullptr);
+    std::copy_n(y, size_t(n) * out_cols, out + size_t(first) * out_cols);
+  }
+}
+
+RowMetric parse_row_metric(const std::string& name) {
+  if (name == "mse") return RowMetric::Mse;
+  if (name == "mae") return RowMetric::Mae;
+  if (name == "binaryCrossentropy") return RowMetric::BinaryCrossentropy;
+  throw Error(ErrorKind::Range, "ERR_INVALID_ARG_VALUE",
+              "metric must be one of mse, mae, binaryCrossentropy; received '" + name + "'");
+}
+
+void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out) {
+  const long cols = model.spec().layers.front().inputs;
+  std::vector<float> recon(size_t(std::min(kInferenceChunk, std::max(rows, 1L))) * cols);
+  for (long first = 0; first < rows; first += kInferenceChunk) {
+    const long n = std::min(kInferenceChunk, rows - first);
+    predict(be, model, 0, model.layer_count(), x + size_t(first) * cols, n, recon.data());
+    for (long r = 0; r < n; ++r) {
+      const float* a = x + size_t(first + r) * cols;
+      const float* b = recon.data() + size_t(r) * cols;
+      double sum = 0;
+      for (long c = 0; c < cols; ++c) {
+        const double d = double(b[c]) - double(a[c]);
+        if (metric == RowMetric::Mse) {
+          sum += d * d;
+        } else if (metric == RowMetric::Mae) {
+          sum += std::fabs(d);
+        } else {
+          const double p = std::clamp(double(b[c]), kProbEpsilon, 1.0 - kProbEpsilon);
+          sum -= double(a[c]) * std::log(p) + (1.0 - double(a[c])) * std::log(1.0 - p);
+        }
+      }
+      out[first + r] = float(sum / double(cols));
+    }
+  }
+}
+
+}  // namespace ae

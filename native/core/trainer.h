@@ -1,0 +1,84 @@
+// The training loop: whole epochs in native code with every buffer allocated once per fit, plus
+// evaluation and inference over large inputs in fixed-size chunks.
+#pragma once
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/backend.h"
+#include "core/network.h"
+
+namespace ae {
+
+enum class NoiseKind { None, Gaussian, Masking };
+
+struct FitConfig {
+  int epochs = 1;
+  long batch_size = 32;
+  bool shuffle = true;
+  bool reseed = false;  // reseed the model's generator with `seed` before the fit
+  uint64_t seed = 0;
+  LossSpec loss;
+  OptimizerConfig optimizer;
+  ScheduleConfig schedule;
+  float l2 = 0.0f;         // L2 penalty on weights: l2 · Σ W²
+  float latent_l1 = 0.0f;  // L1 activity penalty on the latent layer: latent_l1 · Σ|h| / rows
+  NoiseKind noise = NoiseKind::None;
+  float noise_level = 0.0f;  // Gaussian standard deviation, or the masking rate
+  int patience = -1;         // early stopping when >= 0
+  float min_delta = 0.0f;
+  bool restore_best = false;
+  bool skip_non_finite = false;  // skip batches with a non-finite loss or gradient instead of stopping
+};
+
+struct DataView {
+  const float* x = nullptr;
+  long rows = 0;
+  long cols = 0;
+};
+
+struct EpochStats {
+  int epoch = 0;
+  double loss = 0;      // mean reconstruction loss over the epoch's batches
+  double penalty = 0;   // mean regularization penalty (L2 and latent L1)
+  double val_loss = 0;  // NaN without validation data
+  double learning_rate = 0;
+  double samples_per_second = 0;
+  double seconds = 0;
+  long skipped_batches = 0;
+};
+
+class FitObserver {
+ public:
+  virtual ~FitObserver() = default;
+  virtual void on_batch(int /*epoch*/, long /*batch*/, long /*batches*/, double /*loss*/) {}
+  virtual void on_epoch(const EpochStats& /*stats*/) {}
+  virtual bool should_stop() { return false; }
+};
+
+enum class StopReason { Completed, EarlyStopping, Cancelled };
+
+struct FitResult {
+  std::vector<EpochStats> epochs;
+  StopReason reason = StopReason::Completed;
+  int best_epoch = -1;
+  int64_t steps = 0;
+  bool restored_best = false;
+};
+
+void validate_fit(const Model& model, const FitConfig& config, const DataView& train, const DataView* val);
+FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& config,
+              FitObserver& observer);
+
+// Mean loss of the whole network's reconstruction of x (target = x).
+double evaluate(Backend& be, const Model& model, const DataView& x, const LossSpec& loss);
+
+// Output of layers [first, last) for each row of x, written to out (rows × units of last-1).
+void predict(Backend& be, const Model& model, int first, int last, const float* x, long rows, float* out);
+
+enum class RowMetric { Mse, Mae, BinaryCrossentropy };
+RowMetric parse_row_metric(const std::string& name);
+// One reconstruction error per row of x.
+void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out);
+
+}  // namespace ae

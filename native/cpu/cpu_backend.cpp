@@ -1,0 +1,130 @@
+// CPU backend: GEMM through OpenBLAS or the built-in GEMM, element-wise work through the kernel
+// table, large passes split across our thread pool.
+#include "cpu/cpu_backend.h"
+
+#include <algorithm>
+#include <thread>
+#include <vector>
+
+#include "core/errors.h"
+#include "cpu/gemm.h"
+
+namespace ae::cpu {
+
+namespace {
+// Below this many floats a pass is faster on one thread than handed to the pool.
+constexpr size_t kParallelGrain = 1 << 16;
+
+struct FlushScope final : ComputeScope {
+  DenormalFlush flush;
+};
+}  // namespace
+
+int default_thread_count() {
+  unsigned n = std::thread::hardware_concurrency();
+  return n == 0 ? 1 : int(n);
+}
+
+CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kernels ? kernels : &best_kernels()) {
+  set_threads(threads > 0 ? threads : default_thread_count());
+}
+
+BackendInfo CpuBackend::info() const {
+  BackendInfo info;
+  info.backend = "cpu";
+  info.blas = have_openblas() ? "openblas" : "builtin";
+  info.simd = simd_level_name(kernels_->level);
+  info.threads = threads_;
+  info.flush_denormals = true;
+  return info;
+}
+
+std::unique_ptr<ComputeScope> CpuBackend::enter_compute() { return std::make_unique<FlushScope>(); }
+
+void CpuBackend::set_threads(int threads) {
+  if (threads < 1 || threads > 1024) throw_range("threads must be an integer in [1, 1024]");
+  if (threads == threads_ && (pool_ || threads == 1)) return;
+  threads_ = threads;
+  pool_ = threads > 1 ? std::make_unique<ThreadPool>(threads) : nullptr;
+  partial_sums_.assign(size_t(threads), 0.0);
+  set_blas_threads(threads);
+}
+
+template <typename Fn>
+void CpuBackend::split(size_t n, size_t grain, Fn&& fn) {
+  if (!pool_ || n < grain) return fn(size_t(0), n);
+  const int parts = threads_;
+  // Chunks end on 16-float boundaries so that no two threads share a cache line.
+  const size_t per = (n / size_t(parts) + 15) / 16 * 16;
+  pool_->run(parts, [&](int t) {
+    const size_t begin = std::min(n, size_t(t) * per);
+    const size_t end = t == parts - 1 ? n : std::min(n, begin + per);
+    if (begin < end) fn(begin, end);
+  });
+}
+
+void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
+                      const float* b, long ldb, float beta, float* c, long ldc) {
+  cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+void CpuBackend::bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,
+                                         long cols) {
+  const size_t row_grain = std::max<size_t>(1, kParallelGrain / size_t(std::max(cols, 1L)));
+  split(size_t(rows), row_grain, [&](size_t r0, size_t r1) {
+    kernels_->bias_activation_forward(act, bias, z + r0 * cols, y + r0 * cols, long(r1 - r0), cols);
+  });
+}
+
+void CpuBackend::activation_backward(const ActivationSpec& act, const float* z, const float* y, const float* dy,
+                                     float* dz, long rows, long cols) {
+  const size_t row_grain = std::max<size_t>(1, kParallelGrain / size_t(std::max(cols, 1L)));
+  split(size_t(rows), row_grain, [&](size_t r0, size_t r1) {
+    kernels_->activation_backward(act, z ? z + r0 * cols : nullptr, y + r0 * cols, dy + r0 * cols, dz + r0 * cols,
+                                  long(r1 - r0), cols);
+  });
+}
+
+void CpuBackend::bias_gradient(const float* dz, float* db, long rows, long cols) {
+  kernels_->bias_gradient(dz, db, rows, cols);
+}
+
+double CpuBackend::loss_forward_backward(const LossSpec& loss, LossInput input, int group, const float* z,
+                                         const float* y, const float* target, float* grad, long rows, long cols,
+                                         float scale) {
+  return kernels_->loss_forward_backward(loss, input, group, z, y, target, grad, rows, cols, scale);
+}
+
+double CpuBackend::sum_squares(const float* x, size_t n) {
+  if (!pool_ || n < kParallelGrain) return kernels_->sum_squares(x, n);
+  std::vector<double>& partial = partial_sums_;
+  const size_t per = (n / size_t(threads_) + 15) / 16 * 16;
+  pool_->run(threads_, [&](int t) {
+    const size_t begin = std::min(n, size_t(t) * per);
+    const size_t end = t == threads_ - 1 ? n : std::min(n, begin + per);
+    partial[size_t(t)] = kernels_->sum_squares(x + begin, end - begin);
+  });
+  double total = 0;
+  for (double p : partial) total += p;
+  return total;
+}
+
+void CpuBackend::axpy(float a, const float* x, float* y, size_t n) {
+  split(n, kParallelGrain, [&](size_t b, size_t e) { kernels_->axpy(a, x + b, y + b, e - b); });
+}
+
+void CpuBackend::multiply(const float* x, const float* m, float* y, size_t n) {
+  split(n, kParallelGrain, [&](size_t b, size_t e) { kernels_->multiply(x + b, m + b, y + b, e - b); });
+}
+
+double CpuBackend::l1_penalty(const float* h, float* dh, float coeff, size_t n) {
+  return kernels_->l1_penalty(h, dh, coeff, n);
+}
+
+void CpuBackend::optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, size_t n) {
+  split(n, kParallelGrain, [&](size_t b, size_t e) {
+    kernels_->optimizer_step(step, w + b, grad + b, s1 ? s1 + b : nullptr, s2 ? s2 + b : nullptr, e - b);
+  });
+}
+
+}  // namespace ae::cpu

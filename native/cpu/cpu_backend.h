@@ -1,0 +1,52 @@
+// The CPU implementation of the backend interface.
+#pragma once
+#include <memory>
+#include <vector>
+
+#include "core/backend.h"
+#include "cpu/kernels.h"
+#include "cpu/thread_pool.h"
+
+namespace ae::cpu {
+
+class CpuBackend final : public Backend {
+ public:
+  explicit CpuBackend(int threads = 0, const KernelTable* kernels = nullptr);
+
+  BackendInfo info() const override;
+  std::unique_ptr<ComputeScope> enter_compute() override;
+
+  void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
+            long ldb, float beta, float* c, long ldc) override;
+  void bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,
+                               long cols) override;
+  void activation_backward(const ActivationSpec& act, const float* z, const float* y, const float* dy, float* dz,
+                           long rows, long cols) override;
+  void bias_gradient(const float* dz, float* db, long rows, long cols) override;
+  double loss_forward_backward(const LossSpec& loss, LossInput input, int group, const float* z, const float* y,
+                               const float* target, float* grad, long rows, long cols, float scale) override;
+  double sum_squares(const float* x, size_t n) override;
+  void axpy(float a, const float* x, float* y, size_t n) override;
+  void multiply(const float* x, const float* m, float* y, size_t n) override;
+  double l1_penalty(const float* h, float* dh, float coeff, size_t n) override;
+  void optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2,
+                      size_t n) override;
+  void set_threads(int threads) override;
+  int threads() const override { return threads_; }
+
+  const KernelTable& kernels() const { return *kernels_; }
+
+ private:
+  // Splits [0, n) into equal chunks, one per thread, when n is large enough to pay for the hand-off.
+  template <typename Fn>
+  void split(size_t n, size_t grain, Fn&& fn);
+
+  const KernelTable* kernels_;
+  int threads_ = 1;
+  std::unique_ptr<ThreadPool> pool_;
+  std::vector<double> partial_sums_;  // one per thread, for parallel reductions
+};
+
+int default_thread_count();
+
+}  // namespace ae::cpu

@@ -1,0 +1,148 @@
+// GEMM dispatch and the built-in blocked GEMM (packing in the style of GotoBLAS: B in kc × nc
+// panels, A in mc × kc panels, a register-tiled micro-kernel over both).
+#include "cpu/gemm.h"
+
+#include <algorithm>
+#include <vector>
+
+#if defined(AE_HAVE_OPENBLAS)
+#include <cblas.h>
+extern "C" void openblas_set_num_threads(int);
+#endif
+
+namespace ae::cpu {
+
+bool have_openblas() {
+#if defined(AE_HAVE_OPENBLAS)
+  return true;
+#else
+  return false;
+#endif
+}
+
+void set_blas_threads(int threads) {
+#if defined(AE_HAVE_OPENBLAS)
+  openblas_set_num_threads(threads);
+#else
+  (void)threads;
+#endif
+}
+
+namespace {
+
+constexpr long kKc = 256;
+constexpr long kMc = 96;
+constexpr long kNc = 2048;
+
+struct Operand {
+  const float* data;
+  long ld;
+  bool trans;
+  float at(long row, long col) const { return trans ? data[col * ld + row] : data[row * ld + col]; }
+};
+
+// Packs rows [r0, r0 + rows) × depth [p0, p0 + depth) of A into groups of `mr` rows, k-major.
+void pack_a(const Operand& a, long r0, long rows, long p0, long depth, int mr, float* out) {
+  for (long g = 0; g < rows; g += mr) {
+    const long h = std::min<long>(mr, rows - g);
+    for (long p = 0; p < depth; ++p) {
+      for (long i = 0; i < h; ++i) out[i] = a.at(r0 + g + i, p0 + p);
+      for (long i = h; i < mr; ++i) out[i] = 0.0f;
+      out += mr;
+    }
+  }
+}
+
+// Packs depth [p0, p0 + depth) × columns [c0, c0 + cols) of B into groups of `nr` columns, k-major.
+void pack_b(const Operand& b, long p0, long depth, long c0, long cols, int nr, float* out) {
+  for (long g = 0; g < cols; g += nr) {
+    const long w = std::min<long>(nr, cols - g);
+    for (long p = 0; p < depth; ++p) {
+      if (!b.trans) {
+        const float* src = b.data + (p0 + p) * b.ld + c0 + g;
+        std::copy_n(src, w, out);
+      } else {
+        for (long j = 0; j < w; ++j) out[j] = b.data[(c0 + g + j) * b.ld + p0 + p];
+      }
+      for (long j = w; j < nr; ++j) out[j] = 0.0f;
+      out += nr;
+    }
+  }
+}
+
+void scale_c(long m, long n, float beta, float* c, long ldc) {
+  for (long i = 0; i < m; ++i)
+    for (long j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
+}
+
+void serial_gemm(const KernelTable& kt, const Operand& a, const Operand& b, long m, long n, long k, float alpha,
+                 float beta, float* c, long ldc) {
+  if (m <= 0 || n <= 0) return;
+  if (k == 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc);
+  const int mr = kt.gemm_mr, nr = kt.gemm_nr;
+  thread_local std::vector<float> packed_a, packed_b;
+  packed_a.resize(size_t((kMc + mr) * kKc));
+  packed_b.resize(size_t((kNc + nr) * kKc));
+  for (long jc = 0; jc < n; jc += kNc) {
+    const long nc = std::min(kNc, n - jc);
+    for (long pc = 0; pc < k; pc += kKc) {
+      const long kc = std::min(kKc, k - pc);
+      const float beta_here = pc == 0 ? beta : 1.0f;
+      pack_b(b, pc, kc, jc, nc, nr, packed_b.data());
+      for (long ic = 0; ic < m; ic += kMc) {
+        const long mc = std::min(kMc, m - ic);
+        pack_a(a, ic, mc, pc, kc, mr, packed_a.data());
+        for (long jr = 0; jr < nc; jr += nr) {
+          const float* bp = packed_b.data() + (jr / nr) * nr * kc;
+          for (long ir = 0; ir < mc; ir += mr) {
+            const float* ap = packed_a.data() + (ir / mr) * mr * kc;
+            kt.gemm_micro(kc, ap, bp, c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_here,
+                          std::min<long>(mr, mc - ir), std::min<long>(nr, nc - jr));
+          }
+        }
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void builtin_gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k,
+                  float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
+  const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
+  const int threads = pool ? pool->size() : 1;
+  const double work = double(m) * double(n) * double(k);
+  if (threads == 1 || work < 1 << 18) return serial_gemm(kt, A, B, m, n, k, alpha, beta, c, ldc);
+  // Split C into bands of rows (or columns when it is wide), one per thread.
+  const bool by_rows = m >= n;
+  const long extent = by_rows ? m : n;
+  const long unit = by_rows ? kt.gemm_mr : kt.gemm_nr;
+  const long per = (extent / threads + unit - 1) / unit * unit;
+  pool->run(threads, [&](int t) {
+    const long start = std::min(extent, t * per);
+    const long size = t == threads - 1 ? extent - start : std::min(per, extent - start);
+    if (size <= 0) return;
+    if (by_rows) {
+      const Operand As{trans_a ? a + start : a + start * lda, lda, trans_a};
+      serial_gemm(kt, As, B, size, n, k, alpha, beta, c + start * ldc, ldc);
+    } else {
+      const Operand Bs{trans_b ? b + start * ldb : b + start, ldb, trans_b};
+      serial_gemm(kt, A, Bs, m, size, k, alpha, beta, c + start, ldc);
+    }
+  });
+}
+
+void gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k, float alpha,
+          const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
+#if defined(AE_HAVE_OPENBLAS)
+  (void)kt;
+  (void)pool;
+  // Row-major C = op(A)·op(B) maps directly onto cblas's CblasRowMajor with the same arguments.
+  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m),
+              int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+#else
+  builtin_gemm(kt, pool, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+#endif
+}
+
+}  // namespace ae::cpu

@@ -1,0 +1,21 @@
+// Matrix products for the CPU backend: OpenBLAS's cblas_sgemm when the build found it, else the
+// built-in cache-blocked GEMM on the vectorized micro-kernel of the kernel table.
+#pragma once
+
+#include "cpu/kernels.h"
+#include "cpu/thread_pool.h"
+
+namespace ae::cpu {
+
+bool have_openblas();
+void set_blas_threads(int threads);
+
+// C = alpha · op(A) · op(B) + beta · C, row-major.
+void gemm(const KernelTable& kernels, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k,
+          float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc);
+
+// The built-in GEMM alone (the fallback, and the reference that tests compare with OpenBLAS).
+void builtin_gemm(const KernelTable& kernels, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k,
+                  float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc);
+
+}  // namespace ae::cpu

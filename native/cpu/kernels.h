@@ -1,0 +1,51 @@
+// The table of element-wise kernels and the GEMM micro-kernel, one table per instruction set,
+// chosen once at run time from the CPU's features.
+#pragma once
+#include <cstddef>
+
+#include "core/activation.h"
+#include "core/loss.h"
+#include "core/optimizer.h"
+
+namespace ae::cpu {
+
+enum class SimdLevel { Scalar, Avx2, Avx512 };
+const char* simd_level_name(SimdLevel level);
+
+struct KernelTable {
+  SimdLevel level;
+  void (*bias_activation_forward)(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,
+                                  long cols);
+  void (*activation_backward)(const ActivationSpec& act, const float* z, const float* y, const float* dy, float* dz,
+                              long rows, long cols);
+  // db (cols) = Σ over rows of dz; overwrites db.
+  void (*bias_gradient)(const float* dz, float* db, long rows, long cols);
+  double (*loss_forward_backward)(const LossSpec& loss, LossInput input, int group, const float* z, const float* y,
+                                  const float* target, float* grad, long rows, long cols, float scale);
+  double (*sum_squares)(const float* x, size_t n);
+  void (*axpy)(float a, const float* x, float* y, size_t n);
+  void (*multiply)(const float* x, const float* m, float* y, size_t n);
+  double (*l1_penalty)(const float* h, float* dh, float coeff, size_t n);
+  void (*optimizer_step)(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, size_t n);
+  // Vector math, exposed for the accuracy tests.
+  void (*exp)(const float* x, float* y, size_t n);
+  void (*log)(const float* x, float* y, size_t n);
+  void (*tanh)(const float* x, float* y, size_t n);
+  // C[mr × nr] = alpha · Σ_k A[i, k] B[k, j] + beta · C, from packed panels (A: k-major groups of
+  // gemm_mr rows; B: k-major groups of gemm_nr columns). beta == 0 never reads C.
+  void (*gemm_micro)(long kc, const float* a, const float* b, float* c, long ldc, float alpha, float beta, long mr,
+                     long nr);
+  int gemm_mr;
+  int gemm_nr;
+};
+
+const KernelTable& scalar_kernels();
+const KernelTable* avx2_kernels();    // null when not compiled for this architecture
+const KernelTable* avx512_kernels();  // null when not compiled for this architecture
+
+SimdLevel detect_simd_level();
+// The widest table this CPU runs; AE_SIMD=scalar|avx2|avx512 narrows the choice (for tests).
+const KernelTable& kernels_for(SimdLevel level);
+const KernelTable& best_kernels();
+
+}  // namespace ae::cpu

@@ -1,0 +1,44 @@
+// The AVX2 + FMA kernels, compiled for that instruction set whatever the build's baseline, and
+// used only when the CPU reports it.
+#include "cpu/kernels_prelude.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+
+#if defined(__clang__)
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+
+#define AE_ISA avx2
+#define AE_KERNELS_AVX2
+#include "cpu/vec.h"
+#include "cpu/kernels_impl.h"
+
+namespace ae::cpu {
+namespace {
+KernelTable build_avx2_table() { return avx2::make_kernel_table<avx2::Avx2Vec>(SimdLevel::Avx2); }
+}  // namespace
+}  // namespace ae::cpu
+
+#if defined(__clang__)
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+namespace ae::cpu {
+const KernelTable* avx2_kernels() {
+  static const KernelTable table = build_avx2_table();
+  return &table;
+}
+}  // namespace ae::cpu
+
+#else
+
+namespace ae::cpu {
+const KernelTable* avx2_kernels() { return nullptr; }
+}  // namespace ae::cpu
+
+#endif

@@ -1,0 +1,182 @@
+// Vector traits: the few operations the element-wise kernels need, for the scalar path, AVX2 + FMA
+// and AVX-512F. kernels_impl.h writes each kernel once against this interface. Included only by the
+// kernels_*.cpp files, after they enable their instruction set; AE_ISA names a namespace of that
+// file's own, so no inline function compiled for one instruction set is shared with another file.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#if defined(__x86_64__) || defined(_M_X64)
+#include <immintrin.h>
+#endif
+
+#ifndef AE_ISA
+#error "define AE_ISA before including vec.h"
+#endif
+
+namespace ae::cpu::AE_ISA {
+
+struct ScalarVec {
+  static constexpr int W = 1;
+  using F = float;
+  using M = bool;
+  static F zero() { return 0.0f; }
+  static F set1(float v) { return v; }
+  static F load(const float* p, long) { return *p; }
+  static void store(float* p, F v, long) { *p = v; }
+  static M active(long) { return true; }
+  static F add(F a, F b) { return a + b; }
+  static F sub(F a, F b) { return a - b; }
+  static F mul(F a, F b) { return a * b; }
+  static F div(F a, F b) { return a / b; }
+  static F fmadd(F a, F b, F c) { return std::fma(a, b, c); }
+  static F max(F a, F b) { return a > b ? a : b; }  // returns b when a is NaN, like maxps
+  static F min(F a, F b) { return a < b ? a : b; }
+  static F abs(F a) { return std::fabs(a); }
+  static F sqrt(F a) { return std::sqrt(a); }
+  static M gt(F a, F b) { return a > b; }
+  static M lt(F a, F b) { return a < b; }
+  static M ge(F a, F b) { return a >= b; }
+  static M eq(F a, F b) { return a == b; }
+  static M isnan(F a) { return a != a; }
+  static M mask_and(M a, M b) { return a && b; }
+  static F select(M m, F a, F b) { return m ? a : b; }
+  static F round(F a) { return std::nearbyint(a); }
+  static F pow2n(F n) { return std::ldexp(1.0f, int(n)); }
+  // x = mant · 2^exp with mant in [0.5, 1), for finite x > 0.
+  static void frexp(F x, F& mant, F& exp) {
+    int e;
+    mant = std::frexp(x, &e);
+    exp = float(e);
+  }
+  static float reduce_add(F a) { return a; }
+  static float reduce_max(F a) { return a; }
+  static double reduce_add_double(F a) { return a; }
+};
+
+#if defined(__x86_64__) || defined(_M_X64)
+
+#if defined(AE_KERNELS_AVX2)
+struct Avx2Vec {
+  static constexpr int W = 8;
+  using F = __m256;
+  using M = __m256;
+  static F zero() { return _mm256_setzero_ps(); }
+  static F set1(float v) { return _mm256_set1_ps(v); }
+  static __m256i lane_mask(long remaining) {
+    const __m256i idx = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32(int(remaining < W ? remaining : W)), idx);
+  }
+  static F load(const float* p, long remaining) {
+    return remaining >= W ? _mm256_loadu_ps(p) : _mm256_maskload_ps(p, lane_mask(remaining));
+  }
+  static void store(float* p, F v, long remaining) {
+    if (remaining >= W) _mm256_storeu_ps(p, v);
+    else _mm256_maskstore_ps(p, lane_mask(remaining), v);
+  }
+  static M active(long remaining) { return _mm256_castsi256_ps(lane_mask(remaining)); }
+  static F add(F a, F b) { return _mm256_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm256_div_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
+  static F max(F a, F b) { return _mm256_max_ps(a, b); }
+  static F min(F a, F b) { return _mm256_min_ps(a, b); }
+  static F abs(F a) { return _mm256_andnot_ps(_mm256_set1_ps(-0.0f), a); }
+  static F sqrt(F a) { return _mm256_sqrt_ps(a); }
+  static M gt(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+  static M lt(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+  static M ge(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+  static M eq(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+  static M isnan(F a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
+  static M mask_and(M a, M b) { return _mm256_and_ps(a, b); }
+  static F select(M m, F a, F b) { return _mm256_blendv_ps(b, a, m); }
+  static F round(F a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static F pow2n(F n) {
+    __m256i e = _mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127));
+    return _mm256_castsi256_ps(_mm256_slli_epi32(e, 23));
+  }
+  static void frexp(F x, F& mant, F& exp) {
+    // Scale subnormals into the normal range first so the exponent field is meaningful.
+    const M tiny = _mm256_cmp_ps(x, _mm256_set1_ps(1.17549435e-38f), _CMP_LT_OQ);
+    x = _mm256_blendv_ps(x, _mm256_mul_ps(x, _mm256_set1_ps(33554432.0f)), tiny);
+    __m256i bits = _mm256_castps_si256(x);
+    __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(bits, 23), _mm256_set1_epi32(126));
+    exp = _mm256_sub_ps(_mm256_cvtepi32_ps(e), _mm256_and_ps(tiny, _mm256_set1_ps(25.0f)));
+    bits = _mm256_or_si256(_mm256_and_si256(bits, _mm256_set1_epi32(int(0x807fffff))), _mm256_set1_epi32(0x3f000000));
+    mant = _mm256_castsi256_ps(bits);
+  }
+  static float reduce_add(F a) {
+    __m128 s = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_add_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_add_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static float reduce_max(F a) {
+    __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
+    s = _mm_max_ps(s, _mm_movehl_ps(s, s));
+    s = _mm_max_ss(s, _mm_movehdup_ps(s));
+    return _mm_cvtss_f32(s);
+  }
+  static double reduce_add_double(F a) {
+    __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(a));
+    __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1));
+    __m256d s = _mm256_add_pd(lo, hi);
+    __m128d t = _mm_add_pd(_mm256_castpd256_pd128(s), _mm256_extractf128_pd(s, 1));
+    return _mm_cvtsd_f64(_mm_add_sd(t, _mm_unpackhi_pd(t, t)));
+  }
+};
+#endif
+
+#if defined(AE_KERNELS_AVX512)
+struct Avx512Vec {
+  static constexpr int W = 16;
+  using F = __m512;
+  using M = __mmask16;
+  static F zero() { return _mm512_setzero_ps(); }
+  static F set1(float v) { return _mm512_set1_ps(v); }
+  static M active(long remaining) {
+    return remaining >= W ? M(0xFFFF) : M((1u << remaining) - 1u);
+  }
+  static F load(const float* p, long remaining) {
+    return remaining >= W ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(active(remaining), p);
+  }
+  static void store(float* p, F v, long remaining) {
+    if (remaining >= W) _mm512_storeu_ps(p, v);
+    else _mm512_mask_storeu_ps(p, active(remaining), v);
+  }
+  static F add(F a, F b) { return _mm512_add_ps(a, b); }
+  static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
+  static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
+  static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
+  static F max(F a, F b) { return _mm512_max_ps(a, b); }
+  static F min(F a, F b) { return _mm512_min_ps(a, b); }
+  static F abs(F a) { return _mm512_abs_ps(a); }
+  static F sqrt(F a) { return _mm512_sqrt_ps(a); }
+  static M gt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+  static M lt(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+  static M ge(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+  static M eq(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+  static M isnan(F a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
+  static M mask_and(M a, M b) { return M(a & b); }
+  static F select(M m, F a, F b) { return _mm512_mask_blend_ps(m, b, a); }
+  static F round(F a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+  static F pow2n(F n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
+  static void frexp(F x, F& mant, F& exp) {
+    exp = _mm512_add_ps(_mm512_getexp_ps(x), _mm512_set1_ps(1.0f));
+    mant = _mm512_getmant_ps(x, _MM_MANT_NORM_p5_1, _MM_MANT_SIGN_src);
+  }
+  static float reduce_add(F a) { return _mm512_reduce_add_ps(a); }
+  static float reduce_max(F a) { return _mm512_reduce_max_ps(a); }
+  static double reduce_add_double(F a) {
+    __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
+    __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(a), 1)));
+    return _mm512_reduce_add_pd(_mm512_add_pd(lo, hi));
+  }
+};
+#endif
+
+#endif  // x86-64
+
+}  // namespace ae::cpu::AE_ISA
