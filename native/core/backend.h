@@ -15,6 +15,7 @@ namespace ae {
 struct BackendInfo {
   std::string backend;  // "cpu"
   std::string blas;     // "openblas" or "builtin"
+  std::string blas_kernels;  // OpenBLAS's kernel family for this CPU, when it reports one
   std::string simd;     // "avx512", "avx2", "neon" or "scalar"
   int threads = 1;
   bool flush_denormals = true;

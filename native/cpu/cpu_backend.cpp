@@ -3,6 +3,7 @@
 #include "cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <array>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,7 @@ BackendInfo CpuBackend::info() const {
   BackendInfo info;
   info.backend = "cpu";
   info.blas = have_openblas() ? "openblas" : "builtin";
+  info.blas_kernels = blas_kernel_name();
   info.simd = simd_level_name(kernels_->level);
   info.threads = threads_;
   info.flush_denormals = true;
@@ -46,7 +48,6 @@ void CpuBackend::set_threads(int threads) {
   if (threads == threads_ && (pool_ || threads == 1)) return;
   threads_ = threads;
   pool_ = threads > 1 ? std::make_unique<ThreadPool>(threads) : nullptr;
-  partial_sums_.assign(size_t(threads), 0.0);
   set_blas_threads(threads);
 }
 
@@ -97,15 +98,18 @@ double CpuBackend::loss_forward_backward(const LossSpec& loss, LossInput input, 
 
 double CpuBackend::sum_squares(const float* x, size_t n) {
   if (!pool_ || n < kParallelGrain) return kernels_->sum_squares(x, n);
-  std::vector<double>& partial = partial_sums_;
-  const size_t per = (n / size_t(threads_) + 15) / 16 * 16;
-  pool_->run(threads_, [&](int t) {
+  // Partial sums live on this call's stack: two models may train at once on one backend.
+  constexpr int kMaxParts = 64;
+  std::array<double, kMaxParts> partial{};
+  const int parts = std::min(threads_, kMaxParts);
+  const size_t per = (n / size_t(parts) + 15) / 16 * 16;
+  pool_->run(parts, [&](int t) {
     const size_t begin = std::min(n, size_t(t) * per);
-    const size_t end = t == threads_ - 1 ? n : std::min(n, begin + per);
+    const size_t end = t == parts - 1 ? n : std::min(n, begin + per);
     partial[size_t(t)] = kernels_->sum_squares(x + begin, end - begin);
   });
   double total = 0;
-  for (double p : partial) total += p;
+  for (int t = 0; t < parts; ++t) total += partial[size_t(t)];
   return total;
 }
 

@@ -44,7 +44,6 @@ class CpuBackend final : public Backend {
   const KernelTable* kernels_;
   int threads_ = 1;
   std::unique_ptr<ThreadPool> pool_;
-  std::vector<double> partial_sums_;  // one per thread, for parallel reductions
 };
 
 int default_thread_count();

@@ -8,6 +8,7 @@
 #if defined(AE_HAVE_OPENBLAS)
 #include <cblas.h>
 extern "C" void openblas_set_num_threads(int);
+extern "C" char* openblas_get_corename(void);
 #endif
 
 namespace ae::cpu {
@@ -17,6 +18,15 @@ bool have_openblas() {
   return true;
 #else
   return false;
+#endif
+}
+
+std::string blas_kernel_name() {
+#if defined(AE_HAVE_OPENBLAS)
+  const char* name = openblas_get_corename();
+  return name ? name : "";
+#else
+  return "";
 #endif
 }
 

@@ -1,6 +1,7 @@
 // Matrix products for the CPU backend: OpenBLAS's cblas_sgemm when the build found it, else the
 // built-in cache-blocked GEMM on the vectorized micro-kernel of the kernel table.
 #pragma once
+#include <string>
 
 #include "cpu/kernels.h"
 #include "cpu/thread_pool.h"
@@ -8,6 +9,7 @@
 namespace ae::cpu {
 
 bool have_openblas();
+std::string blas_kernel_name();  // OpenBLAS's kernel family for this CPU (e.g. "SkylakeX"), or ""
 void set_blas_threads(int threads);
 
 // C = alpha · op(A) · op(B) + beta · C, row-major.

@@ -1,0 +1,79 @@
+// Module initialisation: backendInfo(), setThreads() and the NativeModel class, per environment.
+#include "binding/addon.h"
+
+#include "binding/convert.h"
+#include "binding/errors.h"
+#include "binding/model_wrap.h"
+#include "binding/workers.h"
+
+namespace ae::binding {
+
+AddonState::AddonState() : backend(0) {}
+
+AddonState::~AddonState() {
+  std::set<std::shared_ptr<FitJob>> running;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    running.swap(jobs_);
+  }
+  for (const auto& job : running) {
+    job->cancel();
+    job->wait_until_finished();
+  }
+}
+
+void AddonState::add_job(const std::shared_ptr<FitJob>& job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  jobs_.insert(job);
+}
+
+void AddonState::remove_job(const std::shared_ptr<FitJob>& job) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  jobs_.erase(job);
+}
+
+bool AddonState::has_jobs() {
+  std::lock_guard<std::mutex> lock(mutex_);
+  return !jobs_.empty();
+}
+
+AddonState& state_of(Napi::Env env) { return *env.GetInstanceData<AddonState>(); }
+
+namespace {
+
+Napi::Value backend_info(const Napi::CallbackInfo& info) {
+  return backend_info_to_js(info.Env(), state_of(info.Env()).backend.info());
+}
+
+Napi::Value set_threads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  AddonState& state = state_of(env);
+  guarded(env, [&] {
+    const long threads = integer_arg(info[0], "threads", 1, 1024);
+    if (state.has_jobs())
+      throw Error(ErrorKind::State, "ERR_BUSY", "threads cannot change while a fit is running");
+    state.backend.set_threads(int(threads));
+  });
+  return env.Undefined();
+}
+
+}  // namespace
+
+Napi::Object init(Napi::Env env, Napi::Object exports) {
+  auto* state = new AddonState();
+  env.SetInstanceData(state);
+  Napi::Function model = ModelWrap::define(env);
+  state->model_constructor = Napi::Persistent(model);
+  exports.Set("NativeModel", model);
+  exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
+  exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
+  return exports;
+}
+
+}  // namespace ae::binding
+
+static Napi::Object InitNativeAutoencoder(Napi::Env env, Napi::Object exports) {
+  return ae::binding::init(env, exports);
+}
+
+NODE_API_MODULE(native_autoencoder, InitNativeAutoencoder)

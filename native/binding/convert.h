@@ -1,0 +1,31 @@
+// Reading JS arguments into core structures, and core results into JS values. The TypeScript layer
+// validates first and names the argument; these checks only keep bad input from crashing.
+#pragma once
+#include <napi.h>
+
+#include <string>
+
+#include "core/network.h"
+#include "core/trainer.h"
+
+namespace ae::binding {
+
+struct FloatSpan {
+  const float* data = nullptr;
+  size_t length = 0;
+};
+
+// A Float32Array argument holding rows × cols values.
+FloatSpan float_rows(const Napi::Value& value, const char* name, long rows, long cols);
+long integer_arg(const Napi::Value& value, const char* name, long min, long max);
+
+NetworkSpec network_spec_from(const Napi::Object& spec);
+FitConfig fit_config_from(const Napi::Object& options);
+LossSpec loss_spec_from(const Napi::Value& name, const Napi::Value& delta);
+
+Napi::Float32Array new_float32(Napi::Env env, const float* data, size_t length);
+Napi::Object epoch_to_js(Napi::Env env, const EpochStats& stats);
+Napi::Object fit_result_to_js(Napi::Env env, const FitResult& result);
+Napi::Object backend_info_to_js(Napi::Env env, const BackendInfo& info);
+
+}  // namespace ae::binding

@@ -1,0 +1,226 @@
+// NativeModel's methods: argument checks that keep the process safe, then one call into the core.
+#include "binding/model_wrap.h"
+
+#include "binding/convert.h"
+#include "binding/errors.h"
+#include "binding/workers.h"
+
+namespace ae::binding {
+
+namespace {
+
+[[noreturn]] void throw_state(Napi::Env env, const char* code, const std::string& message) {
+  throw_js(env, ErrorInfo{ErrorKind::State, code, message});
+}
+
+constexpr long kMaxRows = 1L << 40;
+
+std::vector<float> copy_rows(const FloatSpan& span) { return std::vector<float>(span.data, span.data + span.length); }
+
+}  // namespace
+
+Napi::Function ModelWrap::define(Napi::Env env) {
+  return DefineClass(env, "NativeModel",
+                     {
+                         InstanceAccessor<&ModelWrap::parameter_count>("parameterCount"),
+                         InstanceAccessor<&ModelWrap::busy>("busy"),
+                         InstanceAccessor<&ModelWrap::disposed>("disposed"),
+                         InstanceMethod<&ModelWrap::tensors>("tensors"),
+                         InstanceMethod<&ModelWrap::get_tensor>("getTensor"),
+                         InstanceMethod<&ModelWrap::set_tensor>("setTensor"),
+                         InstanceMethod<&ModelWrap::predict>("predict"),
+                         InstanceMethod<&ModelWrap::predict_async>("predictAsync"),
+                         InstanceMethod<&ModelWrap::evaluate>("evaluate"),
+                         InstanceMethod<&ModelWrap::reconstruction_error>("reconstructionError"),
+                         InstanceMethod<&ModelWrap::fit>("fit"),
+                         InstanceMethod<&ModelWrap::cancel>("cancel"),
+                         InstanceMethod<&ModelWrap::dispose>("dispose"),
+                     });
+}
+
+ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWrap>(info), state_(&state_of(info.Env())) {
+  Napi::Env env = info.Env();
+  guarded(env, [&] {
+    if (info.Length() < 2 || !info[0].IsObject()) throw_type("spec must be an object");
+    NetworkSpec spec = network_spec_from(info[0].As<Napi::Object>());
+    const uint64_t seed = uint64_t(integer_arg(info[1], "seed", 0, (1L << 53) - 1));
+    model_ = std::make_shared<Model>(std::move(spec), seed);
+  });
+  external_bytes_ = int64_t(model_->params().size() * sizeof(float));
+  Napi::MemoryManagement::AdjustExternalMemory(env, external_bytes_);
+}
+
+ModelWrap::~ModelWrap() {
+  if (job_) job_->cancel();
+  if (external_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
+}
+
+void ModelWrap::release_memory(Napi::Env env) {
+  model_.reset();
+  if (external_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
+  external_bytes_ = 0;
+}
+
+Model& ModelWrap::checked(Napi::Env env, Access access) {
+  if (!model_) throw_state(env, "ERR_DISPOSED", "the model has been disposed");
+  if (job_) throw_state(env, "ERR_BUSY", "the model is training; await fit() or call dispose() first");
+  if (access == Access::Write && readers_ > 0)
+    throw_state(env, "ERR_BUSY", "the model has asynchronous predictions running; await them first");
+  return *model_;
+}
+
+void ModelWrap::end_fit() { job_.reset(); }
+
+Napi::Value ModelWrap::parameter_count(const Napi::CallbackInfo& info) {
+  if (!model_) return info.Env().Undefined();
+  return Napi::Number::New(info.Env(), double(model_->parameter_count()));
+}
+
+Napi::Value ModelWrap::busy(const Napi::CallbackInfo& info) {
+  return Napi::Boolean::New(info.Env(), bool(job_) || readers_ > 0);
+}
+
+Napi::Value ModelWrap::disposed(const Napi::CallbackInfo& info) { return Napi::Boolean::New(info.Env(), !model_); }
+
+Napi::Value ModelWrap::tensors(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Read);
+  const auto& entries = model.table().entries();
+  auto out = Napi::Array::New(env, entries.size());
+  for (size_t i = 0; i < entries.size(); ++i) {
+    auto o = Napi::Object::New(env);
+    o.Set("name", entries[i].name);
+    auto shape = Napi::Array::New(env, entries[i].shape.size());
+    for (size_t d = 0; d < entries[i].shape.size(); ++d) shape.Set(uint32_t(d), double(entries[i].shape[d]));
+    o.Set("shape", shape);
+    out.Set(uint32_t(i), o);
+  }
+  return out;
+}
+
+Napi::Value ModelWrap::get_tensor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Read);
+  return guarded(env, [&]() -> Napi::Value {
+    if (!info[0].IsString()) throw_type("name must be a string");
+    const TensorEntry* e = model.table().find(info[0].As<Napi::String>().Utf8Value());
+    if (!e) throw_range("no tensor named '" + info[0].As<Napi::String>().Utf8Value() + "'");
+    return new_float32(env, model.params().data() + e->offset, e->count());
+  });
+}
+
+Napi::Value ModelWrap::set_tensor(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Write);
+  guarded(env, [&] {
+    if (!info[0].IsString()) throw_type("name must be a string");
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    const TensorEntry* e = model.table().find(name);
+    if (!e) throw_range("no tensor named '" + name + "'");
+    FloatSpan values = float_rows(info[1], name.c_str(), 1, long(e->count()));
+    for (size_t i = 0; i < values.length; ++i)
+      if (!std::isfinite(values.data[i]))
+        throw Error(ErrorKind::Range, "ERR_NON_FINITE", name + " holds a non-finite value at index " + std::to_string(i));
+    std::copy_n(values.data, values.length, model.params().data() + e->offset);
+  });
+  return env.Undefined();
+}
+
+Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Read);
+  return guarded(env, [&]() -> Napi::Value {
+    const int first = int(integer_arg(info[2], "first", 0, model.layer_count() - 1));
+    const int last = int(integer_arg(info[3], "last", first + 1, model.layer_count()));
+    const long rows = integer_arg(info[1], "rows", 0, kMaxRows);
+    const long in = model.spec().layers[first].inputs, out = model.spec().layers[last - 1].units;
+    FloatSpan x = float_rows(info[0], "x", rows, in);
+    auto result = Napi::Float32Array::New(env, size_t(rows) * size_t(out));
+    ae::predict(state_->backend, model, first, last, x.data, rows, result.Data());
+    return result;
+  });
+}
+
+Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Read);
+  return guarded(env, [&]() -> Napi::Value {
+    const int first = int(integer_arg(info[2], "first", 0, model.layer_count() - 1));
+    const int last = int(integer_arg(info[3], "last", first + 1, model.layer_count()));
+    const long rows = integer_arg(info[1], "rows", 0, kMaxRows);
+    FloatSpan x = float_rows(info[0], "x", rows, model.spec().layers[first].inputs);
+    auto* worker = new PredictWorker(env, this, info.This().As<Napi::Object>(), model_, copy_rows(x), rows, first, last);
+    ++readers_;
+    worker->Queue();
+    return worker->promise();
+  });
+}
+
+Napi::Value ModelWrap::evaluate(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Read);
+  return guarded(env, [&]() -> Napi::Value {
+    const long rows = integer_arg(info[1], "rows", 1, kMaxRows);
+    const long cols = model.spec().layers.front().inputs;
+    if (model.spec().layers.back().units != cols) throw_range("evaluate needs a model whose output width equals its input width");
+    FloatSpan x = float_rows(info[0], "x", rows, cols);
+    LossSpec loss = loss_spec_from(info[2], info[3]);
+    return Napi::Number::New(env, ae::evaluate(state_->backend, model, DataView{x.data, rows, cols}, loss));
+  });
+}
+
+Napi::Value ModelWrap::reconstruction_error(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Read);
+  return guarded(env, [&]() -> Napi::Value {
+    const long rows = integer_arg(info[1], "rows", 0, kMaxRows);
+    const long cols = model.spec().layers.front().inputs;
+    if (model.spec().layers.back().units != cols)
+      throw_range("reconstructionError needs a model whose output width equals its input width");
+    FloatSpan x = float_rows(info[0], "x", rows, cols);
+    if (!info[2].IsString()) throw_type("metric must be a string");
+    RowMetric metric = parse_row_metric(info[2].As<Napi::String>().Utf8Value());
+    auto result = Napi::Float32Array::New(env, size_t(rows));
+    ae::reconstruction_error(state_->backend, model, x.data, rows, metric, result.Data());
+    return result;
+  });
+}
+
+Napi::Value ModelWrap::fit(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Model& model = checked(env, Access::Write);
+  return guarded(env, [&]() -> Napi::Value {
+    const long cols = model.spec().layers.front().inputs;
+    const long rows = integer_arg(info[1], "rows", 1, kMaxRows);
+    FloatSpan x = float_rows(info[0], "x", rows, cols);
+    std::vector<float> val;
+    long val_rows = 0;
+    if (!info[2].IsNull() && !info[2].IsUndefined()) {
+      val_rows = integer_arg(info[3], "validationRows", 1, kMaxRows);
+      val = copy_rows(float_rows(info[2], "validationData", val_rows, cols));
+    }
+    if (!info[4].IsObject()) throw_type("options must be an object");
+    FitConfig config = fit_config_from(info[4].As<Napi::Object>());
+    DataView train_view{x.data, rows, cols};
+    DataView val_view{val.data(), val_rows, cols};
+    validate_fit(model, config, train_view, val_rows > 0 ? &val_view : nullptr);
+    job_ = std::make_shared<FitJob>(env, this, info.This().As<Napi::Object>(), model_, copy_rows(x), rows,
+                                    std::move(val), val_rows, config, info[5], info[6]);
+    return job_->start();
+  });
+}
+
+Napi::Value ModelWrap::cancel(const Napi::CallbackInfo& info) {
+  if (job_) job_->cancel();
+  return info.Env().Undefined();
+}
+
+Napi::Value ModelWrap::dispose(const Napi::CallbackInfo& info) {
+  // A running fit keeps its own reference to the model and stops after the current batch; the
+  // memory goes when it does.
+  if (job_) job_->cancel();
+  release_memory(info.Env());
+  return info.Env().Undefined();
+}
+
+}  // namespace ae::binding

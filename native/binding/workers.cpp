@@ -1,0 +1,159 @@
+// The fit thread with its channel of events to the main thread, and asynchronous prediction.
+#include "binding/workers.h"
+
+#include <thread>
+#include <variant>
+
+#include "binding/convert.h"
+#include "binding/model_wrap.h"
+
+namespace ae::binding {
+
+struct BatchEvent {
+  int epoch;
+  long batch, batches;
+  double loss;
+};
+struct DoneEvent {
+  std::optional<FitResult> result;
+  ErrorInfo error;
+};
+struct FitEvent {
+  std::variant<BatchEvent, EpochStats, DoneEvent> payload;
+  std::shared_ptr<FitJob> job;  // keeps the job alive until the event is delivered
+};
+
+FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
+               std::vector<float> train, long train_rows, std::vector<float> val, long val_rows, FitConfig config,
+               Napi::Value on_batch, Napi::Value on_epoch)
+    : state_(&state_of(env)),
+      wrap_(wrap),
+      self_(Napi::Persistent(self)),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      model_(std::move(model)),
+      train_(std::move(train)),
+      val_(std::move(val)),
+      train_rows_(train_rows),
+      val_rows_(val_rows),
+      config_(config) {
+  if (on_batch.IsFunction()) on_batch_ = Napi::Persistent(on_batch.As<Napi::Function>());
+  if (on_epoch.IsFunction()) on_epoch_ = Napi::Persistent(on_epoch.As<Napi::Function>());
+  channel_ = Channel::New(env, "native-autoencoder.fit", 0, 1, this);
+}
+
+Napi::Promise FitJob::start() {
+  state_->add_job(shared_from_this());
+  std::thread([job = shared_from_this()] { job->run(); }).detach();
+  return deferred_.Promise();
+}
+
+void FitJob::run() {
+  auto* done = new FitEvent{DoneEvent{}, shared_from_this()};
+  auto& outcome = std::get<DoneEvent>(done->payload);
+  try {
+    const long cols = model_->spec().layers.front().inputs;
+    DataView train{train_.data(), train_rows_, cols};
+    DataView val{val_.data(), val_rows_, cols};
+    outcome.result = ae::fit(state_->backend, *model_, train, val_rows_ > 0 ? &val : nullptr, config_, *this);
+  } catch (const std::exception& e) {
+    outcome.error = capture(e);
+  }
+  {
+    std::lock_guard<std::mutex> lock(finished_mutex_);
+    finished_ = true;
+  }
+  finished_cv_.notify_all();
+  post(done);
+  channel_.Release();
+}
+
+void FitJob::wait_until_finished() {
+  std::unique_lock<std::mutex> lock(finished_mutex_);
+  finished_cv_.wait(lock, [this] { return finished_; });
+}
+
+void FitJob::post(FitEvent* event) {
+  if (channel_.NonBlockingCall(event) != napi_ok) delete event;
+}
+
+void FitJob::on_batch(int epoch, long batch, long batches, double loss) {
+  if (!on_batch_.IsEmpty()) post(new FitEvent{BatchEvent{epoch, batch, batches, loss}, shared_from_this()});
+}
+
+void FitJob::on_epoch(const EpochStats& stats) {
+  if (!on_epoch_.IsEmpty()) post(new FitEvent{stats, shared_from_this()});
+}
+
+void FitJob::deliver(Napi::Env env, Napi::Function, FitJob* job, FitEvent* event) {
+  std::unique_ptr<FitEvent> owned(event);
+  if (env == nullptr) return;  // the environment is shutting down
+  Napi::HandleScope scope(env);
+  if (auto* done = std::get_if<DoneEvent>(&event->payload)) return job->finish(env, *event);
+  if (job->callback_error_) return;  // a callback already threw; the fit is stopping
+  try {
+    if (auto* batch = std::get_if<BatchEvent>(&event->payload)) {
+      job->on_batch_.Call({Napi::Number::New(env, batch->epoch), Napi::Number::New(env, double(batch->batch)),
+                           Napi::Number::New(env, double(batch->batches)), Napi::Number::New(env, batch->loss)});
+    } else {
+      job->on_epoch_.Call({epoch_to_js(env, std::get<EpochStats>(event->payload))});
+    }
+  } catch (const Napi::Error& e) {
+    job->callback_error_ = ErrorInfo{ErrorKind::Internal, "ERR_CALLBACK", e.Message()};
+    job->callback_exception_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
+    job->cancel();
+  }
+}
+
+void FitJob::finish(Napi::Env env, FitEvent& event) {
+  auto& done = std::get<DoneEvent>(event.payload);
+  wrap_->end_fit();
+  state_->remove_job(event.job);
+  if (!callback_exception_.IsEmpty()) {
+    deferred_.Reject(callback_exception_.Value());
+  } else if (done.result) {
+    deferred_.Resolve(fit_result_to_js(env, *done.result));
+  } else {
+    deferred_.Reject(make_error(env, done.error));
+  }
+  callback_exception_.Reset();
+  on_batch_.Reset();
+  on_epoch_.Reset();
+  self_.Reset();
+}
+
+PredictWorker::PredictWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
+                             std::vector<float> input, long rows, int first, int last)
+    : Napi::AsyncWorker(env, "native-autoencoder.predict"),
+      state_(&state_of(env)),
+      wrap_(wrap),
+      self_(Napi::Persistent(self)),
+      deferred_(Napi::Promise::Deferred::New(env)),
+      model_(std::move(model)),
+      input_(std::move(input)),
+      rows_(rows),
+      first_(first),
+      last_(last) {}
+
+void PredictWorker::Execute() {
+  try {
+    output_.resize(size_t(rows_) * size_t(model_->spec().layers[last_ - 1].units));
+    ae::predict(state_->backend, *model_, first_, last_, input_.data(), rows_, output_.data());
+  } catch (const std::exception& e) {
+    error_ = capture(e);
+    SetError(error_.message);
+  }
+}
+
+void PredictWorker::OnOK() {
+  wrap_->end_read();
+  deferred_.Resolve(new_float32(Env(), output_.data(), output_.size()));
+  self_.Reset();
+}
+
+void PredictWorker::OnError(const Napi::Error&) {
+  wrap_->end_read();
+  deferred_.Reject(make_error(Env(), error_));
+  self_.Reset();
+}
+
+}  // namespace ae::binding

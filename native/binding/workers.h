@@ -1,0 +1,89 @@
+// Work that runs off the main thread: a fit on a dedicated thread (it may run for hours, so it
+// stays off libuv's small pool) and asynchronous inference on libuv's pool. Neither touches JS
+// values while it runs: inputs are copied into native memory first, results are new typed arrays.
+#pragma once
+#include <napi.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <vector>
+
+#include "binding/addon.h"
+#include "binding/errors.h"
+#include "core/trainer.h"
+
+namespace ae::binding {
+
+class ModelWrap;
+struct FitEvent;
+
+class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
+ public:
+  FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model, std::vector<float> train,
+         long train_rows, std::vector<float> val, long val_rows, FitConfig config, Napi::Value on_batch,
+         Napi::Value on_epoch);
+
+  Napi::Promise start();  // spawns the thread
+  void cancel() { cancelled_.store(true); }
+  void wait_until_finished();
+
+  // FitObserver, called on the training thread.
+  void on_batch(int epoch, long batch, long batches, double loss) override;
+  void on_epoch(const EpochStats& stats) override;
+  bool should_stop() override { return cancelled_.load(std::memory_order_relaxed); }
+
+  static void deliver(Napi::Env env, Napi::Function unused, FitJob* job, FitEvent* event);
+
+ private:
+  void run();
+  void post(FitEvent* event);
+  void finish(Napi::Env env, FitEvent& event);
+
+  using Channel = Napi::TypedThreadSafeFunction<FitJob, FitEvent, &FitJob::deliver>;
+
+  AddonState* state_;
+  ModelWrap* wrap_;
+  Napi::ObjectReference self_;  // keeps the model object alive while the fit runs
+  Napi::FunctionReference on_batch_, on_epoch_;
+  Napi::Promise::Deferred deferred_;
+  Channel channel_;
+  std::shared_ptr<Model> model_;
+  std::vector<float> train_, val_;
+  long train_rows_, val_rows_;
+  FitConfig config_;
+  std::atomic<bool> cancelled_{false};
+  std::optional<ErrorInfo> callback_error_;  // a JS callback threw: the fit stops and rejects with it
+  Napi::Reference<Napi::Value> callback_exception_;
+  std::mutex finished_mutex_;
+  std::condition_variable finished_cv_;
+  bool finished_ = false;
+};
+
+// predictAsync: the forward pass of layers [first, last) on a copy of the input.
+class PredictWorker : public Napi::AsyncWorker {
+ public:
+  PredictWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
+                std::vector<float> input, long rows, int first, int last);
+  Napi::Promise promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override;
+  void OnOK() override;
+  void OnError(const Napi::Error& error) override;
+
+ private:
+  AddonState* state_;
+  ModelWrap* wrap_;
+  Napi::ObjectReference self_;
+  Napi::Promise::Deferred deferred_;
+  std::shared_ptr<Model> model_;
+  std::vector<float> input_, output_;
+  long rows_;
+  int first_, last_;
+  ErrorInfo error_;
+};
+
+}  // namespace ae::binding
