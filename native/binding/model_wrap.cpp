@@ -32,6 +32,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
                          InstanceMethod<&ModelWrap::predict_async>("predictAsync"),
                          InstanceMethod<&ModelWrap::evaluate>("evaluate"),
                          InstanceMethod<&ModelWrap::reconstruction_error>("reconstructionError"),
+                         InstanceMethod<&ModelWrap::reconstruction_error_async>("reconstructionErrorAsync"),
                          InstanceMethod<&ModelWrap::fit>("fit"),
                          InstanceMethod<&ModelWrap::cancel>("cancel"),
                          InstanceMethod<&ModelWrap::dispose>("dispose"),
@@ -149,11 +150,17 @@ Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
     const int last = int(integer_arg(info[3], "last", first + 1, model.layer_count()));
     const long rows = integer_arg(info[1], "rows", 0, kMaxRows);
     FloatSpan x = float_rows(info[0], "x", rows, model.spec().layers[first].inputs);
-    auto* worker = new PredictWorker(env, this, info.This().As<Napi::Object>(), model_, copy_rows(x), rows, first, last);
-    ++readers_;
-    worker->Queue();
-    return worker->promise();
+    return start_inference(info, copy_rows(x), rows, first, last, std::nullopt);
   });
+}
+
+Napi::Value ModelWrap::start_inference(const Napi::CallbackInfo& info, std::vector<float> input, long rows, int first,
+                                       int last, std::optional<RowMetric> metric) {
+  auto* worker = new InferenceWorker(info.Env(), this, info.This().As<Napi::Object>(), model_, std::move(input), rows,
+                                     first, last, metric);
+  ++readers_;
+  worker->Queue();
+  return worker->promise();
 }
 
 Napi::Value ModelWrap::evaluate(const Napi::CallbackInfo& info) {
@@ -170,6 +177,14 @@ Napi::Value ModelWrap::evaluate(const Napi::CallbackInfo& info) {
 }
 
 Napi::Value ModelWrap::reconstruction_error(const Napi::CallbackInfo& info) {
+  return reconstruction_error_impl(info, false);
+}
+
+Napi::Value ModelWrap::reconstruction_error_async(const Napi::CallbackInfo& info) {
+  return reconstruction_error_impl(info, true);
+}
+
+Napi::Value ModelWrap::reconstruction_error_impl(const Napi::CallbackInfo& info, bool async) {
   Napi::Env env = info.Env();
   Model& model = checked(env, Access::Read);
   return guarded(env, [&]() -> Napi::Value {
@@ -180,6 +195,7 @@ Napi::Value ModelWrap::reconstruction_error(const Napi::CallbackInfo& info) {
     FloatSpan x = float_rows(info[0], "x", rows, cols);
     if (!info[2].IsString()) throw_type("metric must be a string");
     RowMetric metric = parse_row_metric(info[2].As<Napi::String>().Utf8Value());
+    if (async) return start_inference(info, copy_rows(x), rows, 0, model.layer_count(), metric);
     auto result = Napi::Float32Array::New(env, size_t(rows));
     ae::reconstruction_error(state_->backend, model, x.data, rows, metric, result.Data());
     return result;

@@ -5,9 +5,12 @@
 #include <napi.h>
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "binding/addon.h"
 #include "core/network.h"
+#include "core/trainer.h"
 
 namespace ae::binding {
 
@@ -34,6 +37,10 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value predict_async(const Napi::CallbackInfo& info);
   Napi::Value evaluate(const Napi::CallbackInfo& info);
   Napi::Value reconstruction_error(const Napi::CallbackInfo& info);
+  Napi::Value reconstruction_error_async(const Napi::CallbackInfo& info);
+  Napi::Value reconstruction_error_impl(const Napi::CallbackInfo& info, bool async);
+  Napi::Value start_inference(const Napi::CallbackInfo& info, std::vector<float> input, long rows, int first,
+                              int last, std::optional<RowMetric> metric);
   Napi::Value fit(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);

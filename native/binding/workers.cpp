@@ -121,9 +121,10 @@ void FitJob::finish(Napi::Env env, FitEvent& event) {
   self_.Reset();
 }
 
-PredictWorker::PredictWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
-                             std::vector<float> input, long rows, int first, int last)
-    : Napi::AsyncWorker(env, "native-autoencoder.predict"),
+InferenceWorker::InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
+                                 std::vector<float> input, long rows, int first, int last,
+                                 std::optional<RowMetric> metric)
+    : Napi::AsyncWorker(env, "native-autoencoder.inference"),
       state_(&state_of(env)),
       wrap_(wrap),
       self_(Napi::Persistent(self)),
@@ -132,25 +133,31 @@ PredictWorker::PredictWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, 
       input_(std::move(input)),
       rows_(rows),
       first_(first),
-      last_(last) {}
+      last_(last),
+      metric_(metric) {}
 
-void PredictWorker::Execute() {
+void InferenceWorker::Execute() {
   try {
-    output_.resize(size_t(rows_) * size_t(model_->spec().layers[last_ - 1].units));
-    ae::predict(state_->backend, *model_, first_, last_, input_.data(), rows_, output_.data());
+    if (metric_) {
+      output_.resize(size_t(rows_));
+      ae::reconstruction_error(state_->backend, *model_, input_.data(), rows_, *metric_, output_.data());
+    } else {
+      output_.resize(size_t(rows_) * size_t(model_->spec().layers[last_ - 1].units));
+      ae::predict(state_->backend, *model_, first_, last_, input_.data(), rows_, output_.data());
+    }
   } catch (const std::exception& e) {
     error_ = capture(e);
     SetError(error_.message);
   }
 }
 
-void PredictWorker::OnOK() {
+void InferenceWorker::OnOK() {
   wrap_->end_read();
   deferred_.Resolve(new_float32(Env(), output_.data(), output_.size()));
   self_.Reset();
 }
 
-void PredictWorker::OnError(const Napi::Error&) {
+void InferenceWorker::OnError(const Napi::Error&) {
   wrap_->end_read();
   deferred_.Reject(make_error(Env(), error_));
   self_.Reset();

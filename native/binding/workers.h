@@ -62,11 +62,12 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   bool finished_ = false;
 };
 
-// predictAsync: the forward pass of layers [first, last) on a copy of the input.
-class PredictWorker : public Napi::AsyncWorker {
+// predictAsync and reconstructionErrorAsync on a copy of the input: the forward pass of layers
+// [first, last), or one reconstruction error per row when a metric is given.
+class InferenceWorker : public Napi::AsyncWorker {
  public:
-  PredictWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
-                std::vector<float> input, long rows, int first, int last);
+  InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
+                  std::vector<float> input, long rows, int first, int last, std::optional<RowMetric> metric);
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
@@ -83,6 +84,7 @@ class PredictWorker : public Napi::AsyncWorker {
   std::vector<float> input_, output_;
   long rows_;
   int first_, last_;
+  std::optional<RowMetric> metric_;
   ErrorInfo error_;
 };
 

@@ -11,6 +11,7 @@
 
 #include "core/activation.h"
 #include "core/loss.h"
+#include "core/optimizer.h"
 #include "core/rng.h"
 #include "cpu/kernels.h"
 
@@ -155,5 +156,53 @@ inline std::vector<LossCase> loss_cases() {
           {"cceLogitsRow", loss(L::CategoricalCrossentropy), LossInput::Logits, A::Softmax, 0},
           {"cceProbabilitiesGroup4", loss(L::CategoricalCrossentropy), LossInput::Output, A::Softmax, 4}};
 }
+
+struct OptimizerCase {
+  std::string name;
+  OptimizerConfig config;
+};
+
+// Every optimizer variant. Epsilons are large enough (1e-2) that where a rule adds epsilon shows
+// in the result.
+inline std::vector<OptimizerCase> optimizer_cases() {
+  auto make = [](OptimizerKind kind, float lr) {
+    OptimizerConfig c;
+    c.kind = kind;
+    c.learning_rate = lr;
+    c.epsilon = 1e-2f;
+    return c;
+  };
+  std::vector<OptimizerCase> cases;
+  cases.push_back({"sgd", make(OptimizerKind::Sgd, 0.05f)});
+  cases.push_back({"sgdMomentum", make(OptimizerKind::Sgd, 0.05f)});
+  cases.back().config.momentum = 0.9f;
+  cases.push_back({"sgdNesterov", make(OptimizerKind::Sgd, 0.05f)});
+  cases.back().config.momentum = 0.9f;
+  cases.back().config.nesterov = true;
+  cases.push_back({"sgdWeightDecay", make(OptimizerKind::Sgd, 0.05f)});
+  cases.back().config.weight_decay = 0.1f;
+  cases.push_back({"adam", make(OptimizerKind::Adam, 0.05f)});
+  cases.push_back({"adamWeightDecay", make(OptimizerKind::Adam, 0.05f)});
+  cases.back().config.weight_decay = 0.1f;
+  cases.push_back({"adamw", make(OptimizerKind::AdamW, 0.05f)});
+  cases.back().config.weight_decay = 0.1f;
+  cases.push_back({"rmsprop", make(OptimizerKind::RmsProp, 0.01f)});
+  cases.push_back({"rmspropMomentum", make(OptimizerKind::RmsProp, 0.01f)});
+  cases.back().config.momentum = 0.9f;
+  cases.push_back({"adagrad", make(OptimizerKind::Adagrad, 0.05f)});
+  return cases;
+}
+
+// The state slots as fit() allocates them: null when unused, adagrad's accumulator pre-filled.
+struct OptimizerSlots {
+  std::vector<float> s1, s2;
+  OptimizerSlots(const OptimizerConfig& config, size_t n) {
+    const int slots = optimizer_state_slots(config);
+    if (slots >= 1) s1.assign(n, config.kind == OptimizerKind::Adagrad ? config.initial_accumulator : 0.0f);
+    if (slots >= 2) s2.assign(n, 0.0f);
+  }
+  float* p1() { return s1.empty() ? nullptr : s1.data(); }
+  float* p2() { return s2.empty() ? nullptr : s2.data(); }
+};
 
 }  // namespace ae::test

@@ -1,0 +1,243 @@
+// Autoencoder: an Encoder and a Decoder trained together to rebuild their input. The three share
+// one native model, so training the autoencoder trains its encoder and decoder.
+import type { NativeEpoch, NativeFitResult } from './binding';
+import { type DataInput, type Matrix, splitTail, toRows } from './data';
+import { abortError, codedError, disposedError, typeError, rangeError } from './errors';
+import { Decoder } from './decoder';
+import { Encoder } from './encoder';
+import {
+  type EpochLogs,
+  type FitOptions,
+  type History,
+  type LossConfig,
+  type NoiseConfig,
+  type RegularizationConfig,
+  lossOptions,
+  normalizeFit,
+  regularizationOptions,
+} from './fit';
+import { LayerStack, createShared, rebindStack, sharedOf } from './stack';
+import { integer, knownKeys, objectArg, oneOf, optionalObject, seedArg } from './validate';
+
+export interface AutoencoderConfig {
+  /** With latentDim: the design document's network (Encoder: two Dense relu layers of latentDim units; Decoder: Dense relu, Dense sigmoid). */
+  inputDim?: number;
+  latentDim?: number;
+  /** Or bring your own encoder and decoder; the autoencoder adopts them and their weights. */
+  encoder?: Encoder;
+  decoder?: Decoder;
+  /** Seed of the initial weights and of training (shuffles, noise, dropout). Default: random. */
+  seed?: number;
+  regularization?: RegularizationConfig;
+  noise?: NoiseConfig;
+}
+
+export const ROW_METRICS = ['mse', 'mae', 'binaryCrossentropy'] as const;
+export type RowMetric = (typeof ROW_METRICS)[number];
+
+const adopted = new WeakSet<LayerStack>();
+
+export class Autoencoder extends LayerStack {
+  /** The encoder half; shares this autoencoder's weights. */
+  readonly encoder: Encoder;
+  /** The decoder half; shares this autoencoder's weights. */
+  readonly decoder: Decoder;
+  #regularization: Record<string, unknown>;
+  #lastLoss: LossConfig = 'mse';
+
+  constructor(config: AutoencoderConfig) {
+    const c = objectArg('config', config);
+    knownKeys('config', c, ['inputDim', 'latentDim', 'encoder', 'decoder', 'seed', 'regularization', 'noise']);
+    const seed = seedArg('config.seed', c.seed);
+    const regularization = regularizationOptions(c.regularization, c.noise);
+    const [encoder, decoder] = Autoencoder.#halves(c, seed);
+    const layers = [...sharedOf(encoder).layers, ...sharedOf(decoder).layers];
+    const shared = createShared(layers, sharedOf(encoder).layers.length - 1, seed);
+    super('Autoencoder', shared, 0, layers.length);
+    for (const half of [encoder, decoder]) {
+      const old = sharedOf(half);
+      for (const w of half.getWeights()) shared.native.setTensor(w.name, w.data);
+      old.disposed = true;
+      old.native.dispose();
+      adopted.add(half);
+    }
+    const split = sharedOf(encoder).layers.length;
+    rebindStack(encoder, shared, 0, split);
+    rebindStack(decoder, shared, split, layers.length);
+    this.encoder = encoder;
+    this.decoder = decoder;
+    this.#regularization = regularization;
+  }
+
+  static #halves(c: Record<string, unknown>, seed: number): [Encoder, Decoder] {
+    if (c.encoder !== undefined || c.decoder !== undefined) {
+      if (c.inputDim !== undefined || c.latentDim !== undefined) {
+        throw rangeError('config', 'either { inputDim, latentDim } or { encoder, decoder }, not both', c);
+      }
+      if (!(c.encoder instanceof Encoder)) throw typeError('config.encoder', 'an Encoder', c.encoder);
+      if (!(c.decoder instanceof Decoder)) throw typeError('config.decoder', 'a Decoder', c.decoder);
+      const encoder = c.encoder;
+      const decoder = c.decoder;
+      for (const [name, half] of [['config.encoder', encoder], ['config.decoder', decoder]] as const) {
+        if (half.disposed) throw disposedError(name.slice(7));
+        if (adopted.has(half)) {
+          throw codedError(Error, 'ERR_IN_USE', `${name} already belongs to another Autoencoder`);
+        }
+        if (half.busy) throw codedError(Error, 'ERR_BUSY', `${name} is busy`);
+      }
+      if (decoder.latentDim !== encoder.latentDim) {
+        throw rangeError('config.decoder.latentDim', `${encoder.latentDim} (the encoder's latent size)`, decoder.latentDim);
+      }
+      if (decoder.outputDim !== encoder.inputDim) {
+        throw rangeError('config.decoder output width', `${encoder.inputDim} (the encoder's input width)`, decoder.outputDim);
+      }
+      return [encoder, decoder];
+    }
+    const inputDim = integer('config.inputDim', c.inputDim, 1, 1 << 24);
+    const latentDim = integer('config.latentDim', c.latentDim, 1, 1 << 24);
+    const encoder = new Encoder({
+      inputDim,
+      layers: [
+        { units: latentDim, activation: 'relu' },
+        { units: latentDim, activation: 'relu' },
+      ],
+      seed,
+    });
+    const decoder = new Decoder({
+      latentDim,
+      layers: [
+        { units: latentDim, activation: 'relu' },
+        { units: inputDim, activation: 'sigmoid' },
+      ],
+      seed: (seed + 1) % Number.MAX_SAFE_INTEGER,
+    });
+    return [encoder, decoder];
+  }
+
+  /** Width of the latent vectors. */
+  get latentDim(): number {
+    return this.encoder.latentDim;
+  }
+
+  /**
+   * Trains on the rows of `x` (the target is `x` itself) on a native thread; the event loop stays
+   * free and callbacks arrive on it. Other calls on this model throw ERR_BUSY until it settles.
+   */
+  async fit(x: DataInput, options: FitOptions = {}): Promise<History> {
+    const o = normalizeFit(options, this.#regularization);
+    let train = toRows('x', x, this.inputDim, 1);
+    let validation: Matrix | undefined;
+    if (o.validationData !== undefined) {
+      validation = toRows('options.validationData', o.validationData, this.inputDim, 1);
+    } else if (o.validationSplit > 0) {
+      const { head, tail } = splitTail(train, o.validationSplit);
+      if (tail.rows === 0) throw rangeError('options.validationSplit', `large enough to hold out a row of ${train.rows}`, o.validationSplit);
+      if (head.rows === 0) throw rangeError('options.validationSplit', `small enough to leave a training row of ${train.rows}`, o.validationSplit);
+      train = head;
+      validation = tail;
+    }
+    const { signal, onBatchEnd, onEpochEnd } = o;
+    if (signal?.aborted) throw abortError(signal.reason);
+    const model = this.nativeModel();
+    const onBatch = onBatchEnd
+      ? (epoch: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
+      : null;
+    const onEpoch = onEpochEnd ? (e: NativeEpoch) => onEpochEnd(epochLogs(e)) : null;
+    const running = model.fit(train.data, train.rows, validation?.data ?? null, validation?.rows ?? 0, o.native, onBatch, onEpoch);
+    const cancel = () => model.cancel();
+    signal?.addEventListener('abort', cancel, { once: true });
+    let result: NativeFitResult;
+    try {
+      result = await running;
+    } finally {
+      signal?.removeEventListener('abort', cancel);
+    }
+    if (result.reason === 'cancelled') {
+      if (this.disposed) throw disposedError('Autoencoder');
+      throw abortError(signal?.reason);
+    }
+    this.#lastLoss = o.loss;
+    return history(result);
+  }
+
+  /** Mean reconstruction loss over the rows of `x`. Default loss: the last fit's, else 'mse'. */
+  evaluate(x: DataInput, options: { loss?: LossConfig } = {}): number {
+    const o = optionalObject('options', options);
+    knownKeys('options', o, ['loss']);
+    const { loss, huberDelta } = lossOptions('options.loss', o.loss ?? this.#lastLoss);
+    const rows = toRows('x', x, this.inputDim, 1);
+    return this.nativeModel().evaluate(rows.data, rows.rows, loss, huberDelta);
+  }
+
+  /** Latent vectors of the rows of `x`. */
+  encode(x: DataInput): Matrix {
+    return this.encoder.encode(x);
+  }
+
+  encodeAsync(x: DataInput): Promise<Matrix> {
+    return this.encoder.encodeAsync(x);
+  }
+
+  /** Rows rebuilt from latent vectors. */
+  decode(z: DataInput): Matrix {
+    return this.decoder.decode(z);
+  }
+
+  decodeAsync(z: DataInput): Promise<Matrix> {
+    return this.decoder.decodeAsync(z);
+  }
+
+  /** The reconstruction of each row of `x` (the same as `predict`). */
+  reconstruct(x: DataInput): Matrix {
+    return this.predict(x);
+  }
+
+  /** One anomaly score per row: the mean reconstruction error of the row under `metric` (default 'mse'). */
+  reconstructionError(x: DataInput, options: { metric?: RowMetric } = {}): Float32Array {
+    const { rows, metric } = this.#errorArgs(x, options);
+    return this.nativeModel().reconstructionError(rows.data, rows.rows, metric);
+  }
+
+  /** `reconstructionError` on a worker thread. */
+  async reconstructionErrorAsync(x: DataInput, options: { metric?: RowMetric } = {}): Promise<Float32Array> {
+    const { rows, metric } = this.#errorArgs(x, options);
+    return this.nativeModel().reconstructionErrorAsync(rows.data, rows.rows, metric);
+  }
+
+  #errorArgs(x: DataInput, options: unknown): { rows: Matrix; metric: RowMetric } {
+    const o = optionalObject('options', options);
+    knownKeys('options', o, ['metric']);
+    const metric = o.metric === undefined ? 'mse' : oneOf('options.metric', o.metric, ROW_METRICS);
+    return { rows: toRows('x', x, this.inputDim), metric };
+  }
+}
+
+function epochLogs(e: NativeEpoch): EpochLogs {
+  const logs: EpochLogs = {
+    epoch: e.epoch,
+    loss: e.loss,
+    penalty: e.penalty,
+    learningRate: e.learningRate,
+    samplesPerSecond: e.samplesPerSecond,
+    seconds: e.seconds,
+    skippedBatches: e.skippedBatches,
+  };
+  if (e.valLoss !== undefined) logs.valLoss = e.valLoss;
+  return logs;
+}
+
+function history(result: NativeFitResult): History {
+  const epochs = result.epochs.map(epochLogs);
+  return {
+    epochs,
+    loss: epochs.map((e) => e.loss),
+    valLoss: epochs.flatMap((e) => (e.valLoss === undefined ? [] : [e.valLoss])),
+    learningRate: epochs.map((e) => e.learningRate),
+    stopReason: result.reason === 'earlyStopping' ? 'earlyStopping' : 'completed',
+    bestEpoch: result.bestEpoch,
+    restoredBestWeights: result.restoredBestWeights,
+    steps: result.steps,
+  };
+}
+
+

@@ -1,0 +1,111 @@
+// The only file that loads the native addon. If the binary is missing or was built for another
+// platform, the error says how to fix it.
+import * as path from 'node:path';
+import { codedError } from './errors';
+
+export interface NativeLayerSpec {
+  name: string;
+  inputs: number;
+  units: number;
+  activation: string;
+  alpha?: number;
+  group?: number;
+  kernelInitializer?: string;
+  dropout?: number;
+}
+
+export interface NativeModelSpec {
+  layers: NativeLayerSpec[];
+  latentLayer: number;
+}
+
+export interface NativeEpoch {
+  epoch: number;
+  loss: number;
+  penalty: number;
+  valLoss: number | undefined;
+  learningRate: number;
+  samplesPerSecond: number;
+  seconds: number;
+  skippedBatches: number;
+}
+
+export interface NativeFitResult {
+  epochs: NativeEpoch[];
+  reason: 'completed' | 'earlyStopping' | 'cancelled';
+  bestEpoch: number;
+  steps: number;
+  restoredBestWeights: boolean;
+}
+
+export interface NativeBackendInfo {
+  backend: string;
+  blas: string;
+  blasKernels: string;
+  simd: string;
+  threads: number;
+  flushDenormals: boolean;
+}
+
+export interface NativeModel {
+  readonly parameterCount: number | undefined;
+  readonly busy: boolean;
+  readonly disposed: boolean;
+  tensors(): { name: string; shape: number[] }[];
+  getTensor(name: string): Float32Array;
+  setTensor(name: string, values: Float32Array): void;
+  predict(x: Float32Array, rows: number, first: number, last: number): Float32Array;
+  predictAsync(x: Float32Array, rows: number, first: number, last: number): Promise<Float32Array>;
+  evaluate(x: Float32Array, rows: number, loss: string, huberDelta: number): number;
+  reconstructionError(x: Float32Array, rows: number, metric: string): Float32Array;
+  reconstructionErrorAsync(x: Float32Array, rows: number, metric: string): Promise<Float32Array>;
+  fit(
+    x: Float32Array,
+    rows: number,
+    validation: Float32Array | null,
+    validationRows: number,
+    options: Record<string, unknown>,
+    onBatch: ((epoch: number, batch: number, batches: number, loss: number) => void) | null,
+    onEpoch: ((epoch: NativeEpoch) => void) | null,
+  ): Promise<NativeFitResult>;
+  cancel(): void;
+  dispose(): void;
+}
+
+export interface NativeBinding {
+  NativeModel: new (spec: NativeModelSpec, seed: number) => NativeModel;
+  backendInfo(): NativeBackendInfo;
+  setThreads(threads: number): void;
+}
+
+function load(): NativeBinding {
+  const root = path.resolve(__dirname, '..', '..');
+  const candidates = [
+    path.join(root, 'build', 'Release', 'native_autoencoder.node'),
+    path.join(root, 'build', 'Debug', 'native_autoencoder.node'),
+  ];
+  const failures: string[] = [];
+  for (const file of candidates) {
+    try {
+      return require(file) as NativeBinding;
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      if (e.code === 'MODULE_NOT_FOUND') continue;
+      failures.push(`${file}: ${e.message}`);
+    }
+  }
+  const platform = `${process.platform}-${process.arch}, Node.js ${process.version} (ABI ${process.versions.modules})`;
+  throw codedError(
+    Error,
+    'ERR_NATIVE_BINDING',
+    `native-autoencoder could not load its native addon for ${platform}.\n` +
+      (failures.length
+        ? `It was found but failed to load:\n  ${failures.join('\n  ')}\n`
+        : `No compiled addon was found under ${path.join(root, 'build')}.\n`) +
+      'Rebuild it from the package folder with `npm rebuild native-autoencoder` (or `npx node-gyp rebuild`); ' +
+      'this needs a C++17 compiler, make and Python 3 (on Debian/Ubuntu: apt-get install -y build-essential python3, ' +
+      'and libopenblas-dev for fast matrix products).',
+  );
+}
+
+export const native: NativeBinding = load();

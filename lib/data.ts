@@ -1,0 +1,90 @@
+// Data in and out: rows of numbers in several shapes become one row-major Float32Array; results
+// come back as a Float32Array with its shape.
+import { typeError, rangeError } from './errors';
+
+/** A row-major matrix: `data` holds `rows × cols` values, row after row. */
+export interface Matrix {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+}
+
+/**
+ * Rows of data:
+ * - a Float32Array holding whole rows back to back (its length a multiple of the width),
+ * - a Matrix (`{ data, rows, cols }`, as every method returns),
+ * - an array of rows, each a number[] or a typed array.
+ */
+export type DataInput = Float32Array | Matrix | ReadonlyArray<ArrayLike<number>>;
+
+export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
+  return { data, rows, cols };
+}
+
+function isMatrix(value: unknown): value is Matrix {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    !ArrayBuffer.isView(value) &&
+    !Array.isArray(value) &&
+    'data' in value &&
+    'rows' in value &&
+    'cols' in value
+  );
+}
+
+/**
+ * Converts rows into one Float32Array of `cols` columns. A Float32Array or Matrix is used as it is
+ * (no copy); arrays of rows are copied once.
+ */
+export function toRows(name: string, value: unknown, cols: number, minRows = 0): Matrix {
+  let out: Matrix;
+  if (value instanceof Float32Array) {
+    if (value.length % cols !== 0) {
+      throw rangeError(`${name}.length`, `a multiple of the input width ${cols}`, value.length);
+    }
+    out = matrix(value, value.length / cols, cols);
+  } else if (isMatrix(value)) {
+    const { data, rows, cols: c } = value;
+    if (!(data instanceof Float32Array)) throw typeError(`${name}.data`, 'a Float32Array', data);
+    if (c !== cols) throw rangeError(`${name}.cols`, `${cols} (the model's input width)`, c);
+    if (typeof rows !== 'number' || !Number.isInteger(rows) || rows < 0 || rows * cols !== data.length) {
+      throw rangeError(`${name}.rows`, `data.length / cols = ${data.length / cols}`, rows);
+    }
+    out = matrix(data, rows, cols);
+  } else if (Array.isArray(value)) {
+    const data = new Float32Array(value.length * cols);
+    for (let r = 0; r < value.length; r++) {
+      const row: unknown = value[r];
+      if (!Array.isArray(row) && !(ArrayBuffer.isView(row) && !(row instanceof DataView))) {
+        throw typeError(`${name}[${r}]`, 'an array of numbers or a typed array', row);
+      }
+      const cells = row as ArrayLike<unknown>;
+      if (cells.length !== cols) throw rangeError(`${name}[${r}].length`, `${cols} (the model's input width)`, cells.length);
+      for (let c = 0; c < cols; c++) {
+        const v = cells[c];
+        if (typeof v !== 'number') {
+          if (typeof v === 'bigint') throw typeError(`${name}[${r}][${c}]`, 'a number', v);
+          throw typeError(`${name}[${r}][${c}]`, 'a number', v);
+        }
+        data[r * cols + c] = v;
+      }
+    }
+    out = matrix(data, value.length, cols);
+  } else {
+    throw typeError(name, 'a Float32Array, a { data, rows, cols } matrix, or an array of rows', value);
+  }
+  if (out.rows < minRows) throw rangeError(`${name}`, `at least ${minRows} row${minRows === 1 ? '' : 's'}`, value);
+  return out;
+}
+
+/** Splits off the last `fraction` of the rows (as Keras does, before any shuffling), without copying. */
+export function splitTail(data: Matrix, fraction: number): { head: Matrix; tail: Matrix } {
+  const tailRows = Math.floor(data.rows * fraction);
+  const headRows = data.rows - tailRows;
+  const cut = headRows * data.cols;
+  return {
+    head: matrix(data.data.subarray(0, cut), headRows, data.cols),
+    tail: matrix(data.data.subarray(cut), tailRows, data.cols),
+  };
+}

@@ -1,0 +1,41 @@
+// Decoder: maps latent vectors back to data rows. Usable on its own, or as part of an Autoencoder
+// (then it shares the autoencoder's weights).
+import type { DataInput, Matrix } from './data';
+import { knownKeys, objectArg, integer, seedArg } from './validate';
+import { nativeLayers, type DenseLayerConfig } from './layers';
+import { LayerStack, createShared } from './stack';
+
+export interface DecoderConfig {
+  /** Width of the latent vectors it reads. */
+  latentDim: number;
+  /** The dense layers, in order; the last one's `units` is the output width. */
+  layers: DenseLayerConfig[];
+  /** Seed of the weight initializer. Default: random. */
+  seed?: number;
+}
+
+export class Decoder extends LayerStack {
+  constructor(config: DecoderConfig) {
+    const c = objectArg('config', config);
+    knownKeys('config', c, ['latentDim', 'layers', 'seed']);
+    const latentDim = integer('config.latentDim', c.latentDim, 1, 1 << 24);
+    const layers = nativeLayers('config.layers', c.layers, latentDim, 'decoder');
+    const shared = createShared(layers, -1, seedArg('config.seed', c.seed));
+    super('Decoder', shared, 0, layers.length);
+  }
+
+  /** Width of the latent vectors it reads. */
+  get latentDim(): number {
+    return this.inputDim;
+  }
+
+  /** Rows rebuilt from the latent vectors `z`. */
+  decode(z: DataInput): Matrix {
+    return this.predict(z);
+  }
+
+  /** `decode` on a worker thread. */
+  decodeAsync(z: DataInput): Promise<Matrix> {
+    return this.predictAsync(z);
+  }
+}

@@ -1,0 +1,41 @@
+// Encoder: maps input rows to latent vectors. Usable on its own, or as part of an Autoencoder
+// (then it shares the autoencoder's weights).
+import type { DataInput, Matrix } from './data';
+import { knownKeys, objectArg, integer, seedArg } from './validate';
+import { nativeLayers, type DenseLayerConfig } from './layers';
+import { LayerStack, createShared } from './stack';
+
+export interface EncoderConfig {
+  /** Width of each input row. */
+  inputDim: number;
+  /** The dense layers, in order; the last one's `units` is the latent size. */
+  layers: DenseLayerConfig[];
+  /** Seed of the weight initializer (and of training, if this encoder trains on its own model). Default: random. */
+  seed?: number;
+}
+
+export class Encoder extends LayerStack {
+  constructor(config: EncoderConfig) {
+    const c = objectArg('config', config);
+    knownKeys('config', c, ['inputDim', 'layers', 'seed']);
+    const inputDim = integer('config.inputDim', c.inputDim, 1, 1 << 24);
+    const layers = nativeLayers('config.layers', c.layers, inputDim, 'encoder');
+    const shared = createShared(layers, layers.length - 1, seedArg('config.seed', c.seed));
+    super('Encoder', shared, 0, layers.length);
+  }
+
+  /** Width of the latent vectors. */
+  get latentDim(): number {
+    return this.outputDim;
+  }
+
+  /** Latent vectors of the rows of `x`. */
+  encode(x: DataInput): Matrix {
+    return this.predict(x);
+  }
+
+  /** `encode` on a worker thread. */
+  encodeAsync(x: DataInput): Promise<Matrix> {
+    return this.predictAsync(x);
+  }
+}

@@ -1,0 +1,25 @@
+// The public entry point of native-autoencoder.
+export { Autoencoder, ROW_METRICS, type AutoencoderConfig, type RowMetric } from './autoencoder';
+export { Encoder, type EncoderConfig } from './encoder';
+export { Decoder, type DecoderConfig } from './decoder';
+export { LayerStack, type WeightTensor } from './stack';
+export { ACTIVATIONS, INITIALIZERS, type ActivationName, type DenseLayerConfig, type InitializerName, type LayerInfo } from './layers';
+export {
+  LOSSES,
+  OPTIMIZERS,
+  type BatchLogs,
+  type EarlyStoppingConfig,
+  type EpochLogs,
+  type FitOptions,
+  type History,
+  type LossConfig,
+  type LossName,
+  type NoiseConfig,
+  type OptimizerConfig,
+  type OptimizerName,
+  type RegularizationConfig,
+  type ScheduleConfig,
+} from './fit';
+export { type DataInput, type Matrix } from './data';
+export { backendInfo, getThreads, setThreads, type BackendInfo } from './backend';
+export { type CodedError, type ErrorCode } from './errors';

@@ -1,0 +1,139 @@
+// The built-in GEMM on every kernel table, serial and on a 2-thread pool, and ae::cpu::gemm
+// (OpenBLAS when built with it), against a float64 product on odd shapes, all transposes, padded
+// leading dimensions and beta = 0 over NaN garbage.
+#include <gtest/gtest.h>
+
+#include <cmath>
+
+#include "core/reference.h"
+#include "cpu/gemm.h"
+#include "test_util.h"
+
+namespace ae {
+namespace {
+
+constexpr long kPad = 3;  // leading dimensions exceed the minimum by this much
+constexpr float kAlpha = 0.7f;
+
+struct Problem {
+  bool trans_a, trans_b;
+  long m, n, k, lda, ldb, ldc;
+  float alpha, beta;
+  std::vector<float> a, b, c;     // c: the initial C, NaN wherever it must not be read
+  std::vector<double> expected;   // alpha · op(A) · op(B) + beta · C in double
+  std::vector<double> tolerance;  // per element of C
+};
+
+// Fills a stored matrix of rows × cols with leading dimension ld; the padding holds NaN so that a
+// kernel reading it shows.
+std::vector<float> padded(Rng& rng, long rows, long cols, long ld) {
+  std::vector<float> v(size_t(rows * ld), NAN);
+  for (long r = 0; r < rows; ++r)
+    for (long c = 0; c < cols; ++c) v[size_t(r * ld + c)] = float(2 * rng.uniform() - 1);
+  return v;
+}
+
+Problem make_problem(bool ta, bool tb, long m, long n, long k, float beta, Rng& rng) {
+  Problem p{ta, tb, m, n, k, (ta ? m : k) + kPad, (tb ? k : n) + kPad, n + kPad, kAlpha, beta, {}, {}, {}, {}, {}};
+  p.a = padded(rng, ta ? k : m, ta ? m : k, p.lda);
+  p.b = padded(rng, tb ? n : k, tb ? k : n, p.ldb);
+  p.c = padded(rng, m, n, p.ldc);
+  if (beta == 0.0f) std::fill(p.c.begin(), p.c.end(), NAN);
+
+  const std::vector<double> a = test::to_double(p.a), b = test::to_double(p.b);
+  p.expected = test::to_double(p.c);
+  ref::gemm<double>(ta, tb, m, n, k, p.alpha, a.data(), p.lda, b.data(), p.ldb, beta, p.expected.data(), p.ldc);
+  // Rounding bound of a float dot product of length k plus the scaling: (k + 4) u · (|alpha| Σ|a||b| + |beta c|).
+  std::vector<double> abs_a(a.size()), abs_b(b.size());
+  for (size_t i = 0; i < a.size(); ++i) abs_a[i] = std::fabs(a[i]);
+  for (size_t i = 0; i < b.size(); ++i) abs_b[i] = std::fabs(b[i]);
+  p.tolerance = test::to_double(p.c);
+  for (double& v : p.tolerance) v = std::fabs(v);
+  ref::gemm<double>(ta, tb, m, n, k, std::fabs(p.alpha), abs_a.data(), p.lda, abs_b.data(), p.ldb, std::fabs(beta),
+                    p.tolerance.data(), p.ldc);
+  for (double& v : p.tolerance) v *= double(k + 4) * 0x1p-24;
+  return p;
+}
+
+using GemmFn = std::function<void(const Problem&, float*)>;
+
+// Checks every element of C against the bound and that the padding of C is untouched.
+void check(const Problem& p, const GemmFn& run, const std::string& what) {
+  std::vector<float> c = p.c;
+  run(p, c.data());
+  long bad = 0;
+  for (long i = 0; i < p.m; ++i) {
+    for (long j = 0; j < p.ldc; ++j) {
+      const size_t at = size_t(i * p.ldc + j);
+      const bool ok = j < p.n ? std::fabs(double(c[at]) - p.expected[at]) <= p.tolerance[at]
+                              : test::same_bits(c[at], p.c[at]);
+      if (!ok && bad++ < 3)
+        ADD_FAILURE() << what << " ta=" << p.trans_a << " tb=" << p.trans_b << " m=" << p.m << " n=" << p.n
+                      << " k=" << p.k << " beta=" << p.beta << " at (" << i << ", " << j << "): got " << c[at]
+                      << (j < p.n ? " expected " + std::to_string(p.expected[at]) : std::string(" in the padding"));
+    }
+  }
+}
+
+void for_each_problem(const std::function<void(const Problem&)>& fn) {
+  Rng rng(61);
+  const long sizes[] = {1, 7, 33, 257};
+  for (long m : sizes)
+    for (long n : sizes)
+      for (long k : sizes)
+        for (int t = 0; t < 4; ++t)
+          for (float beta : {0.3f, 0.0f}) fn(make_problem(t & 1, t & 2, m, n, k, beta, rng));
+}
+
+GemmFn builtin(const cpu::KernelTable& kt, cpu::ThreadPool* pool) {
+  return [&kt, pool](const Problem& p, float* c) {
+    cpu::builtin_gemm(kt, pool, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb,
+                      p.beta, c, p.ldc);
+  };
+}
+
+class BuiltinGemm : public ::testing::TestWithParam<const cpu::KernelTable*> {};
+
+TEST_P(BuiltinGemm, SerialAndThreadedMatchFloat64Product) {
+  const cpu::KernelTable& kt = *GetParam();
+  cpu::ThreadPool pool(2);
+  const GemmFn serial = builtin(kt, nullptr), threaded = builtin(kt, &pool);
+  for_each_problem([&](const Problem& p) {
+    check(p, serial, "serial");
+    check(p, threaded, "threaded");
+  });
+}
+
+INSTANTIATE_TEST_SUITE_P(EveryKernelTable, BuiltinGemm, ::testing::ValuesIn(test::kernel_tables()),
+                         [](const auto& info) { return test::table_name(info.param); });
+
+// ae::cpu::gemm is held to the same bound as the built-in GEMM, so the two agree with each other to
+// twice that bound.
+TEST(Gemm, DispatchedGemmMatchesFloat64Product) {
+  const cpu::KernelTable& kt = cpu::best_kernels();
+  cpu::ThreadPool pool(2);
+  const GemmFn dispatched = [&](const Problem& p, float* c) {
+    cpu::gemm(kt, &pool, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta,
+              c, p.ldc);
+  };
+  RecordProperty("blas", cpu::have_openblas() ? "openblas" : "builtin");
+  for_each_problem([&](const Problem& p) { check(p, dispatched, cpu::have_openblas() ? "openblas" : "builtin"); });
+}
+
+TEST(Gemm, EmptyProductOnlyScalesC) {
+  Rng rng(62);
+  for (const cpu::KernelTable* kt : test::kernel_tables()) {
+    SCOPED_TRACE(test::table_name(kt));
+    const float a[1] = {NAN}, b[1] = {NAN};
+    // k = 0: C = beta · C, and beta = 0 clears NaN garbage.
+    std::vector<float> c = test::to_float(test::uniform(rng, 6, -1, 1)), expected = c;
+    cpu::builtin_gemm(*kt, nullptr, false, false, 2, 3, 0, kAlpha, a, 1, b, 3, 0.5f, c.data(), 3);
+    for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(c[i], 0.5f * expected[i]);
+    std::fill(c.begin(), c.end(), NAN);
+    cpu::builtin_gemm(*kt, nullptr, false, false, 2, 3, 0, kAlpha, a, 1, b, 3, 0.0f, c.data(), 3);
+    for (float v : c) EXPECT_EQ(v, 0.0f);
+  }
+}
+
+}  // namespace
+}  // namespace ae

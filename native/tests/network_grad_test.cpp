@@ -1,0 +1,114 @@
+// Whole-network gradient check: the parameter gradients of forward + loss + backward through
+// CpuBackend in float, against finite differences of a double-precision reference forward.
+#include <gtest/gtest.h>
+
+#include "core/network.h"
+#include "core/reference.h"
+#include "cpu/cpu_backend.h"
+#include "test_util.h"
+
+namespace ae {
+namespace {
+
+constexpr long kRows = 8;
+
+NetworkSpec mixed_network() {
+  const struct {
+    long inputs, units;
+    Activation kind;
+  } layers[] = {{10, 7, Activation::Tanh}, {7, 5, Activation::Gelu}, {5, 10, Activation::Sigmoid}};
+  NetworkSpec spec;
+  for (const auto& l : layers) {
+    LayerSpec layer;
+    layer.name = "layer." + std::to_string(spec.layers.size());
+    layer.inputs = l.inputs;
+    layer.units = l.units;
+    layer.activation.kind = l.kind;
+    layer.dropout = 0.0f;
+    spec.layers.push_back(layer);
+  }
+  return spec;
+}
+
+// Mean loss of reconstructing x, with every parameter taken from `params` (laid out like
+// model.params()) and every step in double.
+double reference_loss(const Model& model, const std::vector<double>& params, const std::vector<double>& x,
+                      const LossSpec& loss) {
+  const NetworkSpec& spec = model.spec();
+  std::vector<double> in = x;
+  for (int i = 0; i < model.layer_count(); ++i) {
+    const LayerSpec& l = spec.layers[size_t(i)];
+    std::vector<double> z(size_t(kRows * l.units)), y(z.size());
+    ref::dense_forward<double>(in.data(), params.data() + model.table().at(size_t(2 * i)).offset,
+                               params.data() + model.table().at(size_t(2 * i + 1)).offset, z.data(), kRows, l.inputs,
+                               l.units);
+    ref::bias_activation_forward<double>(l.activation, nullptr, z.data(), y.data(), kRows, l.units);
+    if (i == model.layer_count() - 1) {
+      const double scale = 1.0 / loss_terms(loss, kRows, l.units, 0);
+      std::vector<double> grad(z.size());
+      return ref::loss_forward_backward<double>(loss, loss_input(loss.kind, l.activation.kind), 0, z.data(), y.data(),
+                                                x.data(), grad.data(), kRows, l.units, scale) *
+             scale;
+    }
+    in = std::move(y);
+  }
+  return 0.0;
+}
+
+// Parameter gradients as fit() computes them: forward, the loss gradient at the output layer's
+// pre-activation (fused, or d/dy followed by the activation's backward), then backward.
+std::vector<float> production_gradients(Model& model, const std::vector<float>& x, const LossSpec& loss) {
+  cpu::CpuBackend be;
+  const int layers = model.layer_count();
+  const LayerSpec& out = model.spec().layers.back();
+  Workspace ws(model.spec(), 0, layers, kRows, true);
+  forward(be, model, ws, 0, layers, x.data(), kRows, true, &model.rng());
+  const LossInput input = loss_input(loss.kind, out.activation.kind);
+  const float scale = float(1.0 / loss_terms(loss, kRows, out.units, 0));
+  be.loss_forward_backward(loss, input, 0, ws.z(layers - 1), ws.y(layers - 1), x.data(), ws.grad_a(), kRows,
+                           out.units, scale);
+  if (input == LossInput::Output) {
+    const float* z = needs_preactivation(out.activation.kind) ? ws.z(layers - 1) : nullptr;
+    be.activation_backward(out.activation, z, ws.y(layers - 1), ws.grad_a(), ws.grad_a(), kRows, out.units);
+  }
+  std::vector<float> grads(model.params().size());
+  backward(be, model, ws, 0, layers, x.data(), kRows, grads.data(), 0.0f, 0.0f);
+  return grads;
+}
+
+void check_network_gradient(Loss kind, LossInput expected_input) {
+  Model model(mixed_network(), 5);
+  Rng rng(41);
+  // Biases start at zero; random ones put every unit at a generic point.
+  for (int i = 0; i < model.layer_count(); ++i) {
+    const long units = model.spec().layers[size_t(i)].units;
+    for (long u = 0; u < units; ++u) model.bias(i)[u] = float(rng.uniform() - 0.5);
+  }
+  const std::vector<float> x = test::to_float(test::uniform(rng, size_t(kRows * 10), 0.0, 1.0));
+  const LossSpec loss = test::loss(kind);
+  ASSERT_EQ(loss_input(kind, Activation::Sigmoid), expected_input);
+
+  const std::vector<float> grads = production_gradients(model, x, loss);
+  const std::vector<double> params(model.params().data(), model.params().data() + model.params().size());
+  const std::vector<double> xd = test::to_double(x);
+  const auto numeric = test::numeric_gradient(
+      [&](const std::vector<double>& p) { return reference_loss(model, p, xd, loss); }, params);
+  // Per tensor, so that a layer with small gradients is held to the same relative accuracy.
+  for (const TensorEntry& e : model.table().entries()) {
+    SCOPED_TRACE(e.name);
+    const std::vector<double> analytic(grads.begin() + long(e.offset), grads.begin() + long(e.offset + e.count()));
+    const std::vector<double> expected(numeric.begin() + long(e.offset), numeric.begin() + long(e.offset + e.count()));
+    EXPECT_LT(test::norm_rel_error(analytic, expected), 2e-3);
+  }
+}
+
+TEST(NetworkGrad, MseThroughSigmoidOutputMatchesFiniteDifferences) {
+  check_network_gradient(Loss::Mse, LossInput::Output);
+}
+
+TEST(NetworkGrad, FusedBinaryCrossentropyMatchesFiniteDifferences) {
+  check_network_gradient(Loss::BinaryCrossentropy, LossInput::Logits);
+}
+
+}  // namespace
+}  // namespace ae
