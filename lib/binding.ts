@@ -80,7 +80,9 @@ export interface NativeBinding {
 
 function load(): NativeBinding {
   const root = path.resolve(__dirname, '..', '..');
-  const candidates = [
+  // NATIVE_AUTOENCODER_ADDON selects one build explicitly (CI tests the built-in-GEMM build this way).
+  const chosen = process.env.NATIVE_AUTOENCODER_ADDON;
+  const candidates = chosen ? [path.resolve(chosen)] : [
     path.join(root, 'build', 'Release', 'native_autoencoder.node'),
     path.join(root, 'build', 'Debug', 'native_autoencoder.node'),
   ];
