@@ -5,10 +5,12 @@ import { integer } from './validate';
 export interface BackendInfo {
   /** 'cpu' */
   backend: string;
-  /** 'openblas' or 'builtin' (the library's own GEMM, used when OpenBLAS was not found at build time). */
+  /** The GEMM in use: 'openblas', or 'builtin' (the library's own; see gemmReason). */
   blas: string;
   /** OpenBLAS's kernel family for this CPU, when it reports one. */
   blasKernels: string;
+  /** Why that GEMM: OpenBLAS missing at build time, AE_GEMM set, or OpenBLAS running generic kernels on this CPU. */
+  gemmReason: string;
   /** The widest SIMD the element-wise kernels use: 'avx512', 'avx2', 'neon' or 'scalar'. */
   simd: string;
   /** Threads for matrix products and the library's own parallel work. */

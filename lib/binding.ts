@@ -42,6 +42,7 @@ export interface NativeBackendInfo {
   backend: string;
   blas: string;
   blasKernels: string;
+  gemmReason: string;
   simd: string;
   threads: number;
   flushDenormals: boolean;

@@ -168,8 +168,8 @@ int main(int argc, char** argv) {
   }
   cpu::CpuBackend probe(1);
   BackendInfo info = probe.info();
-  std::printf("backend: %s, BLAS %s, SIMD %s; medians of %d epochs after a warm-up\n", info.backend.c_str(),
-              info.blas.c_str(), info.simd.c_str(), epochs);
+  std::printf("backend: %s, GEMM %s (%s), SIMD %s; medians of %d epochs after a warm-up\n", info.backend.c_str(),
+              info.blas.c_str(), info.gemm_reason.c_str(), info.simd.c_str(), epochs);
   std::printf("| workload | threads | samples/s | GFLOP/s | step GEMMs alone GFLOP/s | share | loss |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const Workload& w : workloads()) {

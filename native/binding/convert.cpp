@@ -198,6 +198,7 @@ Napi::Object backend_info_to_js(Napi::Env env, const BackendInfo& info) {
   o.Set("backend", info.backend);
   o.Set("blas", info.blas);
   o.Set("blasKernels", info.blas_kernels);
+  o.Set("gemmReason", info.gemm_reason);
   o.Set("simd", info.simd);
   o.Set("threads", info.threads);
   o.Set("flushDenormals", info.flush_denormals);

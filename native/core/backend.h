@@ -16,6 +16,7 @@ struct BackendInfo {
   std::string backend;  // "cpu"
   std::string blas;     // "openblas" or "builtin"
   std::string blas_kernels;  // OpenBLAS's kernel family for this CPU, when it reports one
+  std::string gemm_reason;   // why matrix products use the BLAS they use
   std::string simd;     // "avx512", "avx2", "neon" or "scalar"
   int threads = 1;
   bool flush_denormals = true;

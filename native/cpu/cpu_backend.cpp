@@ -27,14 +27,16 @@ int default_thread_count() {
 }
 
 CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kernels ? kernels : &best_kernels()) {
+  use_openblas_ = prefer_openblas(*kernels_, &gemm_reason_);
   set_threads(threads > 0 ? threads : default_thread_count());
 }
 
 BackendInfo CpuBackend::info() const {
   BackendInfo info;
   info.backend = "cpu";
-  info.blas = have_openblas() ? "openblas" : "builtin";
+  info.blas = use_openblas_ ? "openblas" : "builtin";
   info.blas_kernels = blas_kernel_name();
+  info.gemm_reason = gemm_reason_;
   info.simd = simd_level_name(kernels_->level);
   info.threads = threads_;
   info.flush_denormals = true;
@@ -66,7 +68,8 @@ void CpuBackend::split(size_t n, size_t grain, Fn&& fn) {
 
 void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
                       const float* b, long ldb, float beta, float* c, long ldc) {
-  cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (use_openblas_) cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  else builtin_gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 void CpuBackend::bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,

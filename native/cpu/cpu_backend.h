@@ -1,6 +1,7 @@
 // The CPU implementation of the backend interface.
 #pragma once
 #include <memory>
+#include <string>
 #include <vector>
 
 #include "core/backend.h"
@@ -42,6 +43,8 @@ class CpuBackend final : public Backend {
   void split(size_t n, size_t grain, Fn&& fn);
 
   const KernelTable* kernels_;
+  bool use_openblas_ = false;
+  std::string gemm_reason_;
   int threads_ = 1;
   std::unique_ptr<ThreadPool> pool_;
 };

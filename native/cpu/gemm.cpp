@@ -3,6 +3,8 @@
 #include "cpu/gemm.h"
 
 #include <algorithm>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #if defined(AE_HAVE_OPENBLAS)
@@ -28,6 +30,36 @@ std::string blas_kernel_name() {
 #else
   return "";
 #endif
+}
+
+bool prefer_openblas(const KernelTable& kernels, std::string* reason) {
+  if (!have_openblas()) {
+    *reason = "OpenBLAS was not found when the addon was built";
+    return false;
+  }
+  const char* forced = std::getenv("AE_GEMM");
+  if (forced && std::strcmp(forced, "builtin") == 0) {
+    *reason = "AE_GEMM=builtin";
+    return false;
+  }
+  if (forced && std::strcmp(forced, "openblas") == 0) {
+    *reason = "AE_GEMM=openblas";
+    return true;
+  }
+  static const char* const kGeneric[] = {"Prescott", "Core2",   "Penryn", "Dunnington", "Nehalem", "Sandybridge",
+                                         "Katmai",   "Northwood", "Banias", "Atom",      "Generic", "Barcelona"};
+  const std::string name = blas_kernel_name();
+  if (kernels.level != SimdLevel::Scalar) {
+    for (const char* generic : kGeneric) {
+      if (name == generic) {
+        *reason = "OpenBLAS chose its generic " + name + " kernels for this CPU; the built-in " +
+                  simd_level_name(kernels.level) + " GEMM is faster";
+        return false;
+      }
+    }
+  }
+  *reason = "OpenBLAS " + name + " kernels";
+  return true;
 }
 
 void set_blas_threads(int threads) {

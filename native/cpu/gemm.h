@@ -10,6 +10,12 @@ namespace ae::cpu {
 
 bool have_openblas();
 std::string blas_kernel_name();  // OpenBLAS's kernel family for this CPU (e.g. "SkylakeX"), or ""
+
+// Whether matrix products should go through OpenBLAS rather than the built-in GEMM. OpenBLAS falls
+// back to generic pre-AVX2 kernels on CPUs newer than its release (Debian 12's 0.3.21 runs
+// "Prescott" kernels on 2023 Xeons), and then the built-in AVX2/AVX-512 GEMM is several times
+// faster. AE_GEMM=openblas|builtin overrides the choice. `reason` says why.
+bool prefer_openblas(const KernelTable& kernels, std::string* reason);
 void set_blas_threads(int threads);
 
 // C = alpha · op(A) · op(B) + beta · C, row-major.

@@ -92,10 +92,10 @@ GemmFn builtin(const cpu::KernelTable& kt, cpu::ThreadPool* pool) {
   };
 }
 
-class BuiltinGemm : public ::testing::TestWithParam<const cpu::KernelTable*> {};
+class BuiltinGemm : public ::testing::TestWithParam<cpu::SimdLevel> {};
 
 TEST_P(BuiltinGemm, SerialAndThreadedMatchFloat64Product) {
-  const cpu::KernelTable& kt = *GetParam();
+  const cpu::KernelTable& kt = cpu::kernels_for(GetParam());
   cpu::ThreadPool pool(2);
   const GemmFn serial = builtin(kt, nullptr), threaded = builtin(kt, &pool);
   for_each_problem([&](const Problem& p) {
@@ -104,8 +104,8 @@ TEST_P(BuiltinGemm, SerialAndThreadedMatchFloat64Product) {
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryKernelTable, BuiltinGemm, ::testing::ValuesIn(test::kernel_tables()),
-                         [](const auto& info) { return test::table_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(EveryKernelTable, BuiltinGemm, ::testing::ValuesIn(test::simd_levels()),
+                         test::level_name);
 
 // ae::cpu::gemm is held to the same bound as the built-in GEMM, so the two agree with each other to
 // twice that bound.
@@ -122,15 +122,16 @@ TEST(Gemm, DispatchedGemmMatchesFloat64Product) {
 
 TEST(Gemm, EmptyProductOnlyScalesC) {
   Rng rng(62);
-  for (const cpu::KernelTable* kt : test::kernel_tables()) {
-    SCOPED_TRACE(test::table_name(kt));
+  for (cpu::SimdLevel level : test::simd_levels()) {
+    SCOPED_TRACE(cpu::simd_level_name(level));
+    const cpu::KernelTable& kt = cpu::kernels_for(level);
     const float a[1] = {NAN}, b[1] = {NAN};
     // k = 0: C = beta · C, and beta = 0 clears NaN garbage.
     std::vector<float> c = test::to_float(test::uniform(rng, 6, -1, 1)), expected = c;
-    cpu::builtin_gemm(*kt, nullptr, false, false, 2, 3, 0, kAlpha, a, 1, b, 3, 0.5f, c.data(), 3);
+    cpu::builtin_gemm(kt, nullptr, false, false, 2, 3, 0, kAlpha, a, 1, b, 3, 0.5f, c.data(), 3);
     for (size_t i = 0; i < c.size(); ++i) EXPECT_EQ(c[i], 0.5f * expected[i]);
     std::fill(c.begin(), c.end(), NAN);
-    cpu::builtin_gemm(*kt, nullptr, false, false, 2, 3, 0, kAlpha, a, 1, b, 3, 0.0f, c.data(), 3);
+    cpu::builtin_gemm(kt, nullptr, false, false, 2, 3, 0, kAlpha, a, 1, b, 3, 0.0f, c.data(), 3);
     for (float v : c) EXPECT_EQ(v, 0.0f);
   }
 }

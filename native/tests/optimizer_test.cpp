@@ -126,7 +126,7 @@ TEST_P(OptimizerRule, DoubleReferenceFollowsPyTorchStepByStep) {
 INSTANTIATE_TEST_SUITE_P(AllOptimizers, OptimizerRule, ::testing::ValuesIn(test::optimizer_cases()),
                          [](const auto& info) { return info.param.name; });
 
-// Plain SGD with lr = 1 from w = 0 leaves w = -g_effective exactly, exposing the clipped gradient.
+// Plain SGD with lr = 1 from w = 0 leaves w = 0 - g_effective exactly, exposing the clipped gradient.
 std::vector<float> effective_gradient(const OptimizerConfig& clip, const std::vector<float>& g, double grad_norm) {
   OptimizerConfig config = clip;
   config.kind = OptimizerKind::Sgd;
@@ -135,7 +135,7 @@ std::vector<float> effective_gradient(const OptimizerConfig& clip, const std::ve
   std::vector<float> w(g.size(), 0.0f);
   cpu::CpuBackend be;
   be.optimizer_step(step, w.data(), g.data(), nullptr, nullptr, g.size());
-  for (float& v : w) v = -v;
+  for (float& v : w) v = 0.0f - v;  // not -v: a zero gradient leaves w = +0
   return w;
 }
 

@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <gtest/gtest.h>
+
 #include "core/activation.h"
 #include "core/loss.h"
 #include "core/optimizer.h"
@@ -87,17 +89,18 @@ inline int64_t ulp_distance(float a, float b) {
 
 inline bool same_bits(float a, float b) { return std::memcmp(&a, &b, sizeof a) == 0; }
 
-// Every kernel table this CPU runs, the portable one first.
-inline std::vector<const cpu::KernelTable*> kernel_tables() {
-  std::vector<const cpu::KernelTable*> tables{&cpu::scalar_kernels()};
-  for (cpu::SimdLevel level : {cpu::SimdLevel::Avx2, cpu::SimdLevel::Avx512}) {
-    const cpu::KernelTable& t = cpu::kernels_for(level);
-    if (t.level == level) tables.push_back(&t);
-  }
-  return tables;
+// Every instruction-set level this CPU runs, the portable kernels first. Tests over kernel tables
+// are parameterized by level, which prints readably in test names.
+inline std::vector<cpu::SimdLevel> simd_levels() {
+  std::vector<cpu::SimdLevel> levels;
+  for (cpu::SimdLevel level : {cpu::SimdLevel::Scalar, cpu::SimdLevel::Avx2, cpu::SimdLevel::Avx512})
+    if (cpu::kernels_for(level).level == level) levels.push_back(level);
+  return levels;
 }
 
-inline std::string table_name(const cpu::KernelTable* t) { return cpu::simd_level_name(t->level); }
+inline std::string level_name(const ::testing::TestParamInfo<cpu::SimdLevel>& info) {
+  return cpu::simd_level_name(info.param);
+}
 
 struct ActivationCase {
   std::string name;
@@ -128,6 +131,8 @@ inline bool has_kink(Activation kind) {
          kind == Activation::Selu;
 }
 
+inline void PrintTo(const ActivationCase& c, std::ostream* os) { *os << c.name; }
+
 struct LossCase {
   std::string name;
   LossSpec spec;
@@ -135,6 +140,8 @@ struct LossCase {
   Activation output;  // the activation that turns logits into y
   int group;
 };
+
+inline void PrintTo(const LossCase& c, std::ostream* os) { *os << c.name; }
 
 inline LossSpec loss(Loss kind, float delta = 1.0f) {
   LossSpec s;
@@ -161,6 +168,8 @@ struct OptimizerCase {
   std::string name;
   OptimizerConfig config;
 };
+
+inline void PrintTo(const OptimizerCase& c, std::ostream* os) { *os << c.name; }
 
 // Every optimizer variant. Epsilons are large enough (1e-2) that where a rule adds epsilon shows
 // in the result.
@@ -206,3 +215,7 @@ struct OptimizerSlots {
 };
 
 }  // namespace ae::test
+
+namespace ae::cpu {
+inline void PrintTo(SimdLevel level, std::ostream* os) { *os << simd_level_name(level); }
+}  // namespace ae::cpu

@@ -51,14 +51,14 @@ void expect_accurate(VecFn fn, const std::vector<float>& x, double (*reference)(
       worst_x = x[i];
     }
   }
-  RecordProperty(what + "_max_rel_error", std::to_string(worst));
+  ::testing::Test::RecordProperty(what + "_max_rel_error", std::to_string(worst));
   EXPECT_LE(worst, 1e-6) << what << ": worst relative error " << worst << " at x = " << worst_x << " ("
                          << x.size() << " points)";
 }
 
-class VectorMath : public ::testing::TestWithParam<const KernelTable*> {
+class VectorMath : public ::testing::TestWithParam<cpu::SimdLevel> {
  protected:
-  const KernelTable& kt() const { return *GetParam(); }
+  const KernelTable& kt() const { return cpu::kernels_for(GetParam()); }
 };
 
 double exp_ref(double x) { return std::exp(x); }
@@ -112,8 +112,8 @@ TEST_P(VectorMath, SpecialValues) {
                   "tanh");
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryKernelTable, VectorMath, ::testing::ValuesIn(test::kernel_tables()),
-                         [](const auto& info) { return test::table_name(info.param); });
+INSTANTIATE_TEST_SUITE_P(EveryKernelTable, VectorMath, ::testing::ValuesIn(test::simd_levels()),
+                         test::level_name);
 
 }  // namespace
 }  // namespace ae

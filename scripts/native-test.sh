@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Configures, builds and runs the native unit tests (GoogleTest through ctest).
+# AE_BLAS=openblas|builtin picks the matrix products; each choice builds into its own folder.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+blas="${AE_BLAS:-openblas}"
+build="$root/build/native-$blas"
+jobs="${AE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+
+cmake -S "$root" -B "$build" -DAE_BLAS="$blas" -DAE_BUILD_TESTS=ON -DAE_BUILD_BENCH=OFF
+cmake --build "$build" -j "$jobs"
+cd "$build"
+ctest --output-on-failure
