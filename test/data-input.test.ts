@@ -1,0 +1,131 @@
+// Data input forms: every accepted form gives the same numbers, views and chains work, results and inputs are copies where documented.
+import { describe, expect, it } from 'vitest';
+import { Autoencoder, type DataInput } from 'native-autoencoder';
+import { expectCoded, rejection, rowsOf, sameBits, sameWeights, syntheticData, thrown, toFloat32Rows, toNumberRows } from './helpers';
+
+const D = 16;
+const x = syntheticData(40, D, 11);
+
+function forms(flat: Float32Array, cols: number): DataInput[] {
+  return [
+    flat,
+    toNumberRows(flat, cols),
+    toFloat32Rows(flat, cols),
+    { data: flat, rows: flat.length / cols, cols },
+    // Rows may be any typed array or number[]: Float64Array rows are converted.
+    toNumberRows(flat, cols).map((row, i) => (i % 2 === 0 ? Float64Array.from(row) : row)),
+  ];
+}
+
+describe('input forms', () => {
+  const ae = new Autoencoder({ inputDim: D, latentDim: 6, seed: 1 });
+
+  it('give bit-identical predictions, encodings and scores', async () => {
+    const predicted = ae.predict(x).data;
+    const encoded = ae.encode(x).data;
+    const scores = ae.reconstructionError(x);
+    for (const input of forms(x, D)) {
+      expect(sameBits(ae.predict(input).data, predicted)).toBe(true);
+      expect(sameBits((await ae.predictAsync(input)).data, predicted)).toBe(true);
+      expect(sameBits(ae.encode(input).data, encoded)).toBe(true);
+      expect(sameBits(ae.reconstructionError(input), scores)).toBe(true);
+      expect(ae.evaluate(input)).toBe(ae.evaluate(x));
+    }
+  });
+
+  it('give identical training: a fit on number[][] equals a fit on the Float32Array', async () => {
+    const a = new Autoencoder({ inputDim: D, latentDim: 6, seed: 2 });
+    const b = new Autoencoder({ inputDim: D, latentDim: 6, seed: 2 });
+    const ha = await a.fit(x, { epochs: 2, batchSize: 8, seed: 3, validationData: x });
+    const hb = await b.fit(toNumberRows(x, D), { epochs: 2, batchSize: 8, seed: 3, validationData: toFloat32Rows(x, D) });
+    expect(sameWeights(a.getWeights(), b.getWeights())).toBe(true);
+    expect(hb.loss).toEqual(ha.loss);
+    expect(hb.valLoss).toEqual(ha.valLoss);
+  });
+
+  it('a subarray view reads only its own rows', () => {
+    const all = ae.predict(x).data;
+    const part = ae.predict(rowsOf(x, D, 13, 21));
+    expect(part.rows).toBe(8);
+    expect(sameBits(part.data, rowsOf(all, D, 13, 21))).toBe(true);
+    const scores = ae.reconstructionError(rowsOf(x, D, 5, 9));
+    expect(sameBits(scores, ae.reconstructionError(x).subarray(5, 9))).toBe(true);
+  });
+
+  it('a Matrix returned by encode feeds decode, and decode(encode(x)) equals predict(x)', async () => {
+    const z = ae.encode(x);
+    expect(sameBits(ae.decode(z).data, ae.predict(x).data)).toBe(true);
+    expect(sameBits((await ae.decodeAsync(await ae.encodeAsync(x))).data, ae.predict(x).data)).toBe(true);
+  });
+
+  it('reconstructionError computes the mean error of each row under each metric', () => {
+    const recon = ae.predict(x).data;
+    const mse = ae.reconstructionError(x, { metric: 'mse' });
+    const mae = ae.reconstructionError(x, { metric: 'mae' });
+    const bce = ae.reconstructionError(x, { metric: 'binaryCrossentropy' });
+    expect(sameBits(ae.reconstructionError(x), mse)).toBe(true);
+    for (let r = 0; r < 40; r++) {
+      let se = 0;
+      let ae1 = 0;
+      let ce = 0;
+      for (let c = 0; c < D; c++) {
+        const t = x[r * D + c];
+        const p = recon[r * D + c];
+        se += (p - t) ** 2;
+        ae1 += Math.abs(p - t);
+        ce -= t * Math.log(p) + (1 - t) * Math.log(1 - p);
+      }
+      expect(mse[r]).toBeCloseTo(se / D, 6);
+      expect(mae[r]).toBeCloseTo(ae1 / D, 6);
+      expect(bce[r]).toBeCloseTo(ce / D, 5);
+    }
+    // evaluate('mse') is the mean over rows of the per-row MSE.
+    const mean = mse.reduce((a, b) => a + b, 0) / 40;
+    expect(ae.evaluate(x, { loss: 'mse' })).toBeCloseTo(mean, 6);
+  });
+
+  it('zero rows give empty results for inference', async () => {
+    const empty = new Float32Array(0);
+    expect(ae.predict(empty)).toEqual({ data: new Float32Array(0), rows: 0, cols: D });
+    expect(ae.encode([])).toEqual({ data: new Float32Array(0), rows: 0, cols: 6 });
+    expect((await ae.predictAsync(empty)).rows).toBe(0);
+    expect(ae.reconstructionError([]).length).toBe(0);
+    expect((await ae.reconstructionErrorAsync(empty)).length).toBe(0);
+  });
+
+  it('fit and evaluate need at least one row', async () => {
+    expectCoded(await rejection(ae.fit(new Float32Array(0))), RangeError, 'ERR_OUT_OF_RANGE', 'x');
+    expectCoded(thrown(() => ae.evaluate([])), RangeError, 'ERR_OUT_OF_RANGE', 'x');
+  });
+});
+
+describe('copies', () => {
+  it('predictAsync copies its input first, so changing it afterwards does not change the result', async () => {
+    const ae = new Autoencoder({ inputDim: D, latentDim: 6, seed: 4 });
+    const input = x.slice();
+    const expected = ae.predict(input).data;
+    const running = ae.predictAsync(input);
+    input.fill(0);
+    expect(sameBits((await running).data, expected)).toBe(true);
+  });
+
+  it('getWeights returns copies and results are fresh arrays', () => {
+    const ae = new Autoencoder({ inputDim: D, latentDim: 6, seed: 5 });
+    const before = ae.getWeights();
+    const prediction = ae.predict(x).data.slice();
+    ae.getWeights()[0].data.fill(123);
+    ae.predict(x).data.fill(-1);
+    expect(sameWeights(ae.getWeights(), before)).toBe(true);
+    expect(sameBits(ae.predict(x).data, prediction)).toBe(true);
+  });
+
+  it('validationSplit holds out the last rows, rounding 0.29 of 100 rows to 29', async () => {
+    const rows = syntheticData(100, D, 12);
+    const ae = new Autoencoder({ inputDim: D, latentDim: 6, seed: 6 });
+    let batches = 0;
+    const history = await ae.fit(rows, { validationSplit: 0.29, batchSize: 71, onBatchEnd: (b) => (batches = b.batches) });
+    // 71 training rows fill exactly one batch of 71; the validation loss is that of the last 29 rows.
+    expect(batches).toBe(1);
+    expect(history.valLoss[0]).toBe(ae.evaluate(rowsOf(rows, D, 71, 100)));
+  });
+});
