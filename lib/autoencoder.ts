@@ -1,6 +1,6 @@
 // Autoencoder: an Encoder and a Decoder trained together to rebuild their input. The three share
 // one native model, so training the autoencoder trains its encoder and decoder.
-import type { NativeEpoch, NativeFitResult } from './binding';
+import type { NativeCheckpoint, NativeEpoch, NativeFitResult } from './binding';
 import { type DataInput, type Matrix, splitTail, toRows } from './data';
 import { abortError, codedError, disposedError, typeError, rangeError } from './errors';
 import { Decoder } from './decoder';
@@ -17,6 +17,9 @@ import {
   regularizationOptions,
 } from './fit';
 import { LayerStack, createShared, rebindStack, sharedOf } from './stack';
+import { writeFileAtomic } from './atomic-file';
+import { buildFrom, encodeModel, modelFromBuffer, readModelFile, type Architecture, type ModelFile } from './model-file';
+import { formatError, type Tensor } from './safetensors';
 import { integer, knownKeys, objectArg, oneOf, optionalObject, seedArg } from './validate';
 
 export interface AutoencoderConfig {
@@ -43,6 +46,7 @@ export class Autoencoder extends LayerStack {
   /** The decoder half; shares this autoencoder's weights. */
   readonly decoder: Decoder;
   #regularization: Record<string, unknown>;
+  #config: Pick<AutoencoderConfig, 'regularization' | 'noise'>;
   #lastLoss: LossConfig = 'mse';
 
   constructor(config: AutoencoderConfig) {
@@ -67,6 +71,9 @@ export class Autoencoder extends LayerStack {
     this.encoder = encoder;
     this.decoder = decoder;
     this.#regularization = regularization;
+    this.#config = {};
+    if (c.regularization !== undefined) this.#config.regularization = { ...(c.regularization as RegularizationConfig) };
+    if (c.noise !== undefined) this.#config.noise = { ...(c.noise as NoiseConfig) };
   }
 
   static #halves(c: Record<string, unknown>, seed: number): [Encoder, Decoder] {
@@ -139,11 +146,27 @@ export class Autoencoder extends LayerStack {
     const { signal, onBatchEnd, onEpochEnd } = o;
     if (signal?.aborted) throw abortError(signal.reason);
     const model = this.nativeModel();
+    if (o.resumeFrom !== undefined) o.native.resume = this.#resumeState(await readModelFile(o.resumeFrom), o.native);
     const onBatch = onBatchEnd
       ? (epoch: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
       : null;
     const onEpoch = onEpochEnd ? (e: NativeEpoch) => onEpochEnd(epochLogs(e)) : null;
-    const running = model.fit(train.data, train.rows, validation?.data ?? null, validation?.rows ?? 0, o.native, onBatch, onEpoch);
+    // Checkpoints are written in order, while training goes on; a failed write stops the fit.
+    let writes = Promise.resolve();
+    let writeError: unknown;
+    const { checkpointPath } = o;
+    const onCheckpoint = checkpointPath
+      ? (snapshot: NativeCheckpoint) => {
+          const bytes = this.#checkpointBytes(snapshot, o.native);
+          writes = writes
+            .then(() => writeFileAtomic(checkpointPath, bytes))
+            .catch((error: unknown) => {
+              writeError ??= error;
+              model.cancel();
+            });
+        }
+      : null;
+    const running = model.fit(train.data, train.rows, validation?.data ?? null, validation?.rows ?? 0, o.native, onBatch, onEpoch, onCheckpoint);
     const cancel = () => model.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     let result: NativeFitResult;
@@ -151,13 +174,116 @@ export class Autoencoder extends LayerStack {
       result = await running;
     } finally {
       signal?.removeEventListener('abort', cancel);
+      await writes;
     }
+    if (writeError !== undefined) throw writeError;
     if (result.reason === 'cancelled') {
       if (this.disposed) throw disposedError('Autoencoder');
       throw abortError(signal?.reason);
     }
     this.#lastLoss = o.loss;
     return history(result);
+  }
+
+  #checkpointBytes(snapshot: NativeCheckpoint, native: Record<string, unknown>): Buffer {
+    const tensors: [string, Tensor][] = Object.entries(snapshot.tensors).map(([name, data]) => [
+      name,
+      { shape: this.#tensorShape(name), data },
+    ]);
+    const training = {
+      epoch: snapshot.epoch,
+      step: snapshot.step,
+      rng: Array.from(snapshot.rng, (w) => w.toString(16)),
+      bestMonitor: Number.isFinite(snapshot.bestMonitor) ? snapshot.bestMonitor : null,
+      wait: snapshot.wait,
+      bestEpoch: snapshot.bestEpoch,
+      optimizer: native.optimizer,
+      loss: native.loss,
+    };
+    return encodeModel(this.architecture(), tensors, { training: JSON.stringify(training) });
+  }
+
+  /** The shape of a parameter (or of its optimizer slot), from the layer table: the weights are busy while a fit runs. */
+  #tensorShape(name: string): number[] {
+    const parameter = name.startsWith('optimizer.') ? name.split('.').slice(2).join('.') : name;
+    for (const l of this.layers) {
+      if (parameter === `${l.name}.weight`) return [l.units, l.inputs];
+      if (parameter === `${l.name}.bias`) return [l.units];
+    }
+    throw formatError('checkpoint', `no parameter named '${parameter}'`);
+  }
+
+  /** Loads a checkpoint's weights into this model and returns the state the native fit resumes from. */
+  #resumeState(file: ModelFile, native: Record<string, unknown>): Record<string, unknown> {
+    if (file.metadata.training === undefined) throw formatError(file.source, 'not a checkpoint: __metadata__.training is missing');
+    let training: Record<string, unknown>;
+    try {
+      training = JSON.parse(file.metadata.training) as Record<string, unknown>;
+    } catch {
+      throw formatError(file.source, '__metadata__.training is not JSON');
+    }
+    const saved = (training.optimizer as { type?: unknown } | undefined)?.type;
+    const wanted = (native.optimizer as { type: string }).type;
+    if (saved !== wanted) {
+      throw rangeError('options.optimizer.type', `'${String(saved)}', the checkpoint's optimizer`, wanted);
+    }
+    const rng = training.rng;
+    if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => typeof w === 'string' && /^[0-9a-f]{1,16}$/.test(w))) {
+      throw formatError(file.source, 'training.rng is not four 64-bit hex words');
+    }
+    this.loadTensors(file, (name) => name.startsWith('optimizer.'));
+    const slots: Record<string, Float32Array> = {};
+    for (const [name, t] of file.tensors) if (name.startsWith('optimizer.')) slots[name] = t.data;
+    return {
+      epoch: training.epoch,
+      step: training.step,
+      rng: BigUint64Array.from(rng as string[], (w) => BigInt(`0x${w}`)),
+      bestMonitor: typeof training.bestMonitor === 'number' ? training.bestMonitor : Infinity,
+      wait: training.wait,
+      bestEpoch: training.bestEpoch,
+      slots,
+    };
+  }
+
+  /** Loads an Autoencoder saved with `save()` (or a checkpoint written during `fit`). */
+  static async load(path: string): Promise<Autoencoder> {
+    return Autoencoder.#fromFile(await readModelFile(path));
+  }
+
+  /** `load` from bytes made by `toBuffer()`. */
+  static fromBuffer(buffer: Uint8Array): Autoencoder {
+    return Autoencoder.#fromFile(modelFromBuffer(buffer));
+  }
+
+  static #fromFile(file: ModelFile): Autoencoder {
+    const arch = file.architecture;
+    if (arch.kind !== 'Autoencoder') throw formatError(file.source, `holds an ${arch.kind}, not an Autoencoder`);
+    const model = buildFrom(file, 'the autoencoder', () => {
+      const config: AutoencoderConfig = {
+        encoder: new Encoder({ inputDim: arch.encoder?.inputDim, layers: arch.encoder?.layers, seed: 0 }),
+        decoder: new Decoder({ latentDim: arch.decoder?.latentDim, layers: arch.decoder?.layers, seed: 0 }),
+        seed: 0,
+      };
+      if (arch.regularization !== undefined) config.regularization = arch.regularization;
+      if (arch.noise !== undefined) config.noise = arch.noise;
+      return new Autoencoder(config);
+    });
+    model.loadTensors(file, (name) => name.startsWith('optimizer.') && file.metadata.training !== undefined);
+    return model;
+  }
+
+  /** @internal */
+  protected architecture(): Architecture {
+    const layers = this.layerConfigs();
+    const split = this.encoder.layers.length;
+    const arch: Architecture = {
+      kind: 'Autoencoder',
+      encoder: { inputDim: this.inputDim, layers: layers.slice(0, split) },
+      decoder: { latentDim: this.latentDim, layers: layers.slice(split) },
+    };
+    if (this.#config.regularization) arch.regularization = this.#config.regularization;
+    if (this.#config.noise) arch.noise = this.#config.noise;
+    return arch;
   }
 
   /** Mean reconstruction loss over the rows of `x`. Default loss: the last fit's, else 'mse'. */

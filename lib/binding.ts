@@ -38,6 +38,17 @@ export interface NativeFitResult {
   restoredBestWeights: boolean;
 }
 
+/** The state of a fit at an epoch boundary, with the weights and optimizer slots by tensor name. */
+export interface NativeCheckpoint {
+  epoch: number;
+  step: number;
+  rng: BigUint64Array;
+  bestMonitor: number;
+  wait: number;
+  bestEpoch: number;
+  tensors: Record<string, Float32Array>;
+}
+
 export interface NativeBackendInfo {
   backend: string;
   blas: string;
@@ -68,6 +79,7 @@ export interface NativeModel {
     options: Record<string, unknown>,
     onBatch: ((epoch: number, batch: number, batches: number, loss: number) => void) | null,
     onEpoch: ((epoch: NativeEpoch) => void) | null,
+    onCheckpoint: ((checkpoint: NativeCheckpoint) => void) | null,
   ): Promise<NativeFitResult>;
   cancel(): void;
   dispose(): void;

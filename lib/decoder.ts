@@ -4,6 +4,8 @@ import type { DataInput, Matrix } from './data';
 import { knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
+import { formatError } from './safetensors';
+import { buildFrom, modelFromBuffer, readModelFile, type Architecture, type DecoderArchitecture, type ModelFile } from './model-file';
 
 export interface DecoderConfig {
   /** Width of the latent vectors it reads. */
@@ -37,5 +39,30 @@ export class Decoder extends LayerStack {
   /** `decode` on a worker thread. */
   decodeAsync(z: DataInput): Promise<Matrix> {
     return this.predictAsync(z);
+  }
+
+  /** Loads a Decoder saved with `save()`, or the decoder half of a saved Autoencoder. */
+  static async load(path: string): Promise<Decoder> {
+    return Decoder.#fromFile(await readModelFile(path));
+  }
+
+  /** `load` from bytes made by `toBuffer()`. */
+  static fromBuffer(buffer: Uint8Array): Decoder {
+    return Decoder.#fromFile(modelFromBuffer(buffer));
+  }
+
+  static #fromFile(file: ModelFile): Decoder {
+    const arch = file.architecture;
+    const config: Omit<DecoderArchitecture, 'kind'> | undefined =
+      arch.kind === 'Decoder' ? arch : arch.kind === 'Autoencoder' ? arch.decoder : undefined;
+    if (!config) throw formatError(file.source, `a ${arch.kind} file holds no decoder`);
+    const decoder = buildFrom(file, 'the decoder', () => new Decoder({ latentDim: config.latentDim, layers: config.layers, seed: 0 }));
+    decoder.loadTensors(file, (name) => arch.kind !== 'Decoder' || name.startsWith('optimizer.'));
+    return decoder;
+  }
+
+  /** @internal */
+  protected architecture(): Architecture {
+    return { kind: 'Decoder', latentDim: this.latentDim, layers: this.layerConfigs() };
   }
 }

@@ -4,6 +4,8 @@ import type { DataInput, Matrix } from './data';
 import { knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
+import { formatError } from './safetensors';
+import { buildFrom, modelFromBuffer, readModelFile, type Architecture, type EncoderArchitecture, type ModelFile } from './model-file';
 
 export interface EncoderConfig {
   /** Width of each input row. */
@@ -37,5 +39,30 @@ export class Encoder extends LayerStack {
   /** `encode` on a worker thread. */
   encodeAsync(x: DataInput): Promise<Matrix> {
     return this.predictAsync(x);
+  }
+
+  /** Loads an Encoder saved with `save()`, or the encoder half of a saved Autoencoder. */
+  static async load(path: string): Promise<Encoder> {
+    return Encoder.#fromFile(await readModelFile(path));
+  }
+
+  /** `load` from bytes made by `toBuffer()`. */
+  static fromBuffer(buffer: Uint8Array): Encoder {
+    return Encoder.#fromFile(modelFromBuffer(buffer));
+  }
+
+  static #fromFile(file: ModelFile): Encoder {
+    const arch = file.architecture;
+    const config: Omit<EncoderArchitecture, 'kind'> | undefined =
+      arch.kind === 'Encoder' ? arch : arch.kind === 'Autoencoder' ? arch.encoder : undefined;
+    if (!config) throw formatError(file.source, `a ${arch.kind} file holds no encoder`);
+    const encoder = buildFrom(file, 'the encoder', () => new Encoder({ inputDim: config.inputDim, layers: config.layers, seed: 0 }));
+    encoder.loadTensors(file, (name) => arch.kind !== 'Encoder' || name.startsWith('optimizer.'));
+    return encoder;
+  }
+
+  /** @internal */
+  protected architecture(): Architecture {
+    return { kind: 'Encoder', inputDim: this.inputDim, layers: this.layerConfigs() };
   }
 }

@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'ERR_IN_USE'
   | 'ERR_NON_FINITE'
   | 'ERR_NATIVE_BINDING'
+  | 'ERR_MODEL_FORMAT'
   | 'ABORT_ERR';
 
 export interface CodedError extends Error {

@@ -114,6 +114,15 @@ export interface FitOptions {
   signal?: AbortSignal;
   /** What a non-finite loss or gradient does: 'error' stops with ERR_NON_FINITE (default), 'skip' skips the batch. */
   onNonFinite?: 'error' | 'skip';
+  /** Save a checkpoint (weights, optimizer state, epoch, generator state) every `everyEpochs` epochs (default 1). */
+  checkpoint?: CheckpointConfig;
+  /** Continue from a checkpoint: its weights, optimizer state, epoch and generator. `epochs` counts from the start, so 5 + 5 equals 10 straight, bit for bit. */
+  resumeFrom?: string;
+}
+
+export interface CheckpointConfig {
+  path: string;
+  everyEpochs?: number;
 }
 
 export interface History {
@@ -141,6 +150,8 @@ export type NoiseConfig = { type: 'gaussian'; stddev: number } | { type: 'maskin
 
 export interface NormalizedFit {
   native: Record<string, unknown>;
+  checkpointPath?: string;
+  resumeFrom?: string;
   loss: LossConfig;
   validationSplit: number;
   validationData: unknown;
@@ -164,6 +175,8 @@ const FIT_KEYS = [
   'earlyStopping',
   'signal',
   'onNonFinite',
+  'checkpoint',
+  'resumeFrom',
 ] as const;
 
 const OPTIMIZER_KEYS = [
@@ -294,8 +307,21 @@ export function normalizeFit(options: unknown, regularization: Record<string, un
     ...regularization,
   };
   if (o.seed !== undefined) native.seed = integer('options.seed', o.seed, 0);
+  let checkpointPath: string | undefined;
+  if (o.checkpoint !== undefined) {
+    const ck = objectArg('options.checkpoint', o.checkpoint);
+    knownKeys('options.checkpoint', ck, ['path', 'everyEpochs']);
+    if (typeof ck.path !== 'string' || ck.path.length === 0) throw typeError('options.checkpoint.path', 'a non-empty string', ck.path);
+    checkpointPath = ck.path;
+    native.checkpointEvery = optionalInteger('options.checkpoint.everyEpochs', ck.everyEpochs, 1, 1, 2 ** 30);
+  }
+  if (o.resumeFrom !== undefined && (typeof o.resumeFrom !== 'string' || o.resumeFrom.length === 0)) {
+    throw typeError('options.resumeFrom', 'a non-empty string', o.resumeFrom);
+  }
   return {
     native,
+    checkpointPath,
+    resumeFrom: o.resumeFrom as string | undefined,
     loss,
     validationSplit,
     validationData: o.validationData,

@@ -8,6 +8,7 @@ export {
   LOSSES,
   OPTIMIZERS,
   type BatchLogs,
+  type CheckpointConfig,
   type EarlyStoppingConfig,
   type EpochLogs,
   type FitOptions,

@@ -1,8 +1,10 @@
 // Argument conversion between JS values and the core's structures.
 #include "binding/convert.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 
 #include "core/errors.h"
 
@@ -155,7 +157,76 @@ FitConfig fit_config_from(const Napi::Object& o) {
   c.min_delta = float(number_field(o, "minDelta", 0.0));
   c.restore_best = bool_field(o, "restoreBestWeights", false);
   c.skip_non_finite = bool_field(o, "skipNonFinite", false);
+  c.checkpoint_every = int(integer_field(o, "checkpointEvery", 0, 0, 1L << 30));
   return c;
+}
+
+std::string slot_name(int slot, const std::string& parameter) {
+  return "optimizer.s" + std::to_string(slot) + "." + parameter;
+}
+
+void training_state_from(const Napi::Object& r, const Model& model, const OptimizerConfig& optimizer,
+                         TrainingState& state) {
+  state.epoch = int(integer_field(r, "epoch", 0, 0, 1L << 30));
+  state.step = integer_field(r, "step", 0, 0, (1L << 53) - 1);
+  state.best_monitor = r.Get("bestMonitor").IsNumber() ? r.Get("bestMonitor").As<Napi::Number>().DoubleValue()
+                                                       : std::numeric_limits<double>::infinity();
+  state.wait = int(integer_field(r, "wait", 0, 0, 1L << 30));
+  state.best_epoch = int(integer_field(r, "bestEpoch", -1, -1, 1L << 30));
+  Napi::Value rng = r.Get("rng");
+  if (!rng.IsTypedArray() || rng.As<Napi::TypedArray>().TypedArrayType() != napi_biguint64_array ||
+      rng.As<Napi::TypedArray>().ElementLength() != 4)
+    throw_type("resume.rng must be a BigUint64Array of 4 words");
+  auto words = rng.As<Napi::TypedArrayOf<uint64_t>>();
+  for (size_t i = 0; i < 4; ++i) state.rng[i] = words[i];
+  Napi::Object slots = object_field(r, "slots");
+  const int count = optimizer_state_slots(optimizer);
+  const size_t n = model.params().size();
+  state.s1 = Buffer(count >= 1 ? n : 0);
+  state.s2 = Buffer(count >= 2 ? n : 0);
+  for (int slot = 1; slot <= count; ++slot) {
+    Buffer& target = slot == 1 ? state.s1 : state.s2;
+    for (const TensorEntry& e : model.table().entries()) {
+      const std::string name = slot_name(slot, e.name);
+      FloatSpan values = float_rows(slots.Get(name), name.c_str(), 1, long(e.count()));
+      std::copy_n(values.data, values.length, target.data() + e.offset);
+    }
+  }
+}
+
+CheckpointSnapshot snapshot_of(const Model& model, const TrainingState& state) {
+  CheckpointSnapshot snap;
+  snap.epoch = state.epoch;
+  snap.step = state.step;
+  snap.rng = state.rng;
+  snap.best_monitor = state.best_monitor;
+  snap.wait = state.wait;
+  snap.best_epoch = state.best_epoch;
+  auto add = [&](const std::string& name, const float* base, const TensorEntry& e) {
+    snap.tensors.emplace_back(name, std::vector<float>(base + e.offset, base + e.offset + e.count()));
+  };
+  for (const TensorEntry& e : model.table().entries()) add(e.name, model.params().data(), e);
+  for (const TensorEntry& e : model.table().entries()) {
+    if (state.s1.size()) add(slot_name(1, e.name), state.s1.data(), e);
+    if (state.s2.size()) add(slot_name(2, e.name), state.s2.data(), e);
+  }
+  return snap;
+}
+
+Napi::Object snapshot_to_js(Napi::Env env, const CheckpointSnapshot& s) {
+  auto o = Napi::Object::New(env);
+  o.Set("epoch", s.epoch);
+  o.Set("step", double(s.step));
+  auto rng = Napi::TypedArrayOf<uint64_t>::New(env, 4, napi_biguint64_array);
+  for (size_t i = 0; i < 4; ++i) rng[i] = s.rng[i];
+  o.Set("rng", rng);
+  o.Set("bestMonitor", s.best_monitor);
+  o.Set("wait", s.wait);
+  o.Set("bestEpoch", s.best_epoch);
+  auto tensors = Napi::Object::New(env);
+  for (const auto& [name, data] : s.tensors) tensors.Set(name, new_float32(env, data.data(), data.size()));
+  o.Set("tensors", tensors);
+  return o;
 }
 
 Napi::Float32Array new_float32(Napi::Env env, const float* data, size_t length) {

@@ -21,6 +21,25 @@ long integer_arg(const Napi::Value& value, const char* name, long min, long max)
 
 NetworkSpec network_spec_from(const Napi::Object& spec);
 FitConfig fit_config_from(const Napi::Object& options);
+
+// Optimizer slots travel to and from JS as named tensors: "optimizer.s1.<parameter name>".
+std::string slot_name(int slot, const std::string& parameter);
+// Reads options.resume into `state` (slots laid out like the model's parameters).
+void training_state_from(const Napi::Object& resume, const Model& model, const OptimizerConfig& optimizer,
+                         TrainingState& state);
+
+// A copy of the weights and training state, taken on the training thread.
+struct CheckpointSnapshot {
+  int epoch = 0;
+  int64_t step = 0;
+  std::array<uint64_t, 4> rng{};
+  double best_monitor = 0;
+  int wait = 0;
+  int best_epoch = -1;
+  std::vector<std::pair<std::string, std::vector<float>>> tensors;
+};
+CheckpointSnapshot snapshot_of(const Model& model, const TrainingState& state);
+Napi::Object snapshot_to_js(Napi::Env env, const CheckpointSnapshot& snapshot);
 LossSpec loss_spec_from(const Napi::Value& name, const Napi::Value& delta);
 
 Napi::Float32Array new_float32(Napi::Env env, const float* data, size_t length);

@@ -219,9 +219,16 @@ Napi::Value ModelWrap::fit(const Napi::CallbackInfo& info) {
     FitConfig config = fit_config_from(info[4].As<Napi::Object>());
     DataView train_view{x.data, rows, cols};
     DataView val_view{val.data(), val_rows, cols};
+    std::unique_ptr<TrainingState> resume;
+    Napi::Value resume_arg = info[4].As<Napi::Object>().Get("resume");
+    if (resume_arg.IsObject()) {
+      resume = std::make_unique<TrainingState>();
+      training_state_from(resume_arg.As<Napi::Object>(), model, config.optimizer, *resume);
+      config.resume = resume.get();
+    }
     validate_fit(model, config, train_view, val_rows > 0 ? &val_view : nullptr);
     job_ = std::make_shared<FitJob>(env, this, info.This().As<Napi::Object>(), model_, copy_rows(x), rows,
-                                    std::move(val), val_rows, config, info[5], info[6]);
+                                    std::move(val), val_rows, config, info[5], info[6], info[7], std::move(resume));
     return job_->start();
   });
 }

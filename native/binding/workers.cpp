@@ -19,13 +19,14 @@ struct DoneEvent {
   ErrorInfo error;
 };
 struct FitEvent {
-  std::variant<BatchEvent, EpochStats, DoneEvent> payload;
+  std::variant<BatchEvent, EpochStats, CheckpointSnapshot, DoneEvent> payload;
   std::shared_ptr<FitJob> job;  // keeps the job alive until the event is delivered
 };
 
 FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
                std::vector<float> train, long train_rows, std::vector<float> val, long val_rows, FitConfig config,
-               Napi::Value on_batch, Napi::Value on_epoch)
+               Napi::Value on_batch, Napi::Value on_epoch, Napi::Value on_checkpoint,
+               std::unique_ptr<TrainingState> resume)
     : state_(&state_of(env)),
       wrap_(wrap),
       self_(Napi::Persistent(self)),
@@ -35,9 +36,12 @@ FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_pt
       val_(std::move(val)),
       train_rows_(train_rows),
       val_rows_(val_rows),
-      config_(config) {
+      config_(config),
+      resume_(std::move(resume)) {
+  config_.resume = resume_.get();
   if (on_batch.IsFunction()) on_batch_ = Napi::Persistent(on_batch.As<Napi::Function>());
   if (on_epoch.IsFunction()) on_epoch_ = Napi::Persistent(on_epoch.As<Napi::Function>());
+  if (on_checkpoint.IsFunction()) on_checkpoint_ = Napi::Persistent(on_checkpoint.As<Napi::Function>());
   channel_ = Channel::New(env, "native-autoencoder.fit", 0, 1, this);
 }
 
@@ -84,6 +88,10 @@ void FitJob::on_epoch(const EpochStats& stats) {
   if (!on_epoch_.IsEmpty()) post(new FitEvent{stats, shared_from_this()});
 }
 
+void FitJob::on_checkpoint(const Model& model, const TrainingState& state) {
+  if (!on_checkpoint_.IsEmpty()) post(new FitEvent{snapshot_of(model, state), shared_from_this()});
+}
+
 void FitJob::deliver(Napi::Env env, Napi::Function, FitJob* job, FitEvent* event) {
   std::unique_ptr<FitEvent> owned(event);
   if (env == nullptr) return;  // the environment is shutting down
@@ -94,8 +102,10 @@ void FitJob::deliver(Napi::Env env, Napi::Function, FitJob* job, FitEvent* event
     if (auto* batch = std::get_if<BatchEvent>(&event->payload)) {
       job->on_batch_.Call({Napi::Number::New(env, batch->epoch), Napi::Number::New(env, double(batch->batch)),
                            Napi::Number::New(env, double(batch->batches)), Napi::Number::New(env, batch->loss)});
+    } else if (auto* epoch = std::get_if<EpochStats>(&event->payload)) {
+      job->on_epoch_.Call({epoch_to_js(env, *epoch)});
     } else {
-      job->on_epoch_.Call({epoch_to_js(env, std::get<EpochStats>(event->payload))});
+      job->on_checkpoint_.Call({snapshot_to_js(env, std::get<CheckpointSnapshot>(event->payload))});
     }
   } catch (const Napi::Error& e) {
     job->callback_error_ = ErrorInfo{ErrorKind::Internal, "ERR_CALLBACK", e.Message()};
@@ -118,6 +128,7 @@ void FitJob::finish(Napi::Env env, FitEvent& event) {
   callback_exception_.Reset();
   on_batch_.Reset();
   on_epoch_.Reset();
+  on_checkpoint_.Reset();
   self_.Reset();
 }
 

@@ -24,7 +24,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
  public:
   FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model, std::vector<float> train,
          long train_rows, std::vector<float> val, long val_rows, FitConfig config, Napi::Value on_batch,
-         Napi::Value on_epoch);
+         Napi::Value on_epoch, Napi::Value on_checkpoint, std::unique_ptr<TrainingState> resume);
 
   Napi::Promise start();  // spawns the thread
   void cancel() { cancelled_.store(true); }
@@ -33,6 +33,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   // FitObserver, called on the training thread.
   void on_batch(int epoch, long batch, long batches, double loss) override;
   void on_epoch(const EpochStats& stats) override;
+  void on_checkpoint(const Model& model, const TrainingState& state) override;
   bool should_stop() override { return cancelled_.load(std::memory_order_relaxed); }
 
   static void deliver(Napi::Env env, Napi::Function unused, FitJob* job, FitEvent* event);
@@ -47,13 +48,14 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   AddonState* state_;
   ModelWrap* wrap_;
   Napi::ObjectReference self_;  // keeps the model object alive while the fit runs
-  Napi::FunctionReference on_batch_, on_epoch_;
+  Napi::FunctionReference on_batch_, on_epoch_, on_checkpoint_;
   Napi::Promise::Deferred deferred_;
   Channel channel_;
   std::shared_ptr<Model> model_;
   std::vector<float> train_, val_;
   long train_rows_, val_rows_;
   FitConfig config_;
+  std::unique_ptr<TrainingState> resume_;
   std::atomic<bool> cancelled_{false};
   std::optional<ErrorInfo> callback_error_;  // a JS callback threw: the fit stops and rejects with it
   Napi::Reference<Napi::Value> callback_exception_;

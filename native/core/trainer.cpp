@@ -26,17 +26,20 @@ int output_group(const Model& model) {
   return out.activation.kind == Activation::Softmax ? out.activation.group : 0;
 }
 
-// The optimizer's state slots, initialised as each update rule expects.
-struct OptimizerState {
-  Buffer s1, s2;
-  OptimizerState(const OptimizerConfig& config, size_t n) {
-    int slots = optimizer_state_slots(config);
-    if (slots >= 1) s1 = Buffer(n);
-    if (slots >= 2) s2 = Buffer(n);
-    if (config.kind == OptimizerKind::Adagrad)
-      std::fill(s1.data(), s1.data() + n, config.initial_accumulator);
-  }
-};
+// Fresh optimizer slots, initialised as each update rule expects.
+void init_optimizer_slots(TrainingState& state, const OptimizerConfig& config, size_t n) {
+  const int slots = optimizer_state_slots(config);
+  state.s1 = Buffer(slots >= 1 ? n : 0);
+  state.s2 = Buffer(slots >= 2 ? n : 0);
+  if (config.kind == OptimizerKind::Adagrad) std::fill(state.s1.data(), state.s1.data() + n, config.initial_accumulator);
+}
+
+void copy_slots(TrainingState& to, const TrainingState& from) {
+  if (to.s1.size() != from.s1.size() || to.s2.size() != from.s2.size())
+    throw_range("the checkpoint's optimizer state does not match this optimizer");
+  if (to.s1.size()) to.s1.copy_from(from.s1);
+  if (to.s2.size()) to.s2.copy_from(from.s2);
+}
 
 void corrupt_input(NoiseKind noise, float level, float* x, size_t n, Rng& rng) {
   if (noise == NoiseKind::Gaussian) {
@@ -104,13 +107,15 @@ void validate_fit(const Model& model, const FitConfig& c, const DataView& train,
     throw_range("categoricalCrossentropy needs a softmax, sigmoid or linear output layer");
   if (c.noise == NoiseKind::Masking && !(c.noise_level >= 0.0f && c.noise_level < 1.0f))
     throw_range("noise rate must be in [0, 1)");
+  if (c.checkpoint_every < 0) throw_range("checkpoint interval must be >= 0");
+  if (c.resume && (c.resume->epoch < 0 || c.resume->step < 0)) throw_range("the checkpoint's epoch and step must be >= 0");
 }
 
 FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& c,
               FitObserver& observer) {
   validate_fit(model, c, train, val);
   auto scope = be.enter_compute();
-  if (c.reseed) model.rng().reseed(c.seed);
+  if (c.reseed && !c.resume) model.rng().reseed(c.seed);
 
   const int layers = model.layer_count();
   const long cols = train.cols;
@@ -121,22 +126,32 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   // Everything the loop touches is allocated here, once.
   Workspace ws(model.spec(), 0, layers, batch, true);
   Buffer grads(nparams);
-  OptimizerState state(c.optimizer, nparams);
+  TrainingState state;
+  init_optimizer_slots(state, c.optimizer, nparams);
+  if (c.resume) {
+    copy_slots(state, *c.resume);
+    state.epoch = c.resume->epoch;
+    state.step = c.resume->step;
+    state.best_monitor = c.resume->best_monitor;
+    state.wait = c.resume->wait;
+    state.best_epoch = c.resume->best_epoch;
+    model.rng().set_state(c.resume->rng);
+  }
   Buffer inputs(size_t(batch) * size_t(cols));
   Buffer targets(c.noise != NoiseKind::None ? size_t(batch) * size_t(cols) : 0);
   Buffer epoch_start(nparams);
   Buffer best(c.restore_best ? nparams : 0);
   std::vector<long> order(size_t(train.rows));
-  std::iota(order.begin(), order.end(), 0L);
 
   FitResult result;
-  double best_monitor = std::numeric_limits<double>::infinity();
-  int wait = 0;
-  int64_t step = 0;
+  result.best_epoch = state.best_epoch;
+  int64_t& step = state.step;
 
-  for (int epoch = 0; epoch < c.epochs; ++epoch) {
+  for (int epoch = state.epoch; epoch < c.epochs; ++epoch) {
     const auto start = Clock::now();
     epoch_start.copy_from(model.params());
+    // Each epoch's order depends on the generator alone, so a resumed fit shuffles as the original would.
+    std::iota(order.begin(), order.end(), 0L);
     if (c.shuffle) {
       for (long i = train.rows - 1; i > 0; --i) std::swap(order[i], order[model.rng().below(uint64_t(i) + 1)]);
     }
@@ -178,7 +193,8 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       ++step;
       lr = scheduled_learning_rate(c.schedule, c.optimizer.learning_rate, step - 1);
       const UpdateStep update = make_update_step(c.optimizer, lr, step, std::sqrt(sumsq));
-      be.optimizer_step(update, model.params().data(), grads.data(), state.s1.data(), state.s2.data(), nparams);
+      be.optimizer_step(update, model.params().data(), grads.data(), state.s1.size() ? state.s1.data() : nullptr,
+                        state.s2.size() ? state.s2.data() : nullptr, nparams);
 
       loss_sum += loss * double(rows);
       penalty_sum += penalty * double(rows);
@@ -200,15 +216,20 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
 
     const double monitor = val ? stats.val_loss : stats.loss;
     bool stop = false;
-    if (monitor < best_monitor - c.min_delta) {
-      best_monitor = monitor;
-      result.best_epoch = epoch;
-      wait = 0;
+    if (monitor < state.best_monitor - c.min_delta) {
+      state.best_monitor = monitor;
+      state.best_epoch = result.best_epoch = epoch;
+      state.wait = 0;
       if (c.restore_best) best.copy_from(model.params());
-    } else if (c.patience >= 0 && ++wait > c.patience) {
+    } else if (c.patience >= 0 && ++state.wait > c.patience) {
       stop = true;
     }
+    state.epoch = epoch + 1;
     observer.on_epoch(stats);
+    if (c.checkpoint_every > 0 && state.epoch % c.checkpoint_every == 0) {
+      state.rng = model.rng().state();
+      observer.on_checkpoint(model, state);
+    }
     if (stop) {
       result.reason = StopReason::EarlyStopping;
       break;

@@ -1,7 +1,9 @@
 // The training loop: whole epochs in native code with every buffer allocated once per fit, plus
 // evaluation and inference over large inputs in fixed-size chunks.
 #pragma once
+#include <array>
 #include <cstdint>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -11,6 +13,18 @@
 namespace ae {
 
 enum class NoiseKind { None, Gaussian, Masking };
+
+// Everything a fit needs to continue exactly where it stopped: with the weights, a resumed fit
+// reproduces the uninterrupted run bit for bit.
+struct TrainingState {
+  int epoch = 0;      // epochs completed
+  int64_t step = 0;   // optimizer steps taken
+  std::array<uint64_t, 4> rng{};
+  double best_monitor = std::numeric_limits<double>::infinity();
+  int wait = 0;
+  int best_epoch = -1;
+  Buffer s1, s2;  // the optimizer's state slots, laid out like the parameters
+};
 
 struct FitConfig {
   int epochs = 1;
@@ -29,6 +43,8 @@ struct FitConfig {
   float min_delta = 0.0f;
   bool restore_best = false;
   bool skip_non_finite = false;  // skip batches with a non-finite loss or gradient instead of stopping
+  int checkpoint_every = 0;      // call FitObserver::on_checkpoint every this many epochs (0: never)
+  const TrainingState* resume = nullptr;  // continue from this state; epochs counts from the start
 };
 
 struct DataView {
@@ -54,6 +70,8 @@ class FitObserver {
   virtual void on_batch(int /*epoch*/, long /*batch*/, long /*batches*/, double /*loss*/) {}
   virtual void on_epoch(const EpochStats& /*stats*/) {}
   virtual bool should_stop() { return false; }
+  // At an epoch boundary every checkpoint_every epochs; copy what is needed before returning.
+  virtual void on_checkpoint(const Model& /*model*/, const TrainingState& /*state*/) {}
 };
 
 enum class StopReason { Completed, EarlyStopping, Cancelled };
