@@ -14,6 +14,7 @@ namespace {
 }
 
 constexpr long kMaxRows = 1L << 40;
+constexpr long kSmallBatch = 16;
 
 std::vector<float> copy_rows(const FloatSpan& span) { return std::vector<float>(span.data, span.data + span.length); }
 
@@ -58,6 +59,7 @@ ModelWrap::~ModelWrap() {
 
 void ModelWrap::release_memory(Napi::Env env) {
   model_.reset();
+  small_ws_ = CachedWorkspace{};
   if (external_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   external_bytes_ = 0;
 }
@@ -137,7 +139,16 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
     const long in = model.spec().layers[first].inputs, out = model.spec().layers[last - 1].units;
     FloatSpan x = float_rows(info[0], "x", rows, in);
     auto result = Napi::Float32Array::New(env, size_t(rows) * size_t(out));
-    ae::predict(state_->backend, model, first, last, x.data, rows, result.Data());
+    Workspace* reuse = nullptr;
+    if (rows <= kSmallBatch) {
+      if (small_ws_.first != first || small_ws_.last != last) {
+        small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, kSmallBatch, false);
+        small_ws_.first = first;
+        small_ws_.last = last;
+      }
+      reuse = small_ws_.ws.get();
+    }
+    ae::predict(state_->backend, model, first, last, x.data, rows, result.Data(), reuse);
     return result;
   });
 }

@@ -52,6 +52,12 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   AddonState* state_;
   std::shared_ptr<Model> model_;
   std::shared_ptr<FitJob> job_;
+  // Synchronous predictions of a few rows reuse one workspace per layer range (the main thread's only).
+  struct CachedWorkspace {
+    int first = -1, last = -1;
+    std::unique_ptr<Workspace> ws;
+  };
+  CachedWorkspace small_ws_;
   int readers_ = 0;
   int64_t external_bytes_ = 0;
 };

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <limits>
+#include <memory>
 #include <numeric>
 
 #include "core/errors.h"
@@ -257,12 +258,16 @@ double evaluate(Backend& be, const Model& model, const DataView& x, const LossSp
   return x.rows > 0 ? total / double(x.rows) : std::numeric_limits<double>::quiet_NaN();
 }
 
-void predict(Backend& be, const Model& model, int first_layer, int last_layer, const float* x, long rows, float* out) {
+void predict(Backend& be, const Model& model, int first_layer, int last_layer, const float* x, long rows, float* out,
+             Workspace* reuse) {
   auto scope = be.enter_compute();
   const long in_cols = model.spec().layers[first_layer].inputs;
   const long out_cols = model.spec().layers[last_layer - 1].units;
-  const long chunk = std::min(kInferenceChunk, std::max(rows, 1L));
-  Workspace ws(model.spec(), first_layer, last_layer, chunk, false);
+  std::unique_ptr<Workspace> own;
+  if (!reuse) own = std::make_unique<Workspace>(model.spec(), first_layer, last_layer,
+                                                std::min(kInferenceChunk, std::max(rows, 1L)), false);
+  Workspace& ws = reuse ? *reuse : *own;
+  const long chunk = ws.capacity();
   for (long first = 0; first < rows; first += chunk) {
     const long n = std::min(chunk, rows - first);
     const float* y = forward(be, model, ws, first_layer, last_layer, x + size_t(first) * in_cols, n, false, nullptr);

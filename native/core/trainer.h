@@ -91,8 +91,10 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
 // Mean loss of the whole network's reconstruction of x (target = x).
 double evaluate(Backend& be, const Model& model, const DataView& x, const LossSpec& loss);
 
-// Output of layers [first, last) for each row of x, written to out (rows × units of last-1).
-void predict(Backend& be, const Model& model, int first, int last, const float* x, long rows, float* out);
+// Output of layers [first, last) for each row of x, written to out (rows × units of last-1). A
+// caller that predicts often passes a workspace for those layers to reuse (any capacity).
+void predict(Backend& be, const Model& model, int first, int last, const float* x, long rows, float* out,
+             Workspace* reuse = nullptr);
 
 enum class RowMetric { Mse, Mae, BinaryCrossentropy };
 RowMetric parse_row_metric(const std::string& name);

@@ -15,6 +15,8 @@ namespace ae::cpu {
 namespace {
 // Below this many floats a pass is faster on one thread than handed to the pool.
 constexpr size_t kParallelGrain = 1 << 16;
+// Products with at most this many rows skip packing and BLAS call overhead (one-row inference).
+constexpr long kFewRows = 4;
 
 struct FlushScope final : ComputeScope {
   DenormalFlush flush;
@@ -68,8 +70,13 @@ void CpuBackend::split(size_t n, size_t grain, Fn&& fn) {
 
 void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
                       const float* b, long ldb, float beta, float* c, long ldc) {
-  if (use_openblas_) cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  else builtin_gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  if (!trans_a && m <= kFewRows) {
+    kernels_->gemm_few_rows(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  } else if (use_openblas_) {
+    cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  } else {
+    builtin_gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
 }
 
 void CpuBackend::bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,

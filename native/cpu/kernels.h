@@ -37,6 +37,10 @@ struct KernelTable {
                      long nr);
   int gemm_mr;
   int gemm_nr;
+  // C = alpha · A · op(B) + beta · C straight from the operands, for a few rows of A (one-row
+  // inference), where packing would cost as much as the product.
+  void (*gemm_few_rows)(bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
+                        long ldb, float beta, float* c, long ldc);
 };
 
 const KernelTable& scalar_kernels();

@@ -568,6 +568,36 @@ void gemm_micro(long kc, const float* a, const float* b, float* c, long ldc, flo
 }
 
 template <class V>
+void gemm_few_rows(bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
+                   long ldb, float beta, float* c, long ldc) {
+  using F = typename V::F;
+  for (long i = 0; i < m; ++i) {
+    const float* ai = a + i * lda;
+    float* ci = c + i * ldc;
+    if (trans_b) {
+      // C[i, j] = A[i, :] · B[j, :]: contiguous dot products.
+      for (long j = 0; j < n; ++j) {
+        const float* bj = b + j * ldb;
+        F acc = V::zero();
+        for (long p = 0; p < k; p += V::W) acc = V::fmadd(V::load(ai + p, k - p), V::load(bj + p, k - p), acc);
+        const float dot = alpha * V::reduce_add(acc);
+        ci[j] = beta == 0.0f ? dot : dot + beta * ci[j];
+      }
+    } else {
+      // C[i, :] = Σ_p A[i, p] · B[p, :]: a running sum of rows of B.
+      for (long j = 0; j < n; j += V::W) {
+        const long rem = n - j;
+        F acc = V::zero();
+        for (long p = 0; p < k; ++p) acc = V::fmadd(V::set1(ai[p]), V::load(b + p * ldb + j, rem), acc);
+        F r = V::mul(V::set1(alpha), acc);
+        if (beta != 0.0f) r = V::fmadd(V::set1(beta), V::load(ci + j, rem), r);
+        V::store(ci + j, r, rem);
+      }
+    }
+  }
+}
+
+template <class V>
 KernelTable make_kernel_table(SimdLevel level) {
   return KernelTable{level,
                      &bias_activation_forward<V>,
@@ -584,7 +614,8 @@ KernelTable make_kernel_table(SimdLevel level) {
                      &vtanh<V>,
                      &gemm_micro<V>,
                      kGemmMr,
-                     2 * V::W};
+                     2 * V::W,
+                     &gemm_few_rows<V>};
 }
 
 }  // namespace ae::cpu::AE_ISA
