@@ -45,6 +45,10 @@ export interface LayerInfo {
   units: number;
   activation: ActivationName;
   parameters: number;
+  /** The `leakyRelu` slope or `elu` scale, for those activations. */
+  alpha?: number;
+  /** The softmax group size, when the layer normalises groups of columns rather than the whole row. */
+  groupSize?: number;
 }
 
 const LAYER_KEYS = ['units', 'activation', 'alpha', 'groupSize', 'kernelInitializer', 'dropout'] as const;
@@ -83,11 +87,14 @@ export function nativeLayers(name: string, layers: unknown, inputDim: number, pr
 }
 
 export function layerInfo(spec: NativeLayerSpec): LayerInfo {
-  return {
+  const info: LayerInfo = {
     name: spec.name,
     inputs: spec.inputs,
     units: spec.units,
     activation: spec.activation as ActivationName,
     parameters: spec.inputs * spec.units + spec.units,
   };
+  if (spec.alpha !== undefined) info.alpha = spec.alpha;
+  if (spec.group !== undefined) info.groupSize = spec.group;
+  return info;
 }

@@ -4,7 +4,11 @@
 import { native, type NativeLayerSpec, type NativeModel } from './binding';
 import { type DataInput, type Matrix, matrix, toRows } from './data';
 import { codedError, disposedError, typeError, rangeError } from './errors';
-import { layerInfo, type LayerInfo } from './layers';
+import { layerInfo, type DenseLayerConfig, type LayerInfo } from './layers';
+import { writeFileAtomic } from './atomic-file';
+import { encodeModel, expectTensors, type Architecture, type ModelFile } from './model-file';
+import { formatError } from './safetensors';
+import { toOnnxBytes } from './onnx';
 
 /** One named parameter tensor, laid out as PyTorch's nn.Linear (`weight` is `[out, in]`). */
 export interface WeightTensor {
@@ -70,16 +74,12 @@ export abstract class LayerStack {
 
   /** The output of these layers for each row of `x`. */
   predict(x: DataInput): Matrix {
-    const rows = toRows('x', x, this.inputDim);
-    const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last);
-    return matrix(out, rows.rows, this.outputDim);
+    return this.forward('x', x);
   }
 
   /** `predict` on a worker thread: for large inputs, so the event loop stays free. The input is copied first. */
-  async predictAsync(x: DataInput): Promise<Matrix> {
-    const rows = toRows('x', x, this.inputDim);
-    const out = await this.nativeModel().predictAsync(rows.data, rows.rows, this.#first, this.#last);
-    return matrix(out, rows.rows, this.outputDim);
+  predictAsync(x: DataInput): Promise<Matrix> {
+    return this.forwardAsync('x', x);
   }
 
   /** A table of the layers, their output shapes and parameter counts. */
@@ -134,6 +134,58 @@ export abstract class LayerStack {
     for (const { name, data } of values) model.setTensor(name, data);
   }
 
+  /** Writes these layers to `path` as an ONNX model (see `toONNXBuffer`), atomically as `save` does. */
+  async toONNX(path: string): Promise<void> {
+    if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path);
+    await writeFileAtomic(path, this.toONNXBuffer());
+  }
+
+  /** These layers as an ONNX model (opset 13): input 'input' and output 'output', both `[batch, width]` float32. */
+  toONNXBuffer(): Uint8Array {
+    return toOnnxBytes({ name: this.#kind, layers: this.layers, weights: this.getWeights() });
+  }
+
+  /**
+   * The model as safetensors bytes: the weights (PyTorch nn.Linear names and layouts) and, in the
+   * metadata, the architecture, the library and format versions and a SHA-256 checksum.
+   */
+  toBuffer(): Buffer {
+    return encodeModel(this.architecture(), this.getWeights().map((w) => [w.name, { shape: w.shape, data: w.data }]));
+  }
+
+  /** Saves the model to `path` atomically and durably: a crash leaves the old file or the new one, whole. */
+  async save(path: string): Promise<void> {
+    if (typeof path !== 'string' || path.length === 0) throw typeError('path', 'a non-empty string', path);
+    await writeFileAtomic(path, this.toBuffer());
+  }
+
+  /** @internal What a model file records to rebuild this model. */
+  protected abstract architecture(): Architecture;
+
+  /** @internal The layer configs of this stack, as a constructor takes them. */
+  protected layerConfigs(): DenseLayerConfig[] {
+    return this.#shared.layers.slice(this.#first, this.#last).map((l) => {
+      const config: DenseLayerConfig = { units: l.units, activation: l.activation as DenseLayerConfig['activation'] };
+      if (l.alpha !== undefined) config.alpha = l.alpha;
+      if (l.group !== undefined) config.groupSize = l.group;
+      if (l.kernelInitializer !== undefined) config.kernelInitializer = l.kernelInitializer as DenseLayerConfig['kernelInitializer'];
+      if (l.dropout) config.dropout = l.dropout;
+      return config;
+    });
+  }
+
+  /** @internal Copies this stack's tensors from a model file, after checking every name and shape. */
+  protected loadTensors(file: ModelFile, allowExtra: (name: string) => boolean): void {
+    const expected = this.#tensorNames();
+    const data = expectTensors(file, expected, allowExtra);
+    data.forEach((values, i) => {
+      const bad = values.findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) throw formatError(file.source, `tensor '${expected[i].name}' holds a non-finite value at index ${bad}`);
+    });
+    const model = this.nativeModel();
+    expected.forEach(({ name }, i) => model.setTensor(name, data[i]));
+  }
+
   /** Releases the native memory now. Shared weights (an autoencoder and its encoder and decoder) go together. A running fit stops after its current batch. */
   dispose(): void {
     if (this.#shared.disposed) return;
@@ -143,6 +195,20 @@ export abstract class LayerStack {
 
   [Symbol.dispose](): void {
     this.dispose();
+  }
+
+  /** @internal `predict` under the caller's argument name, so that errors name what the caller passed (decode's `z`). */
+  protected forward(name: string, x: DataInput): Matrix {
+    const rows = toRows(name, x, this.inputDim);
+    const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last);
+    return matrix(out, rows.rows, this.outputDim);
+  }
+
+  /** @internal */
+  protected async forwardAsync(name: string, x: DataInput): Promise<Matrix> {
+    const rows = toRows(name, x, this.inputDim);
+    const out = await this.nativeModel().predictAsync(rows.data, rows.rows, this.#first, this.#last);
+    return matrix(out, rows.rows, this.outputDim);
   }
 
   /** @internal */
