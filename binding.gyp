@@ -18,9 +18,8 @@
       },
       "conditions": [
         ["ae_openblas==1", {
-          "defines": ["AE_HAVE_OPENBLAS"],
-          "cflags_cc": ["<!@(node native/build-config.js blas-cflags)"],
-          "libraries": ["<!@(node native/build-config.js blas-libs)"]
+          "defines": ["AE_HAVE_OPENBLAS", "AE_OPENBLAS_LIBDIR=\"<!(node native/build-config.js blas-libdir)\""],
+          "libraries": ["-ldl"]
         }]
       ]
     }

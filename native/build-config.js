@@ -3,7 +3,8 @@
 // share one list of sources and one way of finding OpenBLAS.
 //   node native/build-config.js sources core cpu binding   -> the files of those sections
 //   node native/build-config.js blas                       -> 1 when OpenBLAS will be used, else 0
-//   node native/build-config.js blas-cflags | blas-libs    -> pkg-config's flags for it
+//   node native/build-config.js blas-libdir                -> the folder pkg-config reports for it
+// OpenBLAS is loaded at run time (native/cpu/openblas.cpp); the build only records where it was.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -49,11 +50,8 @@ switch (command) {
   case 'blas':
     process.stdout.write(openblasWanted() ? '1' : '0');
     break;
-  case 'blas-cflags':
-    process.stdout.write(pkgConfig(['--cflags', 'openblas']) || '');
-    break;
-  case 'blas-libs':
-    process.stdout.write(pkgConfig(['--libs', 'openblas']) || '');
+  case 'blas-libdir':
+    process.stdout.write(pkgConfig(['--variable=libdir', 'openblas']) || '');
     break;
   default:
     process.stderr.write(`unknown command ${command}\n`);

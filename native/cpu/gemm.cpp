@@ -7,34 +7,20 @@
 #include <cstring>
 #include <vector>
 
-#if defined(AE_HAVE_OPENBLAS)
-#include <cblas.h>
-extern "C" void openblas_set_num_threads(int);
-extern "C" char* openblas_get_corename(void);
-#endif
+#include "cpu/openblas.h"
 
 namespace ae::cpu {
 
-bool have_openblas() {
-#if defined(AE_HAVE_OPENBLAS)
-  return true;
-#else
-  return false;
-#endif
-}
+bool have_openblas() { return openblas() != nullptr; }
 
 std::string blas_kernel_name() {
-#if defined(AE_HAVE_OPENBLAS)
-  const char* name = openblas_get_corename();
+  const char* name = have_openblas() ? openblas()->get_corename() : nullptr;
   return name ? name : "";
-#else
-  return "";
-#endif
 }
 
 bool prefer_openblas(const KernelTable& kernels, std::string* reason) {
   if (!have_openblas()) {
-    *reason = "OpenBLAS was not found when the addon was built";
+    *reason = openblas_unavailable_reason();
     return false;
   }
   const char* forced = std::getenv("AE_GEMM");
@@ -63,11 +49,7 @@ bool prefer_openblas(const KernelTable& kernels, std::string* reason) {
 }
 
 void set_blas_threads(int threads) {
-#if defined(AE_HAVE_OPENBLAS)
-  openblas_set_num_threads(threads);
-#else
-  (void)threads;
-#endif
+  if (have_openblas()) openblas()->set_num_threads(threads);
 }
 
 namespace {
@@ -176,15 +158,13 @@ void builtin_gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool tr
 
 void gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k, float alpha,
           const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
-#if defined(AE_HAVE_OPENBLAS)
-  (void)kt;
-  (void)pool;
-  // Row-major C = op(A)·op(B) maps directly onto cblas's CblasRowMajor with the same arguments.
-  cblas_sgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans, trans_b ? CblasTrans : CblasNoTrans, int(m),
-              int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
-#else
-  builtin_gemm(kt, pool, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-#endif
+  if (const OpenBlas* blas = openblas()) {
+    // Row-major C = op(A)·op(B) maps directly onto cblas's CblasRowMajor with the same arguments.
+    blas->sgemm(kCblasRowMajor, trans_a ? kCblasTrans : kCblasNoTrans, trans_b ? kCblasTrans : kCblasNoTrans, int(m),
+                int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
+  } else {
+    builtin_gemm(kt, pool, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  }
 }
 
 }  // namespace ae::cpu

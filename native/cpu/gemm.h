@@ -1,5 +1,5 @@
-// Matrix products for the CPU backend: OpenBLAS's cblas_sgemm when the build found it, else the
-// built-in cache-blocked GEMM on the vectorized micro-kernel of the kernel table.
+// Matrix products for the CPU backend: OpenBLAS's cblas_sgemm when it is loaded (see openblas.h),
+// else the built-in cache-blocked GEMM on the vectorized micro-kernel of the kernel table.
 #pragma once
 #include <string>
 
@@ -8,7 +8,7 @@
 
 namespace ae::cpu {
 
-bool have_openblas();
+bool have_openblas();  // OpenBLAS was built in and loaded at run time
 std::string blas_kernel_name();  // OpenBLAS's kernel family for this CPU (e.g. "SkylakeX"), or ""
 
 // Whether matrix products should go through OpenBLAS rather than the built-in GEMM. OpenBLAS falls

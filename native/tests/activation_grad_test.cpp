@@ -74,8 +74,7 @@ TEST_P(ActivationGrad, ProductionFloatMatchesFiniteDifferencesOfReference) {
   EXPECT_LT(test::norm_rel_error(test::to_double(dz), numeric), 2e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllActivations, ActivationGrad, ::testing::ValuesIn(all_activations()),
-                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(AllActivations, ActivationGrad, ::testing::ValuesIn(all_activations()), test::CaseName());
 
 }  // namespace
 }  // namespace ae

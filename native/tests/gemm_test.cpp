@@ -1,11 +1,12 @@
-// The built-in GEMM on every kernel table, serial and on a 2-thread pool, and ae::cpu::gemm
-// (OpenBLAS when built with it), against a float64 product on odd shapes, all transposes, padded
-// leading dimensions and beta = 0 over NaN garbage.
+// Matrix products against a float64 product: the built-in GEMM (serial and on a 2-thread pool) and
+// the few-row kernel of every kernel table, ae::cpu::gemm and CpuBackend::gemm, on odd shapes, all
+// transposes, padded leading dimensions, and beta = 0 over NaN garbage.
 #include <gtest/gtest.h>
 
 #include <cmath>
 
 #include "core/reference.h"
+#include "cpu/cpu_backend.h"
 #include "cpu/gemm.h"
 #include "test_util.h"
 
@@ -75,15 +76,19 @@ void check(const Problem& p, const GemmFn& run, const std::string& what) {
   }
 }
 
-void for_each_problem(const std::function<void(const Problem&)>& fn) {
+// Every m from `rows` with n, k in {1, 7, 33, 257}, each transpose (A untransposed only when
+// `trans_a` is false) and beta 0.3 or 0.
+void for_each_problem(const std::vector<long>& rows, bool trans_a, const std::function<void(const Problem&)>& fn) {
   Rng rng(61);
   const long sizes[] = {1, 7, 33, 257};
-  for (long m : sizes)
+  for (long m : rows)
     for (long n : sizes)
       for (long k : sizes)
-        for (int t = 0; t < 4; ++t)
-          for (float beta : {0.3f, 0.0f}) fn(make_problem(t & 1, t & 2, m, n, k, beta, rng));
+        for (int t = 0; t < (trans_a ? 4 : 2); ++t)
+          for (float beta : {0.3f, 0.0f}) fn(make_problem(t & 2, t & 1, m, n, k, beta, rng));
 }
+
+const std::vector<long> kAllRows = {1, 7, 33, 257};
 
 GemmFn builtin(const cpu::KernelTable& kt, cpu::ThreadPool* pool) {
   return [&kt, pool](const Problem& p, float* c) {
@@ -92,23 +97,33 @@ GemmFn builtin(const cpu::KernelTable& kt, cpu::ThreadPool* pool) {
   };
 }
 
-class BuiltinGemm : public ::testing::TestWithParam<cpu::SimdLevel> {};
+class KernelGemm : public ::testing::TestWithParam<cpu::SimdLevel> {
+ protected:
+  const cpu::KernelTable& kt() const { return cpu::kernels_for(GetParam()); }
+};
 
-TEST_P(BuiltinGemm, SerialAndThreadedMatchFloat64Product) {
-  const cpu::KernelTable& kt = cpu::kernels_for(GetParam());
+TEST_P(KernelGemm, BuiltinSerialAndThreadedMatchFloat64Product) {
   cpu::ThreadPool pool(2);
-  const GemmFn serial = builtin(kt, nullptr), threaded = builtin(kt, &pool);
-  for_each_problem([&](const Problem& p) {
+  const GemmFn serial = builtin(kt(), nullptr), threaded = builtin(kt(), &pool);
+  for_each_problem(kAllRows, true, [&](const Problem& p) {
     check(p, serial, "serial");
     check(p, threaded, "threaded");
   });
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryKernelTable, BuiltinGemm, ::testing::ValuesIn(test::simd_levels()),
-                         test::level_name);
+TEST_P(KernelGemm, FewRowsMatchFloat64Product) {
+  const cpu::KernelTable& table = kt();
+  const GemmFn few_rows = [&table](const Problem& p, float* c) {
+    table.gemm_few_rows(p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c, p.ldc);
+  };
+  for_each_problem({1, 2, 3, 4}, false, [&](const Problem& p) { check(p, few_rows, "few rows"); });
+}
 
-// ae::cpu::gemm is held to the same bound as the built-in GEMM, so the two agree with each other to
-// twice that bound.
+INSTANTIATE_TEST_SUITE_P(EveryKernelTable, KernelGemm, ::testing::ValuesIn(test::simd_levels()), test::level_name);
+
+// ae::cpu::gemm (OpenBLAS when loaded) and CpuBackend::gemm (which picks the few-row kernel,
+// OpenBLAS or the built-in GEMM) are held to the same bound as the built-in GEMM, so all of them
+// agree with each other to twice that bound.
 TEST(Gemm, DispatchedGemmMatchesFloat64Product) {
   const cpu::KernelTable& kt = cpu::best_kernels();
   cpu::ThreadPool pool(2);
@@ -116,8 +131,17 @@ TEST(Gemm, DispatchedGemmMatchesFloat64Product) {
     cpu::gemm(kt, &pool, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta,
               c, p.ldc);
   };
-  RecordProperty("blas", cpu::have_openblas() ? "openblas" : "builtin");
-  for_each_problem([&](const Problem& p) { check(p, dispatched, cpu::have_openblas() ? "openblas" : "builtin"); });
+  const char* what = cpu::have_openblas() ? "openblas" : "builtin";
+  RecordProperty("blas", what);
+  for_each_problem(kAllRows, true, [&](const Problem& p) { check(p, dispatched, what); });
+}
+
+TEST(Gemm, CpuBackendGemmMatchesFloat64Product) {
+  cpu::CpuBackend be(2);
+  const GemmFn backend = [&](const Problem& p, float* c) {
+    be.gemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c, p.ldc);
+  };
+  for_each_problem({1, 4, 5, 33, 257}, true, [&](const Problem& p) { check(p, backend, "CpuBackend"); });
 }
 
 TEST(Gemm, EmptyProductOnlyScalesC) {

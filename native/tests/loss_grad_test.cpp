@@ -90,8 +90,7 @@ TEST_P(LossGrad, ProductionFloatMatchesFiniteDifferencesOfReference) {
   EXPECT_LT(test::norm_rel_error(test::to_double(grad), numeric), 2e-3);
 }
 
-INSTANTIATE_TEST_SUITE_P(AllLosses, LossGrad, ::testing::ValuesIn(test::loss_cases()),
-                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(AllLosses, LossGrad, ::testing::ValuesIn(test::loss_cases()), test::CaseName());
 
 }  // namespace
 }  // namespace ae

@@ -123,8 +123,7 @@ TEST_P(OptimizerRule, DoubleReferenceFollowsPyTorchStepByStep) {
   }
 }
 
-INSTANTIATE_TEST_SUITE_P(AllOptimizers, OptimizerRule, ::testing::ValuesIn(test::optimizer_cases()),
-                         [](const auto& info) { return info.param.name; });
+INSTANTIATE_TEST_SUITE_P(AllOptimizers, OptimizerRule, ::testing::ValuesIn(test::optimizer_cases()), test::CaseName());
 
 // Plain SGD with lr = 1 from w = 0 leaves w = 0 - g_effective exactly, exposing the clipped gradient.
 std::vector<float> effective_gradient(const OptimizerConfig& clip, const std::vector<float>& g, double grad_norm) {
