@@ -95,32 +95,22 @@ function load(): NativeBinding {
   const root = path.resolve(__dirname, '..', '..');
   // NATIVE_AUTOENCODER_ADDON selects one build explicitly (CI tests the built-in-GEMM build this way).
   const chosen = process.env.NATIVE_AUTOENCODER_ADDON;
-  const candidates = chosen ? [path.resolve(chosen)] : [
-    path.join(root, 'build', 'Release', 'native_autoencoder.node'),
-    path.join(root, 'build', 'Debug', 'native_autoencoder.node'),
-  ];
-  const failures: string[] = [];
-  for (const file of candidates) {
-    try {
-      return require(file) as NativeBinding;
-    } catch (error) {
-      const e = error as NodeJS.ErrnoException;
-      if (e.code === 'MODULE_NOT_FOUND') continue;
-      failures.push(`${file}: ${e.message}`);
-    }
+  try {
+    // node-gyp-build picks a prebuilt binary for this platform from prebuilds/, else build/Release.
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    return (chosen ? require(path.resolve(chosen)) : require('node-gyp-build')(root)) as NativeBinding;
+  } catch (error) {
+    const platform = `${process.platform}-${process.arch}, Node.js ${process.version} (ABI ${process.versions.modules})`;
+    throw codedError(
+      Error,
+      'ERR_NATIVE_BINDING',
+      `native-autoencoder could not load its native addon for ${platform}: ${(error as Error).message}\n` +
+        'No prebuilt binary fits this platform and no local build loads. Rebuild from the package folder with ' +
+        '`npm rebuild native-autoencoder` (or `npx node-gyp rebuild`); this needs a C++17 compiler, make and Python 3 ' +
+        '(on Debian/Ubuntu: apt-get install -y build-essential python3, and libopenblas-dev for fast matrix products).',
+      error,
+    );
   }
-  const platform = `${process.platform}-${process.arch}, Node.js ${process.version} (ABI ${process.versions.modules})`;
-  throw codedError(
-    Error,
-    'ERR_NATIVE_BINDING',
-    `native-autoencoder could not load its native addon for ${platform}.\n` +
-      (failures.length
-        ? `It was found but failed to load:\n  ${failures.join('\n  ')}\n`
-        : `No compiled addon was found under ${path.join(root, 'build')}.\n`) +
-      'Rebuild it from the package folder with `npm rebuild native-autoencoder` (or `npx node-gyp rebuild`); ' +
-      'this needs a C++17 compiler, make and Python 3 (on Debian/Ubuntu: apt-get install -y build-essential python3, ' +
-      'and libopenblas-dev for fast matrix products).',
-  );
 }
 
 export const native: NativeBinding = load();
