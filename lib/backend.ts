@@ -1,23 +1,15 @@
 // What the library runs on, and the threads setting.
-import { native } from './binding';
+import { native, type NativeBackendInfo } from './binding';
 import { integer } from './validate';
 
-export interface BackendInfo {
-  /** 'cpu' */
-  backend: string;
-  /** The GEMM in use: 'openblas', or 'builtin' (the library's own; see gemmReason). */
-  blas: string;
-  /** OpenBLAS's kernel family for this CPU, when it reports one. */
-  blasKernels: string;
-  /** Why that GEMM: OpenBLAS missing at build time, AE_GEMM set, or OpenBLAS running generic kernels on this CPU. */
-  gemmReason: string;
-  /** The widest SIMD the element-wise kernels use: 'avx512', 'avx2', 'neon' or 'scalar'. */
-  simd: string;
-  /** Threads for matrix products and the library's own parallel work. */
-  threads: number;
-  /** Whether denormals are flushed to zero inside the library's compute threads. */
-  flushDenormals: boolean;
-  /** The package version. */
+/**
+ * What the library runs on: `backend` ('cpu'); `blas`, the GEMM in use ('openblas' or 'builtin',
+ * the library's own); `blasKernels`, OpenBLAS's kernel family for this CPU; `gemmReason`, why that
+ * GEMM (OpenBLAS missing, AE_GEMM set, or OpenBLAS running generic kernels here); `simd`, the widest
+ * SIMD of the element-wise kernels ('avx512', 'avx2', 'neon' or 'scalar'); `threads`;
+ * `flushDenormals`, whether denormals are flushed inside the library's compute threads; `version`.
+ */
+export interface BackendInfo extends NativeBackendInfo {
   version: string;
 }
 

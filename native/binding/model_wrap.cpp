@@ -129,15 +129,28 @@ Napi::Value ModelWrap::set_tensor(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// predict(x, rows, first, last) and predictAsync take the same arguments.
+struct PredictArgs {
+  FloatSpan x;
+  long rows;
+  int first, last;
+};
+
+static PredictArgs predict_args(const Napi::CallbackInfo& info, const Model& model) {
+  PredictArgs a;
+  a.first = int(integer_arg(info[2], "first", 0, model.layer_count() - 1));
+  a.last = int(integer_arg(info[3], "last", a.first + 1, model.layer_count()));
+  a.rows = integer_arg(info[1], "rows", 0, kMaxRows);
+  a.x = float_rows(info[0], "x", a.rows, model.spec().layers[a.first].inputs);
+  return a;
+}
+
 Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Model& model = checked(env, Access::Read);
   return guarded(env, [&]() -> Napi::Value {
-    const int first = int(integer_arg(info[2], "first", 0, model.layer_count() - 1));
-    const int last = int(integer_arg(info[3], "last", first + 1, model.layer_count()));
-    const long rows = integer_arg(info[1], "rows", 0, kMaxRows);
-    const long in = model.spec().layers[first].inputs, out = model.spec().layers[last - 1].units;
-    FloatSpan x = float_rows(info[0], "x", rows, in);
+    const auto [x, rows, first, last] = predict_args(info, model);
+    const long out = model.spec().layers[last - 1].units;
     auto result = Napi::Float32Array::New(env, size_t(rows) * size_t(out));
     Workspace* reuse = nullptr;
     if (rows <= kSmallBatch) {
@@ -157,10 +170,7 @@ Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Model& model = checked(env, Access::Read);
   return guarded(env, [&]() -> Napi::Value {
-    const int first = int(integer_arg(info[2], "first", 0, model.layer_count() - 1));
-    const int last = int(integer_arg(info[3], "last", first + 1, model.layer_count()));
-    const long rows = integer_arg(info[1], "rows", 0, kMaxRows);
-    FloatSpan x = float_rows(info[0], "x", rows, model.spec().layers[first].inputs);
+    const auto [x, rows, first, last] = predict_args(info, model);
     return start_inference(info, copy_rows(x), rows, first, last, std::nullopt);
   });
 }
