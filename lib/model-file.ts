@@ -59,8 +59,11 @@ export function encodeModel(
 export function decodeModel(bytes: Uint8Array, source: string): ModelFile {
   const { metadata, tensors } = decodeSafetensors(bytes, source);
   if (metadata.format !== FORMAT_NAME) throw formatError(source, `__metadata__.format is not '${FORMAT_NAME}'`);
+  // Digits only: Number() would also read ' 1', '1.0', '0x1' or '1e0' as version 1.
+  if (!/^[1-9][0-9]*$/.test(metadata.format_version ?? '')) {
+    throw formatError(source, `format_version ${JSON.stringify(metadata.format_version)} is not a positive integer`);
+  }
   const version = Number(metadata.format_version);
-  if (!Number.isInteger(version) || version < 1) throw formatError(source, `format_version ${JSON.stringify(metadata.format_version)} is not a positive integer`);
   if (version > FORMAT_VERSION) {
     throw formatError(source, `format version ${version} is newer than the version ${FORMAT_VERSION} this library (${LIBRARY_VERSION}) reads`);
   }

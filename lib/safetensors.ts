@@ -28,9 +28,13 @@ export function formatError(source: string, check: string): Error & CodedError {
   return codedError(Error, 'ERR_MODEL_FORMAT', `${source}: ${check}`);
 }
 
-/** SHA-256 of the data section, as stored in `__metadata__.checksum`. */
-export function checksum(data: Uint8Array): string {
-  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+/**
+ * The `__metadata__.checksum` of a file: SHA-256 of the header without the checksum (as compact
+ * JSON, `__metadata__` first) followed by the data section. It covers the header too, because a
+ * flipped bit there (an activation, an alpha) would otherwise load as a silently different model.
+ */
+export function checksum(header: Record<string, unknown>, data: Uint8Array): string {
+  return `sha256:${createHash('sha256').update(JSON.stringify(header)).update(data).digest('hex')}`;
 }
 
 function floatBytes(data: Float32Array): Uint8Array {
@@ -42,8 +46,8 @@ function floatBytes(data: Float32Array): Uint8Array {
 }
 
 /**
- * Writes tensors (in the given order, contiguous) with `metadata`; a `checksum` entry over the data
- * section is added. The same inputs always give the same bytes.
+ * Writes tensors (in the given order, contiguous) with `metadata`; a `checksum` entry over the
+ * header and the data section is added. The same inputs always give the same bytes.
  */
 export function encodeSafetensors(tensors: [string, Tensor][], metadata: Record<string, string>): Buffer {
   const header: Record<string, unknown> = {};
@@ -56,7 +60,8 @@ export function encodeSafetensors(tensors: [string, Tensor][], metadata: Record<
     parts.push(bytes);
   }
   const data = Buffer.concat(parts);
-  const json = JSON.stringify({ __metadata__: { ...metadata, checksum: checksum(data) }, ...header });
+  const sum = checksum({ __metadata__: metadata, ...header }, data);
+  const json = JSON.stringify({ __metadata__: { ...metadata, checksum: sum }, ...header });
   let headerBytes = Buffer.from(json, 'utf8');
   const padded = Math.ceil(headerBytes.length / 8) * 8;
   headerBytes = Buffer.concat([headerBytes, Buffer.alloc(padded - headerBytes.length, 0x20)]);
@@ -77,7 +82,8 @@ function parseEntry(source: string, name: string, raw: unknown): Entry {
   const where = `tensor '${name}'`;
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw formatError(source, `${where} is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
-  if (typeof dtype !== 'string' || !(dtype in DTYPE_BYTES)) {
+  // Own keys only: `in` would also take 'constructor' or 'toString' from Object.prototype for a dtype.
+  if (typeof dtype !== 'string' || !Object.hasOwn(DTYPE_BYTES, dtype)) {
     throw formatError(source, `${where} has unknown dtype ${JSON.stringify(dtype)}`);
   }
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) {
@@ -147,8 +153,11 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
   }
 
   const data = bytes.subarray(dataStart);
-  if (metadata.checksum !== undefined && metadata.checksum !== checksum(data)) {
-    throw formatError(source, 'checksum of the tensor data does not match __metadata__.checksum');
+  if (metadata.checksum !== undefined) {
+    const { checksum: stored, ...unsummed } = rawMetadata as Record<string, unknown>;
+    if (stored !== checksum({ __metadata__: unsummed, ...rawTensors }, data)) {
+      throw formatError(source, 'checksum of the header and tensor data does not match __metadata__.checksum');
+    }
   }
 
   const tensors = new Map<string, Tensor>();
