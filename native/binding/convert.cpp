@@ -95,6 +95,7 @@ NetworkSpec network_spec_from(const Napi::Object& spec) {
     out.layers.push_back(std::move(l));
   }
   out.latent_layer = int(integer_field(spec, "latentLayer", -1, -1, long(array.Length()) - 1));
+  out.variational = bool_field(spec, "variational", false);
   validate_spec(out);
   return out;
 }
@@ -158,6 +159,9 @@ FitConfig fit_config_from(const Napi::Object& o) {
   c.restore_best = bool_field(o, "restoreBestWeights", false);
   c.skip_non_finite = bool_field(o, "skipNonFinite", false);
   c.checkpoint_every = int(integer_field(o, "checkpointEvery", 0, 0, 1L << 30));
+  c.beta = float(number_field(o, "beta", 1.0));
+  if (c.beta < 0.0f) throw_range("beta must be >= 0");
+  c.kl_warmup_epochs = int(integer_field(o, "klWarmupEpochs", 0, 0, 1L << 30));
   return c;
 }
 
@@ -239,6 +243,9 @@ Napi::Object epoch_to_js(Napi::Env env, const EpochStats& s) {
   auto o = Napi::Object::New(env);
   o.Set("epoch", s.epoch);
   o.Set("loss", s.loss);
+  o.Set("reconstruction", s.reconstruction);
+  o.Set("kl", s.kl);
+  o.Set("beta", s.beta);
   o.Set("penalty", s.penalty);
   if (std::isnan(s.val_loss)) o.Set("valLoss", env.Undefined());
   else o.Set("valLoss", s.val_loss);

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/errors.h"
+#include "core/variational.h"
 
 namespace ae {
 
@@ -14,9 +15,10 @@ void validate_spec(const NetworkSpec& spec) {
     const LayerSpec& l = spec.layers[i];
     const std::string where = "layers[" + std::to_string(i) + "]";
     if (l.inputs <= 0 || l.units <= 0) throw_range(where + ".units must be a positive integer");
-    if (i > 0 && l.inputs != spec.layers[i - 1].units)
-      throw_range(where + " expects " + std::to_string(l.inputs) + " inputs but the previous layer has " +
-                  std::to_string(spec.layers[i - 1].units) + " units");
+    const long feeding = i == 0 ? 0 : spec.reads_sample(int(i)) ? spec.layers[i - 1].units / 2 : spec.layers[i - 1].units;
+    if (i > 0 && l.inputs != feeding)
+      throw_range(where + " expects " + std::to_string(l.inputs) + " inputs but the previous layer feeds " +
+                  std::to_string(feeding));
     if (!(l.dropout >= 0.0f && l.dropout < 1.0f)) throw_range(where + ".dropout must be in [0, 1)");
     const ActivationSpec& a = l.activation;
     if (a.kind == Activation::Softmax && a.group > 0 && l.units % a.group != 0)
@@ -27,6 +29,13 @@ void validate_spec(const NetworkSpec& spec) {
   }
   if (spec.latent_layer < -1 || spec.latent_layer >= int(spec.layers.size()))
     throw_range("latent layer index out of range");
+  if (spec.variational) {
+    if (spec.latent_layer < 0 || spec.latent_layer + 1 >= int(spec.layers.size()))
+      throw_range("a variational model needs a latent layer followed by a decoder");
+    const LayerSpec& latent = spec.layers[spec.latent_layer];
+    if (latent.units % 2 != 0 || latent.activation.kind != Activation::Linear || latent.dropout > 0.0f)
+      throw_range("the variational latent layer must be linear, without dropout, with 2 × latent units");
+  }
 }
 
 Model::Model(NetworkSpec spec, uint64_t seed) : spec_(std::move(spec)), rng_(seed) {
@@ -72,6 +81,13 @@ Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity
     slots_.push_back(slot);
     widest = std::max(widest, l.units);
   }
+  if (training && spec.variational && first <= spec.latent_layer && spec.latent_layer + 1 < last) {
+    const long latent = spec.latent_units();
+    sample_ = table.entries().size();
+    table.add("vae.sample", {capacity, latent});
+    noise_ = table.entries().size();
+    table.add("vae.noise", {capacity, latent});
+  }
   if (training) {
     grad_a_ = table.entries().size();
     table.add("grad.a", {capacity, widest});
@@ -92,6 +108,8 @@ Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity
   }
   resolve(grad_a_);
   resolve(grad_b_);
+  resolve(sample_);
+  resolve(noise_);
 }
 
 namespace {
@@ -102,12 +120,30 @@ void draw_dropout_mask(float* mask, size_t n, float rate, Rng& rng) {
   for (size_t i = 0; i < n; ++i) mask[i] = rng.uniform() >= rate ? keep_scale : 0.0f;
 }
 
-// The input a layer saw: the network input, or the previous layer's (dropped-out) output.
-const float* layer_input(Workspace& ws, const NetworkSpec& spec, int layer, int first, const float* x,
-                         bool training) {
-  if (layer == first) return x;
-  if (training && spec.layers[layer - 1].dropout > 0.0f) return ws.dropped(layer - 1);
-  return ws.y(layer - 1);
+// The input a layer saw, with its row stride: the network input, the previous layer's (dropped-out)
+// output, or for the layer after a variational latent layer, the sample (training) or the mean
+// (inference: the first half of each [mean | log-variance] row).
+struct Input {
+  const float* data;
+  long stride;
+};
+
+Input layer_input(Workspace& ws, const NetworkSpec& spec, int layer, int first, const float* x, bool training) {
+  const long width = spec.layers[layer].inputs;
+  if (layer == first) return {x, width};
+  if (spec.reads_sample(layer)) return training ? Input{ws.sample(), width} : Input{ws.y(layer - 1), 2 * width};
+  if (training && spec.layers[layer - 1].dropout > 0.0f) return {ws.dropped(layer - 1), width};
+  return {ws.y(layer - 1), width};
+}
+
+// Draws ε and the sample z = mean + exp(log-variance / 2) · ε, and records the KL term.
+void draw_sample(Workspace& ws, const NetworkSpec& spec, long rows, Rng& rng) {
+  const long latent = spec.latent_units();
+  float* eps = ws.noise();
+  for (long i = 0; i < rows * latent; ++i) eps[i] = float(rng.normal());
+  const float* y = ws.y(spec.latent_layer);
+  vae::sample(y, eps, ws.sample(), rows, latent);
+  ws.kl_sum = vae::kl_sum(y, rows, latent);
 }
 
 }  // namespace
@@ -117,9 +153,11 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
   const NetworkSpec& spec = model.spec();
   for (int i = first; i < last; ++i) {
     const LayerSpec& l = spec.layers[i];
-    const float* in = layer_input(ws, spec, i, first, x, training);
+    if (training && spec.reads_sample(i) && i > first) draw_sample(ws, spec, rows, *rng);
+    const Input in = layer_input(ws, spec, i, first, x, training);
     float* z = ws.z(i);
-    be.gemm(false, true, rows, l.units, l.inputs, 1.0f, in, l.inputs, model.weight(i), l.inputs, 0.0f, z, l.units);
+    be.gemm(false, true, rows, l.units, l.inputs, 1.0f, in.data, in.stride, model.weight(i), l.inputs, 0.0f, z,
+            l.units);
     be.bias_activation_forward(l.activation, model.bias(i), z, ws.y(i), rows, l.units);
     if (training && l.dropout > 0.0f) {
       const size_t n = size_t(rows) * size_t(l.units);
@@ -131,7 +169,7 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
 }
 
 double backward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
-                float* grads, float l2, float latent_l1) {
+                float* grads, float l2, float latent_l1, float kl_scale) {
   const NetworkSpec& spec = model.spec();
   const TensorTable& table = model.table();
   double penalty = 0.0;
@@ -139,17 +177,22 @@ double backward(Backend& be, const Model& model, Workspace& ws, int first, int l
   float* scratch = ws.grad_b();
   for (int i = last - 1; i >= first; --i) {
     const LayerSpec& l = spec.layers[i];
-    const float* in = layer_input(ws, spec, i, first, x, true);
+    const Input in = layer_input(ws, spec, i, first, x, true);
     float* dw = grads + table.at(2 * i).offset;
     float* db = grads + table.at(2 * i + 1).offset;
     // dW (out × in) = dZᵀ · X ; db = Σ_rows dZ
-    be.gemm(true, false, l.units, l.inputs, rows, 1.0f, dz, l.units, in, l.inputs, 0.0f, dw, l.inputs);
+    be.gemm(true, false, l.units, l.inputs, rows, 1.0f, dz, l.units, in.data, in.stride, 0.0f, dw, l.inputs);
     be.bias_gradient(dz, db, rows, l.units);
     if (l2 > 0.0f) be.axpy(2.0f * l2, model.weight(i), dw, size_t(l.units) * size_t(l.inputs));
     if (i == first) break;
     // dX (rows × in) = dZ · W, the gradient at the previous layer's (dropped-out) output.
     be.gemm(false, false, rows, l.inputs, l.units, 1.0f, dz, l.units, model.weight(i), l.inputs, 0.0f, scratch,
             l.inputs);
+    if (spec.reads_sample(i)) {
+      // Through the sample to [mean | log-variance], plus the KL term; dz is free to take the result.
+      vae::backward(ws.y(i - 1), ws.noise(), scratch, dz, rows, l.inputs, kl_scale);
+      std::swap(dz, scratch);
+    }
     const LayerSpec& prev = spec.layers[i - 1];
     const size_t n = size_t(rows) * size_t(prev.units);
     if (prev.dropout > 0.0f) be.multiply(scratch, ws.mask(i - 1), scratch, n);

@@ -27,6 +27,12 @@ struct LayerSpec {
 struct NetworkSpec {
   std::vector<LayerSpec> layers;
   int latent_layer = -1;  // the layer whose output is the latent code (-1: none)
+  // A variational autoencoder: the latent layer emits [mean | log-variance] (2·latent units, linear)
+  // and the next layer reads a sample of `latent` units (see variational.h); at inference, the mean.
+  bool variational = false;
+  long latent_units() const { return variational ? layers[latent_layer].units / 2 : layers[latent_layer].units; }
+  // True when layer `layer` reads the variational sample rather than the previous layer's output.
+  bool reads_sample(int layer) const { return variational && layer == latent_layer + 1; }
 };
 
 void validate_spec(const NetworkSpec& spec);  // throws on inconsistent shapes or options
@@ -67,6 +73,10 @@ class Workspace {
   float* dropped(int layer) { return ptr(slots_[layer - first_].dropped); }
   float* grad_a() { return ptr(grad_a_); }
   float* grad_b() { return ptr(grad_b_); }
+  // The variational sample and its noise (training, when the range crosses the latent layer).
+  float* sample() { return ptr(sample_); }
+  float* noise() { return ptr(noise_); }
+  double kl_sum = 0;  // of the last training forward pass, when variational
 
  private:
   struct Slot {
@@ -78,7 +88,7 @@ class Workspace {
   int first_;
   long capacity_;
   std::vector<Slot> slots_;
-  size_t grad_a_ = npos, grad_b_ = npos;
+  size_t grad_a_ = npos, grad_b_ = npos, sample_ = npos, noise_ = npos;
   Buffer buffer_;
 };
 
@@ -90,8 +100,9 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
 // Given d(loss)/d(pre-activation of layer last-1) in ws.grad_a(), accumulates parameter gradients
 // for layers [first, last) into grads (laid out like model.params()). `x` is the input that
 // forward saw. `l2` adds 2·l2·W to weight gradients; latent_l1 adds the activity penalty's
-// gradient at the latent layer and returns its value.
+// gradient at the latent layer and returns its value. For a variational model, kl_scale weighs
+// the gradient of ws.kl_sum (the loss holds kl_scale · kl_sum).
 double backward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
-                float* grads, float l2, float latent_l1);
+                float* grads, float l2, float latent_l1, float kl_scale = 0.0f);
 
 }  // namespace ae

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "core/errors.h"
+#include "core/variational.h"
 
 namespace ae {
 
@@ -146,6 +147,8 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
 
   FitResult result;
   result.best_epoch = state.best_epoch;
+  const bool variational = model.spec().variational;
+  const double terms_per_row = loss_terms(c.loss, 1, model.spec().layers.back().units, output_group(model));
   int64_t& step = state.step;
 
   for (int epoch = state.epoch; epoch < c.epochs; ++epoch) {
@@ -156,9 +159,10 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     if (c.shuffle) {
       for (long i = train.rows - 1; i > 0; --i) std::swap(order[i], order[model.rng().below(uint64_t(i) + 1)]);
     }
-    double loss_sum = 0, penalty_sum = 0;
+    double loss_sum = 0, penalty_sum = 0, kl_sum = 0;
     long seen = 0, skipped = 0;
     double lr = 0;
+    const double beta = c.kl_warmup_epochs > 0 ? c.beta * std::min(1.0, double(epoch + 1) / c.kl_warmup_epochs) : c.beta;
     for (long b = 0; b < batches; ++b) {
       if (observer.should_stop()) {
         result.reason = StopReason::Cancelled;
@@ -176,8 +180,14 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       }
 
       forward(be, model, ws, 0, layers, inputs.data(), rows, true, &model.rng());
-      const double loss = output_loss(be, model, ws, c.loss, target, rows, ws.grad_a());
-      double penalty = backward(be, model, ws, 0, layers, inputs.data(), rows, grads.data(), c.l2, c.latent_l1);
+      const double reconstruction = output_loss(be, model, ws, c.loss, target, rows, ws.grad_a());
+      // The loss holds β · (KL per row) / (loss terms per row): weighed against the per-term
+      // reconstruction exactly as the per-sample ELBO weighs the summed reconstruction.
+      const double kl_weight = variational ? beta / terms_per_row : 0.0;
+      const double kl_row = variational ? ws.kl_sum / double(rows) : 0.0;
+      const double loss = reconstruction + kl_weight * kl_row;
+      double penalty = backward(be, model, ws, 0, layers, inputs.data(), rows, grads.data(), c.l2, c.latent_l1,
+                                float(kl_weight / double(rows)));
       penalty += weight_penalty(model, be, c.l2);
       const double sumsq = be.sum_squares(grads.data(), nparams);
 
@@ -198,6 +208,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
                         state.s2.size() ? state.s2.data() : nullptr, nparams);
 
       loss_sum += loss * double(rows);
+      kl_sum += kl_row * double(rows);
       penalty_sum += penalty * double(rows);
       seen += rows;
       observer.on_batch(epoch, b, batches, loss);
@@ -206,8 +217,15 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     EpochStats stats;
     stats.epoch = epoch;
     stats.loss = seen > 0 ? loss_sum / double(seen) : std::numeric_limits<double>::quiet_NaN();
+    stats.kl = seen > 0 ? kl_sum / double(seen) : 0.0;
+    stats.reconstruction = stats.loss - (variational ? beta / terms_per_row : 0.0) * stats.kl;
+    stats.beta = variational ? beta : 0.0;
     stats.penalty = seen > 0 ? penalty_sum / double(seen) : 0.0;
-    stats.val_loss = val ? evaluate(be, model, *val, c.loss) : std::numeric_limits<double>::quiet_NaN();
+    stats.val_loss = std::numeric_limits<double>::quiet_NaN();
+    if (val) {
+      const Evaluation e = evaluate_terms(be, model, *val, c.loss);
+      stats.val_loss = e.reconstruction + (variational ? beta / terms_per_row : 0.0) * e.kl;
+    }
     stats.learning_rate = lr;
     stats.seconds = seconds_since(start);
     stats.samples_per_second = stats.seconds > 0 ? double(seen) / stats.seconds : 0.0;
@@ -243,19 +261,26 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   return result;
 }
 
-double evaluate(Backend& be, const Model& model, const DataView& x, const LossSpec& loss) {
+Evaluation evaluate_terms(Backend& be, const Model& model, const DataView& x, const LossSpec& loss) {
   auto scope = be.enter_compute();
+  const NetworkSpec& spec = model.spec();
   const int layers = model.layer_count();
   const long chunk = std::min(kInferenceChunk, std::max(x.rows, 1L));
-  Workspace ws(model.spec(), 0, layers, chunk, true);
-  double total = 0;
+  Workspace ws(spec, 0, layers, chunk, true);
+  double total = 0, kl = 0;
   for (long first = 0; first < x.rows; first += chunk) {
     const long rows = std::min(chunk, x.rows - first);
     const float* in = x.x + size_t(first) * x.cols;
     forward(be, model, ws, 0, layers, in, rows, false, nullptr);
     total += output_loss(be, model, ws, loss, in, rows, ws.grad_a()) * double(rows);
+    if (spec.variational) kl += vae::kl_sum(ws.y(spec.latent_layer), rows, spec.latent_units());
   }
-  return x.rows > 0 ? total / double(x.rows) : std::numeric_limits<double>::quiet_NaN();
+  if (x.rows <= 0) return {std::numeric_limits<double>::quiet_NaN(), 0.0};
+  return {total / double(x.rows), kl / double(x.rows)};
+}
+
+double evaluate(Backend& be, const Model& model, const DataView& x, const LossSpec& loss) {
+  return evaluate_terms(be, model, x, loss).reconstruction;
 }
 
 void predict(Backend& be, const Model& model, int first_layer, int last_layer, const float* x, long rows, float* out,

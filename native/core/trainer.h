@@ -44,6 +44,8 @@ struct FitConfig {
   bool restore_best = false;
   bool skip_non_finite = false;  // skip batches with a non-finite loss or gradient instead of stopping
   int checkpoint_every = 0;      // call FitObserver::on_checkpoint every this many epochs (0: never)
+  float beta = 1.0f;             // variational models: weight of the KL term
+  int kl_warmup_epochs = 0;      // variational models: β rises linearly over these first epochs
   const TrainingState* resume = nullptr;  // continue from this state; epochs counts from the start
 };
 
@@ -55,7 +57,10 @@ struct DataView {
 
 struct EpochStats {
   int epoch = 0;
-  double loss = 0;      // mean reconstruction loss over the epoch's batches
+  double loss = 0;      // mean objective over the epoch's batches: reconstruction + β · KL / terms per row
+  double reconstruction = 0;  // its reconstruction part
+  double kl = 0;        // variational models: mean KL divergence per row, summed over latent units
+  double beta = 0;      // variational models: the β of this epoch (after warm-up)
   double penalty = 0;   // mean regularization penalty (L2 and latent L1)
   double val_loss = 0;  // NaN without validation data
   double learning_rate = 0;
@@ -88,8 +93,15 @@ void validate_fit(const Model& model, const FitConfig& config, const DataView& t
 FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& config,
               FitObserver& observer);
 
-// Mean loss of the whole network's reconstruction of x (target = x).
+// Mean loss of the whole network's reconstruction of x (target = x); a variational model
+// reconstructs from the mean. The KL term is not included.
 double evaluate(Backend& be, const Model& model, const DataView& x, const LossSpec& loss);
+
+struct Evaluation {
+  double reconstruction = 0;  // mean loss per row
+  double kl = 0;              // mean KL per row (variational models)
+};
+Evaluation evaluate_terms(Backend& be, const Model& model, const DataView& x, const LossSpec& loss);
 
 // Output of layers [first, last) for each row of x, written to out (rows × units of last-1). A
 // caller that predicts often passes a workspace for those layers to reuse (any capacity).
