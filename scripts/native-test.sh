@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Configures, builds and runs the native unit tests (GoogleTest through ctest).
-# AE_BLAS=openblas|builtin picks the matrix products; each choice builds into its own folder.
+# AE_BLAS=openblas|builtin picks the matrix products, each choice in its own build folder
+# (build-native-openblas by default; node-gyp owns build/); AE_JOBS caps the parallel compile jobs (default: all cores).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 blas="${AE_BLAS:-openblas}"
-build="$root/build/native-$blas"
+build="$root/build-native-$blas"
 jobs="${AE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
 cmake -S "$root" -B "$build" -DAE_BLAS="$blas" -DAE_BUILD_TESTS=ON -DAE_BUILD_BENCH=OFF

@@ -2,6 +2,7 @@
 // all elements, or over rows × groups for categorical cross-entropy (one term per character slot).
 #pragma once
 #include <cmath>
+#include <limits>
 #include <string>
 
 #include "core/activation.h"
@@ -71,7 +72,7 @@ double loss_forward_backward(const LossSpec& spec, LossInput input, int group, c
           grad[i] = d * scale;
         } else {
           total += double(delta * (a - T(0.5) * delta));
-          grad[i] = (d > 0 ? delta : -delta) * scale;
+          grad[i] = (d > 0 ? delta : d < 0 ? -delta : T(0)) * scale;
         }
       }
       break;
@@ -84,6 +85,8 @@ double loss_forward_backward(const LossSpec& spec, LossInput input, int group, c
         } else {
           T p = y[i];
           bool clipped = !(p > eps && p < T(1) - eps);
+          // Clipping would turn a NaN output into a finite loss; keep it visible.
+          if (std::isnan(p)) total += std::numeric_limits<double>::quiet_NaN();
           p = std::fmin(std::fmax(p, eps), T(1) - eps);
           total += double(-(target[i] * std::log(p) + (T(1) - target[i]) * std::log(T(1) - p)));
           grad[i] = clipped ? T(0) : (p - target[i]) / (p * (T(1) - p)) * scale;
@@ -112,6 +115,7 @@ double loss_forward_backward(const LossSpec& spec, LossInput input, int group, c
             for (long c = 0; c < g; ++c) {
               T p = y[base + c];
               bool clipped = !(p > eps && p < T(1) - eps);
+              if (std::isnan(p)) total += std::numeric_limits<double>::quiet_NaN();
               p = std::fmin(std::fmax(p, eps), T(1) - eps);
               total += double(-target[base + c] * std::log(p));
               grad[base + c] = clipped ? T(0) : -target[base + c] / p * scale;

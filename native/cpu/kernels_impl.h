@@ -78,10 +78,11 @@ struct Math {
     F a = V::abs(x);
     F a2 = V::mul(a, a);
     F p = poly(a2, {21844.0f / 6081075, -1382.0f / 155925, 62.0f / 2835, -17.0f / 315, 2.0f / 15, -1.0f / 3, 1.0f});
-    F small = V::mul(p, a);
+    // The odd polynomial keeps x's sign itself, so tanh(-0) stays -0.
+    F small = V::mul(p, x);
     F large = V::sub(V::set1(1.0f), V::div(V::set1(2.0f), V::add(exp(V::add(a, a)), V::set1(1.0f))));
+    large = V::select(V::lt(x, V::zero()), V::sub(V::zero(), large), large);
     F r = V::select(V::lt(a, V::set1(0.4f)), small, large);
-    r = V::select(V::lt(x, V::zero()), V::sub(V::zero(), r), r);
     return V::select(V::isnan(x), x, r);
   }
 
@@ -323,10 +324,13 @@ double pointwise_loss(const LossSpec& spec, const float* z, const float* y, cons
         g = V::mul(V::sub(V::load(y + i, rem), target), vscale);
       } else {  // binary cross-entropy from probabilities
         F p = V::load(y + i, rem);
+        const auto not_a_number = V::isnan(p);
         auto inside = V::mask_and(V::gt(p, eps), V::lt(p, one_m_eps));
         p = V::min(V::max(p, eps), one_m_eps);
         F one_m_p = V::sub(one, p);
         term = V::sub(zero, V::fmadd(target, Mth::log(p), V::mul(V::sub(one, target), Mth::log(one_m_p))));
+        // Clipping would turn a NaN output into a finite loss; keep it visible.
+        term = V::select(not_a_number, V::set1(NAN), term);
         g = V::select(inside, V::div(V::mul(V::sub(p, target), vscale), V::mul(p, one_m_p)), zero);
       }
       acc = V::add(acc, V::select(V::active(rem), term, zero));
@@ -376,10 +380,12 @@ double categorical_loss(LossInput input, int group_size, const float* z, const f
         const long rem = group - c;
         F target = V::load(t + base + c, rem);
         F p = V::load(y + base + c, rem);
+        const auto not_a_number = V::isnan(p);
         auto inside = V::mask_and(V::gt(p, eps), V::lt(p, one_m_eps));
         p = V::min(V::max(p, eps), one_m_eps);
         F lp = Math<V>::log(p);
-        acc = V::add(acc, V::select(V::active(rem), V::sub(zero, V::mul(target, lp)), zero));
+        F term = V::select(not_a_number, V::set1(NAN), V::sub(zero, V::mul(target, lp)));
+        acc = V::add(acc, V::select(V::active(rem), term, zero));
         V::store(grad + base + c, V::select(inside, V::sub(zero, V::div(V::mul(target, vscale), p)), zero), rem);
       }
     }

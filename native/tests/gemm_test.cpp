@@ -1,9 +1,10 @@
-// Matrix products against a float64 product: the built-in GEMM (serial and on a 2-thread pool) and
-// the few-row kernel of every kernel table, ae::cpu::gemm and CpuBackend::gemm, on odd shapes, all
-// transposes, padded leading dimensions, and beta = 0 over NaN garbage.
+// Every matrix-product path (built-in GEMM per kernel table, few-row kernels, ae::cpu::gemm, CpuBackend)
+// against float64 on odd shapes, all transposes, padded strides, and beta = 0 over NaN garbage.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <functional>
 
 #include "core/reference.h"
 #include "cpu/cpu_backend.h"

@@ -1,6 +1,5 @@
-// Every kernel table this CPU runs, function by function, against the scalar reference in float
-// (ae::ref::*<float>): lengths that are not multiples of any vector width, guard regions past the
-// end, and special values (±0, ±Inf, NaN, ±1e30, ±88.8, ±104), whose result classes must match.
+// Every kernel table's functions against the float scalar reference (ae::ref::*<float>), on ragged
+// lengths with guard regions past the end and on ±0, ±Inf, NaN, ±1e30, ±88.8 and ±104.
 #include <gtest/gtest.h>
 
 #include <sstream>

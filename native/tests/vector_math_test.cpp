@@ -4,6 +4,7 @@
 
 #include <cfloat>
 #include <cstring>
+#include <sstream>
 
 #include "test_util.h"
 
@@ -51,7 +52,9 @@ void expect_accurate(VecFn fn, const std::vector<float>& x, double (*reference)(
       worst_x = x[i];
     }
   }
-  ::testing::Test::RecordProperty(what + "_max_rel_error", std::to_string(worst));
+  std::ostringstream worst_text;
+  worst_text << worst;
+  ::testing::Test::RecordProperty(what + "_max_rel_error", worst_text.str());
   EXPECT_LE(worst, 1e-6) << what << ": worst relative error " << worst << " at x = " << worst_x << " ("
                          << x.size() << " points)";
 }
