@@ -41,6 +41,8 @@ export type RowMetric = (typeof ROW_METRICS)[number];
 const adopted = new WeakSet<LayerStack>();
 
 export class Autoencoder extends LayerStack {
+  /** @internal Subclasses with a variational latent layer set this. */
+  protected static readonly variational: boolean = false;
   /** The encoder half; shares this autoencoder's weights. */
   readonly encoder: Encoder;
   /** The decoder half; shares this autoencoder's weights. */
@@ -54,10 +56,11 @@ export class Autoencoder extends LayerStack {
     knownKeys('config', c, ['inputDim', 'latentDim', 'encoder', 'decoder', 'seed', 'regularization', 'noise']);
     const seed = seedArg('config.seed', c.seed);
     const regularization = regularizationOptions(c.regularization, c.noise);
-    const [encoder, decoder] = Autoencoder.#halves(c, seed);
+    const variational = (new.target as typeof Autoencoder).variational;
+    const [encoder, decoder] = Autoencoder.#halves(c, seed, variational);
     const layers = [...sharedOf(encoder).layers, ...sharedOf(decoder).layers];
-    const shared = createShared(layers, sharedOf(encoder).layers.length - 1, seed);
-    super('Autoencoder', shared, 0, layers.length);
+    const shared = createShared(layers, sharedOf(encoder).layers.length - 1, seed, variational);
+    super(variational ? 'VariationalAutoencoder' : 'Autoencoder', shared, 0, layers.length);
     for (const half of [encoder, decoder]) {
       const old = sharedOf(half);
       for (const w of half.getWeights()) shared.native.setTensor(w.name, w.data);
@@ -76,7 +79,7 @@ export class Autoencoder extends LayerStack {
     if (c.noise !== undefined) this.#config.noise = { ...(c.noise as NoiseConfig) };
   }
 
-  static #halves(c: Record<string, unknown>, seed: number): [Encoder, Decoder] {
+  static #halves(c: Record<string, unknown>, seed: number, variational: boolean): [Encoder, Decoder] {
     if (c.encoder !== undefined || c.decoder !== undefined) {
       if (c.inputDim !== undefined || c.latentDim !== undefined) {
         throw rangeError('config', 'either { inputDim, latentDim } or { encoder, decoder }, not both', c);
@@ -92,7 +95,16 @@ export class Autoencoder extends LayerStack {
         }
         if (half.busy) throw codedError(Error, 'ERR_BUSY', `${name} is busy`);
       }
-      if (decoder.latentDim !== encoder.latentDim) {
+      if (variational) {
+        const head = encoder.layers[encoder.layers.length - 1];
+        if (head.activation !== 'linear' || head.units !== 2 * decoder.latentDim) {
+          throw rangeError(
+            'config.encoder',
+            `an encoder whose last layer is linear with 2 × latentDim = ${2 * decoder.latentDim} units (mean and log-variance)`,
+            `${head.activation} with ${head.units} units`,
+          );
+        }
+      } else if (decoder.latentDim !== encoder.latentDim) {
         throw rangeError('config.decoder.latentDim', `${encoder.latentDim} (the encoder's latent size)`, decoder.latentDim);
       }
       if (decoder.outputDim !== encoder.inputDim) {
@@ -102,18 +114,20 @@ export class Autoencoder extends LayerStack {
     }
     const inputDim = integer('config.inputDim', c.inputDim, 1, 1 << 24);
     const latentDim = integer('config.latentDim', c.latentDim, 1, 1 << 24);
+    // The design document's network; a variational one gets a wider hidden layer and a [mean | log-variance] head.
+    const hidden = variational ? Math.max(64, 4 * latentDim) : latentDim;
     const encoder = new Encoder({
       inputDim,
       layers: [
-        { units: latentDim, activation: 'relu' },
-        { units: latentDim, activation: 'relu' },
+        { units: hidden, activation: 'relu' },
+        variational ? { units: 2 * latentDim, activation: 'linear' } : { units: latentDim, activation: 'relu' },
       ],
       seed,
     });
     const decoder = new Decoder({
       latentDim,
       layers: [
-        { units: latentDim, activation: 'relu' },
+        { units: hidden, activation: 'relu' },
         { units: inputDim, activation: 'sigmoid' },
       ],
       seed: (seed + 1) % Number.MAX_SAFE_INTEGER,
@@ -123,7 +137,7 @@ export class Autoencoder extends LayerStack {
 
   /** Width of the latent vectors. */
   get latentDim(): number {
-    return this.encoder.latentDim;
+    return this.decoder.latentDim;
   }
 
   /**
@@ -131,7 +145,11 @@ export class Autoencoder extends LayerStack {
    * free and callbacks arrive on it. Other calls on this model throw ERR_BUSY until it settles.
    */
   async fit(x: DataInput, options: FitOptions = {}): Promise<History> {
+    const variational = (this.constructor as typeof Autoencoder).variational;
     const o = normalizeFit(options, this.#regularization);
+    if (!variational && (o.native.beta !== undefined || o.native.klWarmupEpochs !== undefined)) {
+      throw rangeError('options.beta', 'given only to a VariationalAutoencoder', o.native.beta ?? o.native.klWarmupEpochs);
+    }
     let train = toRows('x', x, this.inputDim, 1);
     let validation: Matrix | undefined;
     if (o.validationData !== undefined) {
@@ -150,7 +168,7 @@ export class Autoencoder extends LayerStack {
     const onBatch = onBatchEnd
       ? (epoch: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
       : null;
-    const onEpoch = onEpochEnd ? (e: NativeEpoch) => onEpochEnd(epochLogs(e)) : null;
+    const onEpoch = onEpochEnd ? (e: NativeEpoch) => onEpochEnd(epochLogs(e, variational)) : null;
     // Checkpoints are written in order, while training goes on; a failed write stops the fit.
     let writes = Promise.resolve();
     let writeError: unknown;
@@ -182,7 +200,7 @@ export class Autoencoder extends LayerStack {
       throw abortError(signal?.reason);
     }
     this.#lastLoss = o.loss;
-    return history(result);
+    return history(result, variational);
   }
 
   #checkpointBytes(snapshot: NativeCheckpoint, native: Record<string, unknown>): Buffer {
@@ -246,19 +264,22 @@ export class Autoencoder extends LayerStack {
   }
 
   /** Loads an Autoencoder saved with `save()` (or a checkpoint written during `fit`). */
-  static async load(path: string): Promise<Autoencoder> {
-    return Autoencoder.#fromFile(await readModelFile(path));
+  static async load<T extends typeof Autoencoder>(this: T, path: string): Promise<InstanceType<T>> {
+    return Autoencoder.#fromFile(this, await readModelFile(path));
   }
 
   /** `load` from bytes made by `toBuffer()`. */
-  static fromBuffer(buffer: Uint8Array): Autoencoder {
-    return Autoencoder.#fromFile(modelFromBuffer(buffer));
+  static fromBuffer<T extends typeof Autoencoder>(this: T, buffer: Uint8Array): InstanceType<T> {
+    return Autoencoder.#fromFile(this, modelFromBuffer(buffer));
   }
 
-  static #fromFile(file: ModelFile): Autoencoder {
+  /** Builds an autoencoder of class `cls` from a model file, after checking its kind. */
+  static #fromFile<T extends typeof Autoencoder>(cls: T, file: ModelFile): InstanceType<T> {
     const arch = file.architecture;
-    if (arch.kind !== 'Autoencoder') throw formatError(file.source, `holds an ${arch.kind}, not an Autoencoder`);
-    const model = buildFrom(file, 'the autoencoder', () => {
+    const kind = cls.kindName();
+    const an = (word: string) => (/^[AEIOU]/.test(word) ? `an ${word}` : `a ${word}`);
+    if (arch.kind !== kind) throw formatError(file.source, `holds ${an(arch.kind)}, not ${an(kind)}`);
+    const model = buildFrom(file, kind === 'Autoencoder' ? 'the autoencoder' : 'the variational autoencoder', () => {
       const config: AutoencoderConfig = {
         encoder: new Encoder({ inputDim: arch.encoder?.inputDim, layers: arch.encoder?.layers, seed: 0 }),
         decoder: new Decoder({ latentDim: arch.decoder?.latentDim, layers: arch.decoder?.layers, seed: 0 }),
@@ -266,10 +287,15 @@ export class Autoencoder extends LayerStack {
       };
       if (arch.regularization !== undefined) config.regularization = arch.regularization;
       if (arch.noise !== undefined) config.noise = arch.noise;
-      return new Autoencoder(config);
+      return new cls(config) as InstanceType<T>;
     });
     model.loadTensors(file, (name) => name.startsWith('optimizer.') && file.metadata.training !== undefined);
     return model;
+  }
+
+  /** @internal */
+  static kindName(): 'Autoencoder' | 'VariationalAutoencoder' {
+    return this.variational ? 'VariationalAutoencoder' : 'Autoencoder';
   }
 
   /** @internal */
@@ -277,7 +303,7 @@ export class Autoencoder extends LayerStack {
     const layers = this.layerConfigs();
     const split = this.encoder.layers.length;
     const arch: Architecture = {
-      kind: 'Autoencoder',
+      kind: (this.constructor as typeof Autoencoder).kindName(),
       encoder: { inputDim: this.inputDim, layers: layers.slice(0, split) },
       decoder: { latentDim: this.latentDim, layers: layers.slice(split) },
     };
@@ -338,7 +364,7 @@ export class Autoencoder extends LayerStack {
   }
 }
 
-function epochLogs(e: NativeEpoch): EpochLogs {
+function epochLogs(e: NativeEpoch, variational: boolean): EpochLogs {
   const logs: EpochLogs = {
     epoch: e.epoch,
     loss: e.loss,
@@ -349,11 +375,12 @@ function epochLogs(e: NativeEpoch): EpochLogs {
     skippedBatches: e.skippedBatches,
   };
   if (e.valLoss !== undefined) logs.valLoss = e.valLoss;
+  if (variational) Object.assign(logs, { reconstruction: e.reconstruction, kl: e.kl, beta: e.beta });
   return logs;
 }
 
-function history(result: NativeFitResult): History {
-  const epochs = result.epochs.map(epochLogs);
+function history(result: NativeFitResult, variational: boolean): History {
+  const epochs = result.epochs.map((e) => epochLogs(e, variational));
   return {
     epochs,
     loss: epochs.map((e) => e.loss),
@@ -365,5 +392,3 @@ function history(result: NativeFitResult): History {
     steps: result.steps,
   };
 }
-
-

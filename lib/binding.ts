@@ -17,11 +17,15 @@ export interface NativeLayerSpec {
 export interface NativeModelSpec {
   layers: NativeLayerSpec[];
   latentLayer: number;
+  variational?: boolean;
 }
 
 export interface NativeEpoch {
   epoch: number;
   loss: number;
+  reconstruction: number;
+  kl: number;
+  beta: number;
   penalty: number;
   valLoss: number | undefined;
   learningRate: number;

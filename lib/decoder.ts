@@ -33,12 +33,12 @@ export class Decoder extends LayerStack {
 
   /** Rows rebuilt from the latent vectors `z`. */
   decode(z: DataInput): Matrix {
-    return this.predict(z);
+    return this.forward('z', z);
   }
 
   /** `decode` on a worker thread. */
   decodeAsync(z: DataInput): Promise<Matrix> {
-    return this.predictAsync(z);
+    return this.forwardAsync('z', z);
   }
 
   /** Loads a Decoder saved with `save()`, or the decoder half of a saved Autoencoder. */
@@ -54,10 +54,13 @@ export class Decoder extends LayerStack {
   static #fromFile(file: ModelFile): Decoder {
     const arch = file.architecture;
     const config: Omit<DecoderArchitecture, 'kind'> | undefined =
-      arch.kind === 'Decoder' ? arch : arch.kind === 'Autoencoder' ? arch.decoder : undefined;
+      arch.kind === 'Decoder' ? arch : arch.kind === 'Autoencoder' || arch.kind === 'VariationalAutoencoder' ? arch.decoder : undefined;
     if (!config) throw formatError(file.source, `a ${arch.kind} file holds no decoder`);
     const decoder = buildFrom(file, 'the decoder', () => new Decoder({ latentDim: config.latentDim, layers: config.layers, seed: 0 }));
-    decoder.loadTensors(file, (name) => arch.kind !== 'Decoder' || name.startsWith('optimizer.'));
+    // Besides this half, an autoencoder file holds the encoder's tensors and, in a checkpoint, optimizer slots;
+    // a decoder file holds nothing else.
+    const training = file.metadata.training !== undefined;
+    decoder.loadTensors(file, (name) => arch.kind !== 'Decoder' && (name.startsWith('encoder.') || (training && name.startsWith('optimizer.'))));
     return decoder;
   }
 

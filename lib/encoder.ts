@@ -54,10 +54,13 @@ export class Encoder extends LayerStack {
   static #fromFile(file: ModelFile): Encoder {
     const arch = file.architecture;
     const config: Omit<EncoderArchitecture, 'kind'> | undefined =
-      arch.kind === 'Encoder' ? arch : arch.kind === 'Autoencoder' ? arch.encoder : undefined;
+      arch.kind === 'Encoder' ? arch : arch.kind === 'Autoencoder' || arch.kind === 'VariationalAutoencoder' ? arch.encoder : undefined;
     if (!config) throw formatError(file.source, `a ${arch.kind} file holds no encoder`);
     const encoder = buildFrom(file, 'the encoder', () => new Encoder({ inputDim: config.inputDim, layers: config.layers, seed: 0 }));
-    encoder.loadTensors(file, (name) => arch.kind !== 'Encoder' || name.startsWith('optimizer.'));
+    // Besides this half, an autoencoder file holds the decoder's tensors and, in a checkpoint, optimizer slots;
+    // an encoder file holds nothing else.
+    const training = file.metadata.training !== undefined;
+    encoder.loadTensors(file, (name) => arch.kind !== 'Encoder' && (name.startsWith('decoder.') || (training && name.startsWith('optimizer.'))));
     return encoder;
   }
 

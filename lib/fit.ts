@@ -65,7 +65,7 @@ export interface BatchLogs {
 
 export interface EpochLogs {
   epoch: number;
-  /** Mean reconstruction loss over the epoch's batches. */
+  /** Mean loss over the epoch's batches (for a VariationalAutoencoder: reconstruction + β · KL / loss terms per row). */
   loss: number;
   /** Validation loss, when there is validation data. */
   valLoss?: number;
@@ -77,6 +77,12 @@ export interface EpochLogs {
   seconds: number;
   /** Batches skipped for a non-finite loss or gradient (with `onNonFinite: 'skip'`). */
   skippedBatches: number;
+  /** VariationalAutoencoder: the reconstruction part of `loss`. */
+  reconstruction?: number;
+  /** VariationalAutoencoder: mean KL divergence per row (summed over latent units); `loss` holds β · kl / (loss terms per row). */
+  kl?: number;
+  /** VariationalAutoencoder: this epoch's β (after warm-up). */
+  beta?: number;
 }
 
 export interface EarlyStoppingConfig {
@@ -116,6 +122,10 @@ export interface FitOptions {
   onNonFinite?: 'error' | 'skip';
   /** Save a checkpoint (weights, optimizer state, epoch, generator state) every `everyEpochs` epochs (default 1). */
   checkpoint?: CheckpointConfig;
+  /** VariationalAutoencoder only: the weight β of the KL term (default 1). */
+  beta?: number;
+  /** VariationalAutoencoder only: raise β linearly from β/N to β over the first N epochs (KL annealing). Default 0. */
+  klWarmupEpochs?: number;
   /** Continue from a checkpoint: its weights, optimizer state, epoch and generator. `epochs` counts from the start, so 5 + 5 equals 10 straight, bit for bit. */
   resumeFrom?: string;
 }
@@ -177,6 +187,8 @@ const FIT_KEYS = [
   'onNonFinite',
   'checkpoint',
   'resumeFrom',
+  'beta',
+  'klWarmupEpochs',
 ] as const;
 
 const OPTIMIZER_KEYS = [
@@ -307,6 +319,8 @@ export function normalizeFit(options: unknown, regularization: Record<string, un
     ...regularization,
   };
   if (o.seed !== undefined) native.seed = integer('options.seed', o.seed, 0);
+  if (o.beta !== undefined) native.beta = finiteNumber('options.beta', o.beta, { min: 0 });
+  if (o.klWarmupEpochs !== undefined) native.klWarmupEpochs = integer('options.klWarmupEpochs', o.klWarmupEpochs, 0, 2 ** 30);
   let checkpointPath: string | undefined;
   if (o.checkpoint !== undefined) {
     const ck = objectArg('options.checkpoint', o.checkpoint);

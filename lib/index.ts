@@ -1,5 +1,11 @@
 // The public entry point of native-autoencoder.
 export { Autoencoder, ROW_METRICS, type AutoencoderConfig, type RowMetric } from './autoencoder';
+export {
+  VariationalAutoencoder,
+  type LatentDistribution,
+  type SampleOptions,
+  type VariationalAutoencoderConfig,
+} from './variational';
 export { Encoder, type EncoderConfig } from './encoder';
 export { Decoder, type DecoderConfig } from './decoder';
 export { LayerStack, type WeightTensor } from './stack';

@@ -25,14 +25,14 @@ export interface DecoderArchitecture {
   layers: DenseLayerConfig[];
 }
 export interface AutoencoderArchitecture {
-  kind: 'Autoencoder';
+  kind: 'Autoencoder' | 'VariationalAutoencoder';
   encoder: Omit<EncoderArchitecture, 'kind'>;
   decoder: Omit<DecoderArchitecture, 'kind'>;
   regularization?: RegularizationConfig;
   noise?: NoiseConfig;
 }
 export type Architecture = EncoderArchitecture | DecoderArchitecture | AutoencoderArchitecture;
-const KINDS = ['Encoder', 'Decoder', 'Autoencoder'];
+const KINDS = ['Encoder', 'Decoder', 'Autoencoder', 'VariationalAutoencoder'];
 
 export interface ModelFile {
   architecture: Architecture;

@@ -16,6 +16,8 @@ export interface OnnxSource {
   name: string;
   layers: LayerInfo[];
   weights: { name: string; shape: number[]; data: Float32Array }[];
+  /** A variational model: the index of the layer whose output is [mean | log-variance]; the next layer reads the mean. */
+  meanOf?: number;
 }
 
 const ONNX_INPUT = 'input';
@@ -58,6 +60,15 @@ export function toOnnxBytes(source: OnnxSource): Uint8Array {
     const z = graph.node('Gemm', [x, weight.name, bias.name], linear ? out : `${layer.name}.gemm`, [int('transB', 1)]);
     if (!linear) activation(graph, layer, z, out);
     x = out;
+    if (i === source.meanOf && i < source.layers.length - 1) {
+      // The decoder reads the mean: the first half of each [mean | log-variance] row.
+      const half = layer.units / 2;
+      x = graph.node(
+        'Slice',
+        [x, graph.shape(`${layer.name}.mean.starts`, [0]), graph.shape(`${layer.name}.mean.ends`, [half]), graph.shape(`${layer.name}.mean.axes`, [1])],
+        `${layer.name}.mean`,
+      );
+    }
   });
 
   const first = source.layers[0];
@@ -171,7 +182,7 @@ class GraphBuilder {
     return this.#names.has(name) ? name : this.initializer(floatTensor(name, [], Float32Array.of(value)));
   }
 
-  /** An int64 shape vector for Reshape. */
+  /** An int64 vector (a Reshape shape, Slice bounds). */
   shape(name: string, dims: number[]): string {
     const data = new Uint8Array(dims.length * 8);
     const view = new DataView(data.buffer);

@@ -22,11 +22,19 @@ export interface SharedModel {
   native: NativeModel;
   layers: NativeLayerSpec[];
   disposed: boolean;
+  /** A variational model: this layer emits [mean | log-variance] and the next reads a sample. */
+  variationalLayer?: number;
 }
 
 /** @internal */
-export function createShared(layers: NativeLayerSpec[], latentLayer: number, seed: number): SharedModel {
-  return { native: new native.NativeModel({ layers, latentLayer }, seed), layers, disposed: false };
+export function createShared(layers: NativeLayerSpec[], latentLayer: number, seed: number, variational = false): SharedModel {
+  const shared: SharedModel = {
+    native: new native.NativeModel({ layers, latentLayer, variational }, seed),
+    layers,
+    disposed: false,
+  };
+  if (variational) shared.variationalLayer = latentLayer;
+  return shared;
 }
 
 export abstract class LayerStack {
@@ -142,7 +150,13 @@ export abstract class LayerStack {
 
   /** These layers as an ONNX model (opset 13): input 'input' and output 'output', both `[batch, width]` float32. */
   toONNXBuffer(): Uint8Array {
-    return toOnnxBytes({ name: this.#kind, layers: this.layers, weights: this.getWeights() });
+    const meanOf = this.#shared.variationalLayer;
+    return toOnnxBytes({
+      name: this.#kind,
+      layers: this.layers,
+      weights: this.getWeights(),
+      ...(meanOf !== undefined && meanOf >= this.#first ? { meanOf: meanOf - this.#first } : {}),
+    });
   }
 
   /**

@@ -1,0 +1,87 @@
+// VariationalAutoencoder: the encoder emits a mean and a log-variance per latent unit, training
+// decodes a sample drawn by the reparameterization trick and adds β · KL(q(z|x) ‖ N(0, I)) to the
+// loss, and new data comes from decoding draws from the prior.
+import { Autoencoder, type AutoencoderConfig } from './autoencoder';
+import { type DataInput, type Matrix, matrix, toRows } from './data';
+import { rangeError } from './errors';
+import { normalFrom, seededRandom } from './random';
+import { finiteNumber, integer, knownKeys, optionalObject, seedArg } from './validate';
+
+/**
+ * As for an Autoencoder; with `encoder`, its last layer must be linear with 2 × latentDim units
+ * (the mean, then the log-variance). `{ inputDim, latentDim }` builds inputDim → max(64, 4·latentDim)
+ * relu → 2·latentDim, then latentDim → the same hidden width relu → inputDim sigmoid.
+ */
+export type VariationalAutoencoderConfig = AutoencoderConfig;
+
+/** The encoder's distribution q(z|x) for each row. */
+export interface LatentDistribution {
+  mean: Matrix;
+  logVariance: Matrix;
+}
+
+export interface SampleOptions {
+  /** Seed of the draws from the prior. Default: random. */
+  seed?: number;
+  /** Scales the prior's standard deviation: below 1 gives more typical samples, above 1 more varied. Default 1. */
+  temperature?: number;
+}
+
+export class VariationalAutoencoder extends Autoencoder {
+  protected static override readonly variational: boolean = true;
+
+  /** The latent means of the rows of `x`; with `{ withVariance: true }`, means and log-variances. */
+  override encode(x: DataInput): Matrix;
+  override encode(x: DataInput, options: { withVariance: true }): LatentDistribution;
+  override encode(x: DataInput, options: { withVariance?: boolean } = {}): Matrix | LatentDistribution {
+    const o = optionalObject('options', options);
+    knownKeys('options', o, ['withVariance']);
+    const stats = this.encoder.encode(x);
+    return o.withVariance === true ? this.#split(stats) : this.#split(stats).mean;
+  }
+
+  /** `encode` (the means) on a worker thread. */
+  override async encodeAsync(x: DataInput): Promise<Matrix> {
+    return this.#split(await this.encoder.encodeAsync(x)).mean;
+  }
+
+  /** `n` new rows: latent draws from N(0, temperature² I), decoded. */
+  sample(n: number, options: SampleOptions = {}): Matrix {
+    const count = integer('n', n, 1, 1 << 24);
+    const o = optionalObject('options', options);
+    knownKeys('options', o, ['seed', 'temperature']);
+    const temperature = o.temperature === undefined ? 1 : finiteNumber('options.temperature', o.temperature, { min: 0 });
+    const normal = normalFrom(seededRandom(seedArg('options.seed', o.seed)));
+    const z = new Float32Array(count * this.latentDim);
+    for (let i = 0; i < z.length; i++) z[i] = normal() * temperature;
+    return this.decode(matrix(z, count, this.latentDim));
+  }
+
+  /** `steps` rows decoded along the straight line between the latent means of rows `a` and `b`, both ends included. */
+  interpolate(a: DataInput, b: DataInput, steps: number): Matrix {
+    const count = integer('steps', steps, 2, 1 << 20);
+    const [from, to] = (['a', 'b'] as const).map((name, i) => {
+      const row = toRows(name, i === 0 ? a : b, this.inputDim);
+      if (row.rows !== 1) throw rangeError(name, 'exactly one row', `${row.rows} rows`);
+      return this.encode(row).data;
+    });
+    const latent = this.latentDim;
+    const z = new Float32Array(count * latent);
+    for (let s = 0; s < count; s++) {
+      const t = s / (count - 1);
+      for (let j = 0; j < latent; j++) z[s * latent + j] = (1 - t) * from[j] + t * to[j];
+    }
+    return this.decode(matrix(z, count, latent));
+  }
+
+  #split(stats: Matrix): LatentDistribution {
+    const latent = stats.cols / 2;
+    const mean = new Float32Array(stats.rows * latent);
+    const logVariance = new Float32Array(stats.rows * latent);
+    for (let r = 0; r < stats.rows; r++) {
+      mean.set(stats.data.subarray(r * stats.cols, r * stats.cols + latent), r * latent);
+      logVariance.set(stats.data.subarray(r * stats.cols + latent, (r + 1) * stats.cols), r * latent);
+    }
+    return { mean: matrix(mean, stats.rows, latent), logVariance: matrix(logVariance, stats.rows, latent) };
+  }
+}
