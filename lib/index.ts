@@ -6,6 +6,8 @@ export {
   type SampleOptions,
   type VariationalAutoencoderConfig,
 } from './variational';
+export { TextCodec, type DecodeOptions, type TextCodecOptions } from './text-codec';
+export { HashedTfidf, type HashedTfidfOptions } from './text-features';
 export { Encoder, type EncoderConfig } from './encoder';
 export { Decoder, type DecoderConfig } from './decoder';
 export { LayerStack, type WeightTensor } from './stack';

@@ -123,12 +123,26 @@ export abstract class LayerStack {
     const expected = this.#tensorNames();
     if (!Array.isArray(weights)) throw typeError('weights', 'an array of tensors', weights);
     if (weights.length !== expected.length) throw rangeError('weights.length', `${expected.length}`, weights.length);
-    const values = expected.map(({ name, shape }, i) => {
-      const item: unknown = weights[i];
+    // Tensors with names are matched by name, in any order; bare Float32Arrays by position.
+    const positional = weights.some((item: unknown) => item instanceof Float32Array);
+    const byName = new Map<string, number>();
+    weights.forEach((item: unknown, i) => {
       const data = item instanceof Float32Array ? item : (item as WeightTensor | null)?.data;
       if (!(data instanceof Float32Array)) throw typeError(`weights[${i}]`, 'a Float32Array or { name, data }', item);
-      if (!(item instanceof Float32Array) && (item as WeightTensor).name !== name) {
-        throw rangeError(`weights[${i}].name`, `'${name}'`, (item as WeightTensor).name);
+      if (positional) return;
+      const name = (item as WeightTensor).name;
+      if (!expected.some((e) => e.name === name)) {
+        throw rangeError(`weights[${i}].name`, `one of ${expected.map((e) => `'${e.name}'`).join(', ')}`, name);
+      }
+      if (byName.has(name)) throw rangeError(`weights[${i}].name`, `a name not given before ('${name}' is weights[${byName.get(name)}])`, name);
+      byName.set(name, i);
+    });
+    const values = expected.map(({ name, shape }, position) => {
+      const i = positional ? position : (byName.get(name) as number);
+      const item = weights[i];
+      const data = item instanceof Float32Array ? item : item.data;
+      if (positional && !(item instanceof Float32Array) && item.name !== name) {
+        throw rangeError(`weights[${i}].name`, `'${name}'`, item.name);
       }
       const size = shape.reduce((a, b) => a * b, 1);
       if (data.length !== size) throw rangeError(`weights[${i}].length`, `${size} (shape [${shape.join(', ')}])`, data.length);

@@ -50,8 +50,8 @@ Napi::Value set_threads(const Napi::CallbackInfo& info) {
   AddonState& state = state_of(env);
   guarded(env, [&] {
     const long threads = integer_arg(info[0], "threads", 1, 1024);
-    if (state.has_jobs())
-      throw Error(ErrorKind::State, "ERR_BUSY", "threads cannot change while a fit is running");
+    if (state.has_jobs() || state.inference_jobs > 0)
+      throw Error(ErrorKind::State, "ERR_BUSY", "threads cannot change while a fit or an asynchronous prediction runs");
     state.backend.set_threads(int(threads));
   });
   return env.Undefined();

@@ -24,6 +24,8 @@ struct AddonState {
   void add_job(const std::shared_ptr<FitJob>& job);
   void remove_job(const std::shared_ptr<FitJob>& job);
   bool has_jobs();
+  // Asynchronous predictions in flight (main thread only): the thread pool must not change under them.
+  int inference_jobs = 0;
 
  private:
   std::mutex mutex_;

@@ -247,8 +247,8 @@ Napi::Object epoch_to_js(Napi::Env env, const EpochStats& s) {
   o.Set("kl", s.kl);
   o.Set("beta", s.beta);
   o.Set("penalty", s.penalty);
-  if (std::isnan(s.val_loss)) o.Set("valLoss", env.Undefined());
-  else o.Set("valLoss", s.val_loss);
+  if (s.has_validation) o.Set("valLoss", s.val_loss);
+  else o.Set("valLoss", env.Undefined());
   o.Set("learningRate", s.learning_rate);
   o.Set("samplesPerSecond", s.samples_per_second);
   o.Set("seconds", s.seconds);

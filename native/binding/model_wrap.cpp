@@ -180,6 +180,7 @@ Napi::Value ModelWrap::start_inference(const Napi::CallbackInfo& info, std::vect
   auto* worker = new InferenceWorker(info.Env(), this, info.This().As<Napi::Object>(), model_, std::move(input), rows,
                                      first, last, metric);
   ++readers_;
+  ++state_->inference_jobs;
   worker->Queue();
   return worker->promise();
 }

@@ -27,7 +27,8 @@ FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_pt
                std::vector<float> train, long train_rows, std::vector<float> val, long val_rows, FitConfig config,
                Napi::Value on_batch, Napi::Value on_epoch, Napi::Value on_checkpoint,
                std::unique_ptr<TrainingState> resume)
-    : state_(&state_of(env)),
+    : env_(env),
+      state_(&state_of(env)),
       wrap_(wrap),
       self_(Napi::Persistent(self)),
       deferred_(Napi::Promise::Deferred::New(env)),
@@ -47,6 +48,8 @@ FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_pt
 
 Napi::Promise FitJob::start() {
   state_->add_job(shared_from_this());
+  // Registered after the channel, so it runs before the channel's own teardown (hooks run in reverse).
+  napi_add_env_cleanup_hook(env_, &FitJob::on_environment_teardown, this);
   std::thread([job = shared_from_this()] { job->run(); }).detach();
   return deferred_.Promise();
 }
@@ -62,13 +65,23 @@ void FitJob::run() {
   } catch (const std::exception& e) {
     outcome.error = capture(e);
   }
+  post(done);
+  channel_.Release();
+  // Only now is the thread done with the channel, which environment teardown deletes after our
+  // cleanup hook returns.
   {
     std::lock_guard<std::mutex> lock(finished_mutex_);
     finished_ = true;
   }
   finished_cv_.notify_all();
-  post(done);
-  channel_.Release();
+}
+
+void FitJob::on_environment_teardown(void* arg) {
+  // A worker thread is ending (worker.terminate()) while this fit runs: stop it and wait for its
+  // thread to leave the channel and the backend before Node deletes them.
+  auto* job = static_cast<FitJob*>(arg);
+  job->cancel();
+  job->wait_until_finished();
 }
 
 void FitJob::wait_until_finished() {
@@ -116,6 +129,7 @@ void FitJob::deliver(Napi::Env env, Napi::Function, FitJob* job, FitEvent* event
 
 void FitJob::finish(Napi::Env env, FitEvent& event) {
   auto& done = std::get<DoneEvent>(event.payload);
+  napi_remove_env_cleanup_hook(env, &FitJob::on_environment_teardown, this);
   wrap_->end_fit();
   state_->remove_job(event.job);
   if (!callback_exception_.IsEmpty()) {
@@ -163,12 +177,14 @@ void InferenceWorker::Execute() {
 }
 
 void InferenceWorker::OnOK() {
+  --state_->inference_jobs;
   wrap_->end_read();
   deferred_.Resolve(new_float32(Env(), output_.data(), output_.size()));
   self_.Reset();
 }
 
 void InferenceWorker::OnError(const Napi::Error&) {
+  --state_->inference_jobs;
   wrap_->end_read();
   deferred_.Reject(make_error(Env(), error_));
   self_.Reset();

@@ -37,6 +37,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   bool should_stop() override { return cancelled_.load(std::memory_order_relaxed); }
 
   static void deliver(Napi::Env env, Napi::Function unused, FitJob* job, FitEvent* event);
+  static void on_environment_teardown(void* job);
 
  private:
   void run();
@@ -45,6 +46,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
 
   using Channel = Napi::TypedThreadSafeFunction<FitJob, FitEvent, &FitJob::deliver>;
 
+  napi_env env_;
   AddonState* state_;
   ModelWrap* wrap_;
   Napi::ObjectReference self_;  // keeps the model object alive while the fit runs

@@ -222,6 +222,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     stats.beta = variational ? beta : 0.0;
     stats.penalty = seen > 0 ? penalty_sum / double(seen) : 0.0;
     stats.val_loss = std::numeric_limits<double>::quiet_NaN();
+    stats.has_validation = val != nullptr;
     if (val) {
       const Evaluation e = evaluate_terms(be, model, *val, c.loss);
       stats.val_loss = e.reconstruction + (variational ? beta / terms_per_row : 0.0) * e.kl;
@@ -240,7 +241,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       state.best_epoch = result.best_epoch = epoch;
       state.wait = 0;
       if (c.restore_best) best.copy_from(model.params());
-    } else if (c.patience >= 0 && ++state.wait > c.patience) {
+    } else if (c.patience >= 0 && ++state.wait >= std::max(c.patience, 1)) {
       stop = true;
     }
     state.epoch = epoch + 1;

@@ -62,7 +62,8 @@ struct EpochStats {
   double kl = 0;        // variational models: mean KL divergence per row, summed over latent units
   double beta = 0;      // variational models: the β of this epoch (after warm-up)
   double penalty = 0;   // mean regularization penalty (L2 and latent L1)
-  double val_loss = 0;  // NaN without validation data
+  double val_loss = 0;  // NaN without validation data (and NaN when the validation loss is)
+  bool has_validation = false;
   double learning_rate = 0;
   double samples_per_second = 0;
   double seconds = 0;

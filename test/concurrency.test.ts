@@ -1,0 +1,135 @@
+// Concurrency: two models training at once match each trained alone, and the addon trains inside worker_threads, one or two at a time.
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { describe, expect, it } from 'vitest';
+import { Autoencoder, type FitOptions, type History } from 'native-autoencoder';
+import { sameWeights, syntheticData } from './helpers';
+
+// Fits of about 300 ms each, long enough that the two threads overlap even on a loaded machine.
+const D = 512;
+
+/** Loss numbers of a history, without the timings. */
+const losses = (h: History) => ({ loss: h.loss, valLoss: h.valLoss, steps: h.steps });
+
+describe('two models at once', () => {
+  it('train concurrently, each ending bit-identical to the same model trained alone', async () => {
+    const xa = syntheticData(2048, D, 61);
+    const xb = syntheticData(2048, D, 62);
+    const options = (seed: number, log: string[], tag: string): FitOptions => ({
+      epochs: 3,
+      batchSize: 32,
+      seed,
+      validationSplit: 0.1,
+      onBatchEnd: () => log.push(tag),
+    });
+    const aloneA = new Autoencoder({ inputDim: D, latentDim: 128, seed: 1 });
+    const aloneB = new Autoencoder({ inputDim: D, latentDim: 32, seed: 2 });
+    const ignored: string[] = [];
+    const ha = await aloneA.fit(xa, options(3, ignored, 'a'));
+    const hb = await aloneB.fit(xb, options(4, ignored, 'b'));
+
+    const a = new Autoencoder({ inputDim: D, latentDim: 128, seed: 1 });
+    const b = new Autoencoder({ inputDim: D, latentDim: 32, seed: 2 });
+    const log: string[] = [];
+    const [ca, cb] = await Promise.all([a.fit(xa, options(3, log, 'a')), b.fit(xb, options(4, log, 'b'))]);
+
+    // They really overlapped: each one's batches arrived between the other's first and last.
+    expect(log.indexOf('b')).toBeLessThan(log.lastIndexOf('a'));
+    expect(log.indexOf('a')).toBeLessThan(log.lastIndexOf('b'));
+    expect(sameWeights(a.getWeights(), aloneA.getWeights())).toBe(true);
+    expect(sameWeights(b.getWeights(), aloneB.getWeights())).toBe(true);
+    expect(losses(ca)).toEqual(losses(ha));
+    expect(losses(cb)).toEqual(losses(hb));
+  });
+});
+
+describe('worker_threads', () => {
+  // The built CommonJS entry, found from this file.
+  const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cjs', 'index.js');
+  const source = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { Autoencoder } = require(workerData.entry);
+    const ae = new Autoencoder({ inputDim: workerData.cols, latentDim: 16, seed: workerData.seed });
+    ae.fit(workerData.x, workerData.options).then(
+      (history) => {
+        parentPort.postMessage({ loss: history.loss, weights: ae.getWeights(), evaluation: ae.evaluate(workerData.x) });
+        ae.dispose();
+      },
+      (error) => parentPort.postMessage({ error: String(error && error.stack) }),
+    );
+  `;
+  interface Result {
+    loss: number[];
+    weights: ReturnType<Autoencoder['getWeights']>;
+    evaluation: number;
+    error?: string;
+  }
+  const x = syntheticData(512, 64, 63);
+  const options = { epochs: 5, batchSize: 32, optimizer: { type: 'adam', learningRate: 0.01 }, seed: 1 } as const;
+
+  function inWorker(seed: number): Promise<Result> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(source, { eval: true, workerData: { entry, cols: 64, seed, x, options } });
+      let result: Result | undefined;
+      worker.once('message', (message: Result) => (result = message));
+      worker.once('error', reject);
+      // The worker exits by itself once its fit is done and nothing is left on its event loop.
+      worker.once('exit', (code) => (code === 0 && result ? resolve(result) : reject(new Error(`worker exited with ${code}`))));
+    });
+  }
+
+  async function onMainThread(seed: number): Promise<Result> {
+    const ae = new Autoencoder({ inputDim: 64, latentDim: 16, seed });
+    const history = await ae.fit(x, options);
+    return { loss: history.loss, weights: ae.getWeights(), evaluation: ae.evaluate(x) };
+  }
+
+  it('a worker trains a model, and gets what the main thread gets', async () => {
+    const [worker, main] = await Promise.all([inWorker(1), onMainThread(1)]);
+    expect(worker.error).toBeUndefined();
+    expect(worker.loss).toHaveLength(5);
+    expect(worker.loss[4]).toBeLessThan(worker.loss[0] / 2);
+    expect(worker.loss).toEqual(main.loss);
+    expect(sameWeights(worker.weights, main.weights)).toBe(true);
+    expect(worker.evaluation).toBe(main.evaluation);
+  });
+
+  it('two workers train at once, each matching its own seed', async () => {
+    const [one, two] = await Promise.all([inWorker(1), inWorker(2)]);
+    const [mainOne, mainTwo] = [await onMainThread(1), await onMainThread(2)];
+    expect(one.loss).toEqual(mainOne.loss);
+    expect(two.loss).toEqual(mainTwo.loss);
+    expect(one.loss).not.toEqual(two.loss);
+  });
+});
+
+describe('a worker ended mid-fit', () => {
+  // worker.terminate() tears the worker's environment down while its fit thread still runs; the
+  // process must outlive it. Each run is its own process, since a failure would abort it.
+  const script = (entry: string) => `
+    const { Worker } = require('node:worker_threads');
+    const code = \`
+      const { parentPort } = require('node:worker_threads');
+      const { Autoencoder } = require(${JSON.stringify(entry)});
+      const x = new Float32Array(2048 * 256).map(() => Math.random());
+      const ae = new Autoencoder({ inputDim: 256, latentDim: 64, seed: 1 });
+      ae.fit(x, { epochs: 1000, onBatchEnd: () => undefined }).catch(() => undefined);
+      setTimeout(() => parentPort.postMessage('training'), 200);
+    \`;
+    const worker = new Worker(code, { eval: true });
+    worker.once('message', async () => {
+      await worker.terminate();
+      setTimeout(() => console.log('alive'), 200);
+    });`;
+
+  it('leaves the process running', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cjs/index.js');
+    for (let run = 0; run < 4; run++) {
+      const child = spawnSync(process.execPath, ['-e', script(entry)], { encoding: 'utf8', timeout: 30_000 });
+      expect(child.status, child.stderr).toBe(0);
+      expect(child.stdout.trim()).toBe('alive');
+    }
+  });
+});
