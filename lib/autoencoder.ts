@@ -264,17 +264,17 @@ export class Autoencoder extends LayerStack {
   }
 
   /** Loads an Autoencoder saved with `save()` (or a checkpoint written during `fit`). */
-  static async load<T extends typeof Autoencoder>(this: T, path: string): Promise<InstanceType<T>> {
-    return Autoencoder.#fromFile(this, await readModelFile(path));
+  static async load(path: string): Promise<Autoencoder> {
+    return Autoencoder.fromModelFile(Autoencoder, await readModelFile(path));
   }
 
   /** `load` from bytes made by `toBuffer()`. */
-  static fromBuffer<T extends typeof Autoencoder>(this: T, buffer: Uint8Array): InstanceType<T> {
-    return Autoencoder.#fromFile(this, modelFromBuffer(buffer));
+  static fromBuffer(buffer: Uint8Array): Autoencoder {
+    return Autoencoder.fromModelFile(Autoencoder, modelFromBuffer(buffer));
   }
 
-  /** Builds an autoencoder of class `cls` from a model file, after checking its kind. */
-  static #fromFile<T extends typeof Autoencoder>(cls: T, file: ModelFile): InstanceType<T> {
+  /** @internal Builds an autoencoder of class `cls` from a model file, after checking its kind. */
+  protected static fromModelFile<T extends typeof Autoencoder>(cls: T, file: ModelFile): InstanceType<T> {
     const arch = file.architecture;
     const kind = cls.kindName();
     const an = (word: string) => (/^[AEIOU]/.test(word) ? `an ${word}` : `a ${word}`);

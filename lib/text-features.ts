@@ -3,7 +3,7 @@
 // document frequency learned in `fit`, and each row is scaled to unit length.
 import { type Matrix, matrix } from './data';
 import { typeError } from './errors';
-import { integer, knownKeys, optionalBoolean, optionalObject } from './validate';
+import { integer, knownKeys, oneOf, optionalBoolean, optionalObject } from './validate';
 
 export interface HashedTfidfOptions {
   /** Buckets per row. Default 4096. */
@@ -14,6 +14,8 @@ export interface HashedTfidfOptions {
   charNgrams?: number;
   /** Lower-case the text first. Default true. */
   lowercase?: boolean;
+  /** 'words': runs of letters, digits and a few symbols ($ € £ ! ? '); 'whitespace': everything between spaces (keeps addresses and URLs whole). Default 'words'. */
+  tokens?: 'words' | 'whitespace';
 }
 
 export class HashedTfidf {
@@ -21,15 +23,17 @@ export class HashedTfidf {
   readonly wordNgrams: number;
   readonly charNgrams: number;
   readonly lowercase: boolean;
+  readonly tokens: 'words' | 'whitespace';
   #idf: Float32Array | undefined;
 
   constructor(options: HashedTfidfOptions = {}) {
     const o = optionalObject('options', options);
-    knownKeys('options', o, ['dimensions', 'wordNgrams', 'charNgrams', 'lowercase']);
+    knownKeys('options', o, ['dimensions', 'wordNgrams', 'charNgrams', 'lowercase', 'tokens']);
     this.dimensions = o.dimensions === undefined ? 4096 : integer('options.dimensions', o.dimensions, 1, 1 << 24);
     this.wordNgrams = o.wordNgrams === undefined ? 2 : integer('options.wordNgrams', o.wordNgrams, 1, 8);
     this.charNgrams = o.charNgrams === undefined ? 3 : integer('options.charNgrams', o.charNgrams, 0, 16);
     this.lowercase = optionalBoolean('options.lowercase', o.lowercase, true);
+    this.tokens = o.tokens === undefined ? 'words' : oneOf('options.tokens', o.tokens, ['words', 'whitespace'] as const);
   }
 
   /** Learns the inverse document frequencies of the buckets: log((1 + n) / (1 + df)) + 1, as scikit-learn smooths them. */
@@ -73,7 +77,8 @@ export class HashedTfidf {
 
   /** Bucket → count of the text's word and character n-grams. */
   #buckets(text: string): Map<number, number> {
-    const words = (this.lowercase ? text.toLowerCase() : text).match(process.env.TOK ? /[^\s]+/gu : /[\p{L}\p{N}$€£!?']+/gu) ?? [];
+    const pattern = this.tokens === 'whitespace' ? /\S+/gu : /[\p{L}\p{N}$€£!?']+/gu;
+    const words = (this.lowercase ? text.toLowerCase() : text).match(pattern) ?? [];
     const counts = new Map<number, number>();
     const add = (feature: string) => {
       const bucket = fnv1a(feature) % this.dimensions;

@@ -4,6 +4,7 @@
 import { Autoencoder, type AutoencoderConfig } from './autoencoder';
 import { type DataInput, type Matrix, matrix, toRows } from './data';
 import { rangeError } from './errors';
+import { modelFromBuffer, readModelFile } from './model-file';
 import { normalFrom, seededRandom } from './random';
 import { finiteNumber, integer, knownKeys, optionalObject, seedArg } from './validate';
 
@@ -29,6 +30,16 @@ export interface SampleOptions {
 
 export class VariationalAutoencoder extends Autoencoder {
   protected static override readonly variational: boolean = true;
+
+  /** Loads a VariationalAutoencoder saved with `save()` (or a checkpoint written during `fit`). */
+  static override async load(path: string): Promise<VariationalAutoencoder> {
+    return VariationalAutoencoder.fromModelFile(VariationalAutoencoder, await readModelFile(path));
+  }
+
+  /** `load` from bytes made by `toBuffer()`. */
+  static override fromBuffer(buffer: Uint8Array): VariationalAutoencoder {
+    return VariationalAutoencoder.fromModelFile(VariationalAutoencoder, modelFromBuffer(buffer));
+  }
 
   /** The latent means of the rows of `x`; with `{ withVariance: true }`, means and log-variances. */
   override encode(x: DataInput): Matrix;

@@ -10,6 +10,8 @@ const root = path.resolve(__dirname, '..');
 const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+// tsc keeps the CLI's #! line but not an executable mode; npm links package.json's "bin" to this file.
+fs.chmodSync(path.join(root, 'dist', 'cjs', 'cli', 'main.js'), 0o755);
 
 const esm = path.join(root, 'dist', 'esm');
 fs.mkdirSync(esm, { recursive: true });

@@ -1,0 +1,50 @@
+// `autoencoder info`: what this installation runs on (versions, GEMM, SIMD level, threads), the
+// first thing to paste into a bug report.
+import * as os from 'node:os';
+import type { Command } from 'commander';
+import { backendInfo } from '../../backend';
+import { addOutputModeOptions } from '../options';
+
+export function registerInfo(program: Command): void {
+  addOutputModeOptions(program.command('info').description('show versions, the matrix-product library, the SIMD level and the threads'))
+    .action((options: { json?: boolean; quiet?: boolean }) => {
+      const backend = backendInfo();
+      const cpus = os.cpus();
+      const info = {
+        version: backend.version,
+        node: process.version,
+        napi: process.versions.napi,
+        v8: process.versions.v8,
+        platform: `${process.platform} ${process.arch}`,
+        cpu: cpus[0]?.model.trim() ?? 'unknown',
+        cores: cpus.length,
+        backend: backend.backend,
+        blas: backend.blas,
+        blasKernels: backend.blasKernels,
+        gemmReason: backend.gemmReason,
+        simd: backend.simd,
+        threads: backend.threads,
+        flushDenormals: backend.flushDenormals,
+        cuda: 'not built',
+      };
+      if (options.json) {
+        process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
+        return;
+      }
+      if (options.quiet) return;
+      const lines: [string, string][] = [
+        ['native-autoencoder', info.version],
+        ['node', `${info.node} (N-API ${info.napi}, V8 ${info.v8})`],
+        ['platform', `${info.platform}, ${info.cores} cores, ${info.cpu}`],
+        ['backend', info.backend],
+        ['GEMM', `${info.blas}${info.gemmReason ? ` (${info.gemmReason})` : ''}`],
+        ['OpenBLAS kernels', info.blasKernels || 'none'],
+        ['SIMD', info.simd],
+        ['threads', String(info.threads)],
+        ['denormals', info.flushDenormals ? 'flushed to zero' : 'kept'],
+        ['CUDA', info.cuda],
+      ];
+      const width = Math.max(...lines.map(([k]) => k.length));
+      process.stdout.write(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n');
+    });
+}

@@ -1,0 +1,252 @@
+// `autoencoder train`: trains an autoencoder on a data file, with settings from flags or a JSON
+// config file (flags win), and writes the model and the pictures that make sense for the data.
+import { readFile } from 'node:fs/promises';
+import * as path from 'node:path';
+import { type Command, InvalidArgumentError, Option } from 'commander';
+import { ACTIVATIONS, type ActivationName } from '../../layers';
+import { LOSSES, OPTIMIZERS, type LossName, type OptimizerName } from '../../fit';
+import { setThreads } from '../../backend';
+import { readTable, type ReadOptions, type Table } from '../data';
+import { dataError, inputError, usageError } from '../errors';
+import { prepareFolder, removeEmptyFolder, saveModel, writeOutput } from '../files';
+import { countText, durationText, lossText } from '../format';
+import { buildAutoencoder, describeNetwork } from '../network';
+import { addOutputModeOptions, addReadOptions, fraction, nonNegativeInteger, positiveInteger, positiveNumber, widthList } from '../options';
+import { project2d } from '../pca';
+import { latentPicture, lossPicture, reconstructionsPicture } from '../pictures';
+import { runTraining } from '../training';
+
+interface Settings {
+  layers: number[];
+  activation: ActivationName;
+  latent: number;
+  outputActivation: ActivationName;
+  loss: LossName;
+  optimizer: OptimizerName;
+  learningRate: number;
+  epochs: number;
+  batchSize: number;
+  validationSplit: number;
+  seed?: number;
+  threads?: number;
+}
+
+interface Setting {
+  flags: string;
+  description: string;
+  parse?: (value: string) => unknown;
+  choices?: readonly string[];
+  /** The default, parsed, and as help shows it. */
+  fallback?: [unknown, string];
+}
+
+/** Every training setting, once: each becomes a flag and a key of the --config file. */
+const SETTINGS: Record<keyof Settings, Setting> = {
+  layers: { flags: '--layers <widths>', description: 'hidden layer widths of the encoder, mirrored in the decoder', parse: widthList, fallback: [[256, 64], '256,64'] },
+  activation: { flags: '--activation <name>', description: 'activation of the hidden layers', choices: ACTIVATIONS, fallback: ['relu', 'relu'] },
+  latent: { flags: '--latent <n>', description: 'width of the latent vectors (a linear layer)', parse: positiveInteger, fallback: [16, '16'] },
+  outputActivation: { flags: '--output-activation <name>', description: 'activation of the output layer (sigmoid for data in [0, 1], linear otherwise)', choices: ACTIVATIONS, fallback: ['sigmoid', 'sigmoid'] },
+  loss: { flags: '--loss <name>', description: 'reconstruction loss', choices: LOSSES, fallback: ['mse', 'mse'] },
+  optimizer: { flags: '--optimizer <name>', description: 'optimizer', choices: OPTIMIZERS, fallback: ['adam', 'adam'] },
+  learningRate: { flags: '--learning-rate <rate>', description: 'learning rate', parse: positiveNumber, fallback: [0.001, '0.001'] },
+  epochs: { flags: '--epochs <n>', description: 'passes over the training rows', parse: positiveInteger, fallback: [10, '10'] },
+  batchSize: { flags: '--batch-size <n>', description: 'rows per training step', parse: positiveInteger, fallback: [32, '32'] },
+  validationSplit: { flags: '--validation-split <fraction>', description: 'share of the rows, taken from the end of the file, held out for validation', parse: fraction, fallback: [0.1, '0.1'] },
+  seed: { flags: '--seed <n>', description: 'seed of the weights and the shuffles (default: random)', parse: nonNegativeInteger },
+  threads: { flags: '--threads <n>', description: 'threads for the matrix products (default: all cores)', parse: positiveInteger },
+};
+
+const KEYS = Object.keys(SETTINGS) as (keyof Settings)[];
+
+interface TrainOptions extends ReadOptions, Partial<Settings> {
+  data: string;
+  config?: string;
+  out: string;
+  checkpoint?: string;
+  resume?: string;
+  json?: boolean;
+  quiet?: boolean;
+}
+
+export function registerTrain(program: Command): void {
+  const command = program
+    .command('train')
+    .description('train an autoencoder on a data file (CSV, TSV, .npy or raw float32) and write the model and pictures')
+    .requiredOption('--data <file>', "the training rows ('-' reads CSV from stdin)")
+    .option('--config <file.json>', `settings as JSON, keys ${KEYS.join(', ')}; flags override them`);
+  for (const s of Object.values(SETTINGS)) {
+    const option = new Option(s.flags, s.description);
+    if (s.parse) option.argParser(s.parse);
+    if (s.choices) option.choices(s.choices);
+    if (s.fallback) option.default(s.fallback[0], s.fallback[1]);
+    command.addOption(option);
+  }
+  command
+    .option('--out <dir>', 'folder for model.safetensors, loss.png, latent.png and (for square rows) reconstructions.png', 'autoencoder-model')
+    .option('--checkpoint <file>', 'save a checkpoint after every epoch; an interrupted run keeps the last one')
+    .option('--resume <file>', 'continue from a checkpoint (same settings; --epochs counts from the start)');
+  addOutputModeOptions(addReadOptions(command))
+    .addHelpText(
+      'after',
+      `
+Examples:
+  autoencoder train --data rows.csv --epochs 20 --out model
+  autoencoder train --data images.npy --layers 256,64 --latent 8 --loss binaryCrossentropy
+  autoencoder train --data rows.f32 --dim 100 --config settings.json --checkpoint run.ckpt
+
+Ctrl-C stops after the current batch and writes no model (exit status 130).`,
+    )
+    .action(async (options: TrainOptions, cmd: Command) => runTrain(options, cmd));
+}
+
+/** The --config file's settings, checked by the same parsers as the flags. */
+async function readConfig(file: string): Promise<Partial<Settings>> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw inputError(file, error);
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch (error) {
+    throw dataError(`${file}: not valid JSON (${(error as Error).message})`);
+  }
+  if (typeof json !== 'object' || json === null || Array.isArray(json)) throw dataError(`${file}: expected a JSON object of settings`);
+  const settings: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(json)) {
+    if (!Object.hasOwn(SETTINGS, key)) throw usageError(`${file}: unknown setting "${key}" (known: ${KEYS.join(', ')})`);
+    const setting = SETTINGS[key as keyof Settings];
+    const given = Array.isArray(value) ? value.join(',') : String(value);
+    try {
+      if (setting.choices && !setting.choices.includes(given)) throw new InvalidArgumentError(`must be one of ${setting.choices.join(', ')}.`);
+      settings[key] = setting.parse ? setting.parse(given) : given;
+    } catch (error) {
+      throw usageError(`${file}: "${key}" ${JSON.stringify(value)} ${(error as Error).message.replace(/\.$/, '')}`);
+    }
+  }
+  return settings as Partial<Settings>;
+}
+
+/** Flags given on the command line, then the config file, then the defaults. */
+async function resolveSettings(options: TrainOptions, cmd: Command): Promise<Settings> {
+  const config = options.config ? await readConfig(options.config) : {};
+  const settings: Record<string, unknown> = {};
+  for (const key of KEYS) {
+    settings[key] = cmd.getOptionValueSource(key) === 'cli' || !(key in config) ? options[key] : config[key];
+  }
+  return settings as unknown as Settings;
+}
+
+function rangeOf(data: Float32Array): [number, number] {
+  let [lo, hi] = [Infinity, -Infinity];
+  for (const v of data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
+  return [lo, hi];
+}
+
+async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
+  const settings = await resolveSettings(options, cmd);
+  const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
+  const warn = (line: string) => options.quiet || process.stderr.write(`autoencoder: warning: ${line}\n`);
+  if (settings.threads !== undefined) setThreads(settings.threads);
+  const folder = await prepareFolder(options.out);
+  let table: Table;
+  try {
+    table = await readTable(options.data, options);
+  } catch (error) {
+    if (folder.created) await removeEmptyFolder(options.out);
+    throw error;
+  }
+  const name = options.data === '-' ? '<stdin>' : options.data;
+  const [lo, hi] = rangeOf(table.data);
+  const bounded = settings.outputActivation === 'sigmoid' || settings.loss === 'binaryCrossentropy';
+  if (bounded && (lo < 0 || hi > 1)) {
+    warn(`${name} holds values from ${lo} to ${hi}, outside [0, 1], which ${settings.loss === 'binaryCrossentropy' ? 'binary cross-entropy' : 'a sigmoid output'} cannot reconstruct; scale the data or use --output-activation linear --loss mse`);
+  }
+  if (table.filled > 0) warn(`filled ${countText(table.filled)} missing values (--missing ${options.missing})`);
+  if (table.dropped > 0) warn(`left out ${countText(table.dropped)} rows with missing values (--missing drop)`);
+
+  const model = buildAutoencoder({ inputDim: table.cols, ...settings });
+  // The library holds out the last rows for validation, as Keras does.
+  const validationRows = Math.floor(table.rows * settings.validationSplit * (1 + 1e-12));
+  const trainRows = table.rows - validationRows;
+  say(`network: ${describeNetwork(model)}`);
+  say(`training on ${countText(trainRows)} rows of ${name} (${countText(validationRows)} held out for validation)`);
+  const started = process.hrtime.bigint();
+  const history = await runTraining(model, table.data, {
+    fit: {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      loss: settings.loss,
+      optimizer: { type: settings.optimizer, learningRate: settings.learningRate },
+      validationSplit: settings.validationSplit,
+      ...(settings.seed === undefined ? {} : { seed: settings.seed }),
+      ...(options.checkpoint ? { checkpoint: { path: options.checkpoint } } : {}),
+      ...(options.resume ? { resumeFrom: options.resume } : {}),
+    },
+    trainRows,
+    json: options.json ?? false,
+    quiet: options.quiet ?? false,
+    interrupted: (done) =>
+      options.checkpoint && done > 0
+        ? `interrupted; ${options.checkpoint} holds epoch ${done} (continue with --resume ${options.checkpoint})`
+        : `interrupted after ${done} of ${settings.epochs} epochs; no model written`,
+  }).catch(async (error: unknown) => {
+    if (folder.created) await removeEmptyFolder(options.out);
+    throw error;
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const trainSeconds = history.epochs.reduce((sum, e) => sum + e.seconds, 0);
+  const samplesPerSecond = trainSeconds > 0 ? (trainRows * history.epochs.length) / trainSeconds : 0;
+
+  const files: Record<string, string> = { model: path.join(options.out, 'model.safetensors') };
+  await saveModel(model, files.model);
+  if (history.epochs.length > 0) {
+    files.loss = path.join(options.out, 'loss.png');
+    await writeOutput(files.loss, lossPicture(history.loss, history.valLoss, `loss (${settings.loss}) per epoch`, 'loss').toPNG());
+  } else {
+    warn(`the checkpoint ${options.resume} is already at --epochs ${settings.epochs}, so nothing was trained`);
+  }
+  // The pictures show held-out rows when there are some.
+  const shownFrom = validationRows > 0 ? trainRows : 0;
+  const shownRows = Math.min(table.rows - shownFrom, 2000);
+  const shown = table.data.subarray(shownFrom * table.cols, (shownFrom + shownRows) * table.cols);
+  const which = validationRows > 0 ? 'validation rows' : 'rows';
+  if (settings.latent >= 2) {
+    const latent = model.encode(shown);
+    files.latent = path.join(options.out, 'latent.png');
+    await writeOutput(files.latent, latentPicture(project2d(latent.data, latent.rows, latent.cols), `latent space of ${countText(shownRows)} ${which}`).toPNG());
+  }
+  const side = Math.round(Math.sqrt(table.cols));
+  if (side >= 4 && side * side === table.cols) {
+    const count = Math.min(10, shownRows);
+    const originals = shown.subarray(0, count * table.cols);
+    files.reconstructions = path.join(options.out, 'reconstructions.png');
+    const picture = reconstructionsPicture(
+      { originals, reconstructions: model.reconstruct(originals).data, count, side, range: [lo, hi] },
+      `${which} as ${side}x${side} pictures, and their reconstructions`,
+    );
+    await writeOutput(files.reconstructions, picture.toPNG());
+  }
+
+  const last = history.epochs[history.epochs.length - 1];
+  if (options.json) {
+    const summary = {
+      network: describeNetwork(model),
+      settings,
+      rows: { train: trainRows, validation: validationRows, filled: table.filled, dropped: table.dropped },
+      epochs: history.epochs,
+      loss: last?.loss,
+      valLoss: last?.valLoss,
+      trainSeconds,
+      seconds,
+      samplesPerSecond,
+      files,
+    };
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  }
+  if (last) say(`final loss ${lossText(last.loss)}${last.valLoss === undefined ? '' : `, validation loss ${lossText(last.valLoss)}`} (${settings.loss})`);
+  say(`trained ${history.epochs.length} epochs in ${durationText(seconds)}, ${countText(samplesPerSecond)} samples/s`);
+  say(`wrote ${Object.values(files).join(', ')}`);
+}

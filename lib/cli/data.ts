@@ -1,0 +1,187 @@
+// Reading a data file into one Float32Array of rows: the reader is chosen by format, the file is
+// streamed rather than read whole, and empty or non-finite values meet the --missing policy.
+import { type FileHandle, open } from 'node:fs/promises';
+import * as path from 'node:path';
+import { readCsv } from './csv';
+import { dataError, inputError, usageError } from './errors';
+import { NPY_PREAMBLE, npyHeaderSize, parseNpyHeader } from './npy';
+
+export const FORMATS = ['csv', 'tsv', 'npy', 'f32'] as const;
+export type Format = (typeof FORMATS)[number];
+export const MISSING = ['error', 'zero', 'mean', 'drop'] as const;
+export type Missing = (typeof MISSING)[number];
+
+export interface ReadOptions {
+  format?: Format;
+  /** Values per row of a raw float32 file (or of a 1-D .npy array). */
+  dim?: number;
+  missing?: Missing;
+}
+
+export interface Table {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+  /** Column names, when a CSV or TSV file has a header row. */
+  header?: string[];
+  /** Missing values filled in (--missing zero or mean). */
+  filled: number;
+  /** Rows left out for a missing value (--missing drop). */
+  dropped: number;
+}
+
+type Raw = Omit<Table, 'filled' | 'dropped'>;
+
+const EXTENSIONS: Record<string, Format> = {
+  '.csv': 'csv',
+  '.tsv': 'tsv',
+  '.tab': 'tsv',
+  '.npy': 'npy',
+  '.f32': 'f32',
+  '.bin': 'f32',
+  '.raw': 'f32',
+};
+
+function formatOf(file: string, options: ReadOptions): Format {
+  if (options.format) return options.format;
+  if (file === '-') return 'csv';
+  const format = EXTENSIONS[path.extname(file).toLowerCase()];
+  if (format) return format;
+  if (options.dim !== undefined) return 'f32';
+  throw usageError(`cannot tell the format of ${file} from its name; give --format ${FORMATS.join('|')}`);
+}
+
+/** Reads `file` ('-' for standard input) as rows of float32 values. */
+export async function readTable(file: string, options: ReadOptions = {}): Promise<Table> {
+  const format = formatOf(file, options);
+  const missing = options.missing ?? 'error';
+  if (options.dim !== undefined && (format === 'csv' || format === 'tsv')) {
+    throw usageError('--dim is for raw float32 files and 1-D .npy arrays; a CSV or TSV row is as wide as it is');
+  }
+  const delimiter = format === 'tsv' ? '\t' : ',';
+  if (file === '-') {
+    if (format !== 'csv' && format !== 'tsv') throw usageError('standard input can be read as csv or tsv only');
+    return applyMissing(await readCsv('<stdin>', process.stdin, delimiter, missing !== 'error'), missing, '<stdin>');
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw inputError(file, error);
+  }
+  try {
+    const stats = await handle.stat();
+    if (stats.isDirectory()) throw inputError(file, { code: 'EISDIR' });
+    const size = stats.size;
+    let raw: Raw;
+    if (format === 'npy') raw = await readNpy(handle, file, size, options.dim);
+    else if (format === 'f32') raw = await readRaw(handle, file, size, options.dim);
+    else raw = await readCsv(file, handle.createReadStream({ autoClose: false }), delimiter, missing !== 'error');
+    return applyMissing(raw, missing, file);
+  } catch (error) {
+    throw (error as NodeJS.ErrnoException).syscall ? inputError(file, error) : error;
+  } finally {
+    await handle.close();
+  }
+}
+
+async function readNpy(handle: FileHandle, name: string, size: number, dim: number | undefined): Promise<Raw> {
+  const start = Buffer.alloc(NPY_PREAMBLE);
+  const { bytesRead } = await handle.read(start, 0, NPY_PREAMBLE, 0);
+  const headerSize = npyHeaderSize(name, start.subarray(0, bytesRead));
+  if (headerSize > size) throw dataError(`${name}: the .npy header says it is ${headerSize} bytes long, but the file has ${size} bytes`);
+  const headerBytes = Buffer.alloc(headerSize);
+  await handle.read(headerBytes, 0, headerSize, 0);
+  const { shape, itemSize, dataOffset } = parseNpyHeader(name, headerBytes);
+  const count = shape.reduce((a, b) => a * b, 1);
+  const expected = dataOffset + count * itemSize;
+  if (size !== expected) {
+    throw dataError(
+      `${name}: expected ${expected} bytes (a ${dataOffset}-byte header and shape (${shape.join(', ')}) of float${itemSize * 8}), but the file has ${size} bytes`,
+    );
+  }
+  if (shape.length > 1 && dim !== undefined) throw usageError(`--dim is for 1-D arrays; ${name} has shape (${shape.join(', ')})`);
+  const cols = shape.length > 1 ? count / shape[0] : (dim ?? 1);
+  if (cols === 0 || count % cols !== 0) throw dataError(`${name}: ${count} values do not make rows of ${cols}`);
+  return { data: await readFloats(handle, name, dataOffset, count, itemSize, cols), rows: count / cols, cols };
+}
+
+async function readRaw(handle: FileHandle, name: string, size: number, dim: number | undefined): Promise<Raw> {
+  if (dim === undefined) throw usageError(`${name} is raw float32 data; give --dim N, the values per row`);
+  const rowBytes = 4 * dim;
+  if (size % rowBytes !== 0) {
+    throw dataError(`${name}: ${size} bytes is not a whole number of rows of ${dim} float32 values (${rowBytes} bytes a row; ${size % rowBytes} bytes left over)`);
+  }
+  const count = size / 4;
+  return { data: await readFloats(handle, name, 0, count, 4, dim), rows: count / dim, cols: dim };
+}
+
+/** Streams little-endian floats from `offset`, chunk by chunk; a value may straddle two chunks. */
+async function readFloats(handle: FileHandle, name: string, offset: number, count: number, itemSize: 4 | 8, cols: number): Promise<Float32Array> {
+  const out = new Float32Array(count);
+  let i = 0;
+  let carry: Buffer = Buffer.alloc(0);
+  for await (const chunk of handle.createReadStream({ start: offset, autoClose: false, highWaterMark: 1 << 20 })) {
+    const bytes: Buffer = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
+    const whole = Math.min(Math.floor(bytes.length / itemSize), count - i);
+    for (let k = 0; k < whole; k++, i++) {
+      if (itemSize === 4) {
+        out[i] = bytes.readFloatLE(k * 4);
+        continue;
+      }
+      const value = bytes.readDoubleLE(k * 8);
+      out[i] = value;
+      if (Number.isFinite(value) && !Number.isFinite(out[i])) {
+        throw dataError(`${name}, row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1}: ${value} is outside the float32 range`);
+      }
+    }
+    carry = bytes.subarray(whole * itemSize);
+  }
+  if (i !== count) throw dataError(`${name}: the file ended after ${i} of ${count} values (did it change while being read?)`);
+  return out;
+}
+
+/** Applies the --missing policy to NaN and ±Inf values (the CSV reader stores empty and NaN cells as NaN). */
+function applyMissing(raw: Raw, missing: Missing, name: string): Table {
+  const { data, rows, cols } = raw;
+  if (rows === 0) throw dataError(`${name}: no rows of data`);
+  const bad: number[] = [];
+  for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad.push(i);
+  const table: Table = { ...raw, filled: 0, dropped: 0 };
+  if (bad.length === 0) return table;
+  const at = (i: number) => `${name}, row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1}`;
+  if (missing === 'error') {
+    throw dataError(`${at(bad[0])}: ${data[bad[0]]} is not a finite number (--missing zero|mean|drop accepts missing values)`);
+  }
+  if (missing === 'zero') {
+    for (const i of bad) data[i] = 0;
+    table.filled = bad.length;
+  } else if (missing === 'mean') {
+    const sum = new Float64Array(cols);
+    const count = new Float64Array(cols);
+    for (let i = 0; i < data.length; i++) {
+      if (Number.isFinite(data[i])) {
+        sum[i % cols] += data[i];
+        count[i % cols]++;
+      }
+    }
+    for (const i of bad) {
+      const c = i % cols;
+      if (count[c] === 0) throw dataError(`${name}, column ${c + 1}: no finite values to take the mean of`);
+      data[i] = sum[c] / count[c];
+    }
+    table.filled = bad.length;
+  } else {
+    const drop = new Set(bad.map((i) => Math.floor(i / cols)));
+    if (drop.size === rows) throw dataError(`${name}: every row has a missing value, so --missing drop leaves none`);
+    const kept = new Float32Array((rows - drop.size) * cols);
+    let k = 0;
+    for (let r = 0; r < rows; r++) {
+      if (drop.has(r)) continue;
+      kept.set(data.subarray(r * cols, (r + 1) * cols), k * cols);
+      k++;
+    }
+    Object.assign(table, { data: kept, rows: k, dropped: drop.size });
+  }
+  return table;
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env node
+// Entry point of the `autoencoder` command: runs the program and turns any failure into one line
+// on stderr and a sysexits-style exit status.
+import { CommanderError } from 'commander';
+import { EXIT, describeFailure } from './errors';
+
+// A reader that stops early (`autoencoder encode … | head`) is not a failure of the command.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(EXIT.ok);
+});
+
+async function main(argv: string[]): Promise<void> {
+  // Loaded here rather than imported above, so that an addon that fails to load is reported like any other error.
+  const { createProgram } = await import('./program');
+  await createProgram().parseAsync(argv);
+}
+
+main(process.argv).catch((error: unknown) => {
+  if (error instanceof CommanderError) {
+    // Commander has printed its message (or the help) already.
+    process.exitCode = error.exitCode === 0 ? EXIT.ok : EXIT.usage;
+    return;
+  }
+  const { message, exitCode } = describeFailure(error);
+  process.stderr.write(`autoencoder: ${message}\n`);
+  process.exitCode = exitCode;
+});

@@ -1,0 +1,41 @@
+// Writing a command's results: CSV to stdout or a file, TSV for a .tsv file, NumPy for a .npy file,
+// or JSON with --json.
+import { once } from 'node:events';
+import { csvChunks } from './csv';
+import { writeOutput } from './files';
+import { npyBytes } from './npy';
+
+export interface Result {
+  data: Float32Array;
+  rows: number;
+  cols: number;
+  /** Column names for the CSV header. */
+  columns: string[];
+  /** Write a 1-D .npy array (one value per row) rather than a column. */
+  vector?: boolean;
+}
+
+/** Writes `result` to `out`, or to stdout when `out` is undefined; returns the format written. */
+export async function writeResult(result: Result, out: string | undefined, options: { header: boolean; json: boolean }): Promise<string> {
+  const header = options.header ? result.columns : undefined;
+  if (out === undefined) {
+    if (options.json) {
+      const rows = Array.from({ length: result.rows }, (_, r) => Array.from(result.data.subarray(r * result.cols, (r + 1) * result.cols)));
+      process.stdout.write(`${JSON.stringify({ columns: result.columns, rows })}\n`);
+      return 'json';
+    }
+    for (const chunk of csvChunks(result.data, result.rows, result.cols, header)) {
+      // Waiting for 'drain' keeps a large result from piling up in memory when the reader is slow.
+      if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
+    }
+    return 'csv';
+  }
+  if (out.toLowerCase().endsWith('.npy')) {
+    await writeOutput(out, npyBytes(result.data, result.vector ? [result.rows] : [result.rows, result.cols]));
+    return 'npy';
+  }
+  const tsv = out.toLowerCase().endsWith('.tsv');
+  const chunks = [...csvChunks(result.data, result.rows, result.cols, header, tsv ? '\t' : ',')];
+  await writeOutput(out, Buffer.concat(chunks.map((chunk) => Buffer.from(chunk))));
+  return tsv ? 'tsv' : 'csv';
+}

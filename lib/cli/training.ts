@@ -1,0 +1,49 @@
+// A training run as the command runs it: progress on the terminal, and Ctrl-C stopping the fit
+// after the current batch (a second Ctrl-C quits at once), ending with exit status 130.
+import type { Autoencoder } from '../autoencoder';
+import type { CodedError } from '../errors';
+import type { FitOptions, History } from '../fit';
+import { CliError, EXIT } from './errors';
+import { trainingProgress } from './progress';
+
+export interface RunPlan {
+  fit: Omit<FitOptions, 'signal' | 'onBatchEnd' | 'onEpochEnd'>;
+  /** Rows trained on per epoch (after the validation split), for the progress bar. */
+  trainRows: number;
+  json: boolean;
+  quiet: boolean;
+  /** The line to end with when Ctrl-C stopped the fit, given the epochs completed. */
+  interrupted: (epochsDone: number) => string;
+}
+
+export async function runTraining(model: Autoencoder, x: Float32Array, plan: RunPlan): Promise<History> {
+  const controller = new AbortController();
+  const onInterrupt = () => {
+    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    // On a terminal the progress bar holds the current line.
+    const newline = process.stdout.isTTY && !plan.json ? '\n' : '';
+    if (!plan.quiet) process.stderr.write(`${newline}stopping after the current batch (Ctrl-C again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onInterrupt);
+  const epochs = plan.fit.epochs ?? 1;
+  const progress = trainingProgress({ epochs, rows: plan.trainRows, batchSize: plan.fit.batchSize ?? 32, json: plan.json, quiet: plan.quiet });
+  let epochsDone = 0;
+  try {
+    return await model.fit(x, {
+      ...plan.fit,
+      signal: controller.signal,
+      onBatchEnd: (logs) => progress.batch(logs),
+      onEpochEnd: (logs) => {
+        epochsDone = logs.epoch + 1;
+        progress.epoch(logs);
+      },
+    });
+  } catch (error) {
+    if ((error as CodedError).code === 'ABORT_ERR') throw new CliError(plan.interrupted(epochsDone), EXIT.interrupted);
+    throw error;
+  } finally {
+    progress.stop();
+    process.off('SIGINT', onInterrupt);
+  }
+}

@@ -1,0 +1,317 @@
+// The `autoencoder` command end to end, as a user runs it: every command, --help, --json, usage
+// errors and their exit statuses, the demo's files, and Ctrl-C during training.
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PNG } from 'pngjs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Autoencoder } from 'native-autoencoder';
+import { MAIN, cli, expectFailure, parseCsv, rows, writeDelimited, writeNpy } from './cli-helpers';
+
+const dir = mkdtempSync(join(tmpdir(), 'na-cli-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const COLS = 16;
+const data = join(dir, 'rows.csv');
+const model = join(dir, 'model', 'model.safetensors');
+
+function expectPng(file: string, width?: number, height?: number): PNG {
+  const bytes = readFileSync(file);
+  expect(bytes.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]));
+  const png = PNG.sync.read(bytes);
+  if (width !== undefined) expect(png.width).toBe(width);
+  if (height !== undefined) expect(png.height).toBe(height);
+  expect(png.width).toBeGreaterThan(100);
+  expect(png.height).toBeGreaterThan(100);
+  return png;
+}
+
+beforeAll(async () => {
+  writeDelimited(data, rows(120, COLS), { header: Array.from({ length: COLS }, (_, i) => `c${i}`) });
+  const run = await cli(['train', '--data', data, '--out', join(dir, 'model'), '--epochs', '2', '--seed', '3', '--layers', '32', '--latent', '4', '--quiet']);
+  expect(run).toMatchObject({ code: 0, stderr: '' });
+});
+
+describe.concurrent('the program', () => {
+  it('is executable and starts with #!', () => {
+    expect(readFileSync(MAIN, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);
+    expect(statSync(MAIN).mode & 0o111).not.toBe(0);
+  });
+
+  it.each([[], ['demo'], ['train'], ['encode'], ['reconstruct'], ['score'], ['info'], ['bench']])('--help %s exits 0', async (...command) => {
+    const run = await cli([...command, '--help']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^Usage: autoencoder/);
+    expect(run.stdout).toContain('--help');
+  });
+
+  it('lists the exit statuses in its help', async () => {
+    const run = await cli(['--help']);
+    for (const status of ['64', '65', '66', '73', '130']) expect(run.stdout).toMatch(new RegExp(`^  ${status} `, 'm'));
+  });
+
+  it.each([
+    [['nosuch'], /unknown command 'nosuch'/],
+    [['train', '--data', 'x.csv', '--bogus'], /unknown option '--bogus'/],
+    [['train'], /required option '--data <file>' not specified/],
+    [['train', '--data', 'x.csv', '--epochs', 'ten'], /'--epochs <n>' argument 'ten' is invalid/],
+    [['train', '--data', 'x.csv', '--loss', 'l3'], /'--loss <name>' argument 'l3' is invalid. Allowed choices are mse/],
+    [['train', '--data', 'x.csv', '--validation-split', '1'], /--validation-split/],
+    [['encode', '--data', 'x.csv'], /required option '--model <file>'/],
+    [['info', 'extra'], /too many arguments/],
+    [['bench', '--workloads', 'W9'], /unknown workload W9/],
+  ])('refuses %j with exit status 64 and one line', async (args, pattern) => {
+    expectFailure(await cli(args, { cwd: dir }), 64, pattern);
+  });
+
+  it('exits 64 without a command, after showing the help', async () => {
+    const run = await cli([]);
+    expect(run.code).toBe(64);
+    expect(run.stderr).toMatch(/^Usage: autoencoder/);
+  });
+});
+
+describe.concurrent('info', () => {
+  it('prints the versions, the GEMM, the SIMD level, the threads and CUDA', async () => {
+    const run = await cli(['info']);
+    expect(run.code).toBe(0);
+    for (const key of ['native-autoencoder', 'node', 'GEMM', 'SIMD', 'threads']) expect(run.stdout).toMatch(new RegExp(`^${key} `, 'm'));
+    expect(run.stdout).toMatch(/^CUDA\s+not built$/m);
+  });
+
+  it('--json', async () => {
+    const info = JSON.parse((await cli(['info', '--json'])).stdout);
+    expect(info).toMatchObject({ cuda: 'not built', version: expect.any(String), threads: expect.any(Number), simd: expect.any(String), blas: expect.any(String) });
+  });
+});
+
+describe('train', () => {
+  it('writes the model and the pictures, and --json describes the run', async () => {
+    const out = join(dir, 'train-json');
+    const run = await cli(['train', '--data', data, '--out', out, '--epochs', '3', '--latent', '3', '--seed', '1', '--json']);
+    expect(run.code).toBe(0);
+    const summary = JSON.parse(run.stdout);
+    expect(summary).toMatchObject({ rows: { train: 108, validation: 12 }, settings: { epochs: 3, latent: 3, layers: [256, 64] } });
+    expect(summary.epochs).toHaveLength(3);
+    // Per-epoch lines go to stderr so that stdout stays one JSON document.
+    expect(run.stderr).toMatch(/^epoch 3\/3 {2}loss [\d.]+ {2}val_loss [\d.]+/m);
+    expectPng(join(out, 'loss.png'));
+    expectPng(join(out, 'latent.png'));
+    expectPng(join(out, 'reconstructions.png'));
+    const loaded = await Autoencoder.load(join(out, 'model.safetensors'));
+    expect([loaded.inputDim, loaded.latentDim]).toEqual([COLS, 3]);
+    loaded.dispose();
+  });
+
+  it('prints one line per epoch and a summary when stdout is not a terminal', async () => {
+    const run = await cli(['train', '--data', data, '--out', join(dir, 'train-lines'), '--epochs', '2', '--layers', '8']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toMatch(/^network: 16 → 8 relu → 16 \(latent\) → 8 relu → 16 sigmoid$/m);
+    expect(run.stdout.match(/^epoch \d\/2 /gm)).toHaveLength(2);
+    expect(run.stdout).toMatch(/^trained 2 epochs in .* samples\/s$/m);
+    expect(run.stdout).not.toContain('\u2588');
+  });
+
+  it('the same --seed trains the same model, byte for byte', async () => {
+    const train = (out: string) => cli(['train', '--data', data, '--out', join(dir, out), '--epochs', '2', '--layers', '8', '--seed', '9', '--quiet']);
+    await train('seeded-a');
+    await train('seeded-b');
+    expect(readFileSync(join(dir, 'seeded-a', 'model.safetensors'))).toEqual(readFileSync(join(dir, 'seeded-b', 'model.safetensors')));
+  });
+
+  it('--quiet prints nothing', async () => {
+    const run = await cli(['train', '--data', data, '--out', join(dir, 'train-quiet'), '--epochs', '1', '--quiet']);
+    expect(run).toMatchObject({ code: 0, stdout: '', stderr: '' });
+  });
+
+  it('reads settings from --config, and flags override them', async () => {
+    const config = join(dir, 'settings.json');
+    writeFileSync(config, JSON.stringify({ layers: [12], latent: 2, epochs: 3, loss: 'binaryCrossentropy', learningRate: 0.01 }));
+    const run = await cli(['train', '--data', data, '--config', config, '--epochs', '1', '--out', join(dir, 'train-config'), '--json']);
+    expect(run.code).toBe(0);
+    const { settings, epochs, network } = JSON.parse(run.stdout);
+    expect(settings).toMatchObject({ layers: [12], latent: 2, epochs: 1, loss: 'binaryCrossentropy', learningRate: 0.01, optimizer: 'adam' });
+    expect(epochs).toHaveLength(1);
+    expect(network).toBe('16 → 12 relu → 2 (latent) → 12 relu → 16 sigmoid');
+  });
+
+  it.each([
+    [{ epochs: 0 }, 64, /settings\.json: "epochs" 0 must be a positive integer/],
+    [{ optimiser: 'adam' }, 64, /settings\.json: unknown setting "optimiser"/],
+    [{ activation: 'rectifier' }, 64, /settings\.json: "activation" "rectifier" must be one of linear, relu/],
+  ])('refuses the config %j', async (settings, code, pattern) => {
+    writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
+    expectFailure(await cli(['train', '--data', data, '--config', 'settings.json', '--out', 'bad-config'], { cwd: dir }), code, pattern);
+    expect(existsSync(join(dir, 'bad-config'))).toBe(false);
+  });
+
+  it('refuses a config that is not JSON (65) or is missing (66)', async () => {
+    writeFileSync(join(dir, 'broken.json'), '{"epochs": 2,');
+    expectFailure(await cli(['train', '--data', data, '--config', 'broken.json'], { cwd: dir }), 65, /^autoencoder: broken\.json: not valid JSON/);
+    expectFailure(await cli(['train', '--data', data, '--config', 'absent.json'], { cwd: dir }), 66, /^autoencoder: cannot read absent\.json: no such file/);
+  });
+
+  it('exits 73 when the output folder cannot be made', async () => {
+    expectFailure(await cli(['train', '--data', data, '--out', data]), 73, /cannot write .*rows\.csv: already exists and is not a folder/);
+    expectFailure(await cli(['train', '--data', data, '--out', join(data, 'sub')]), 73, /cannot write .*rows\.csv\/sub: a part of the path is not a folder/);
+  });
+
+  it('Ctrl-C stops after the current batch, exits 130 and writes no model', async () => {
+    const big = join(dir, 'big.npy');
+    writeNpy(big, rows(3000, 64, 5));
+    const out = join(dir, 'interrupted');
+    let sent = false;
+    const run = await cli(['train', '--data', big, '--out', out, '--epochs', '100000', '--batch-size', '16'], {
+      onStdout: (text, child) => {
+        if (!sent && /^epoch +1\//m.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/^stopping after the current batch/m);
+    expect(run.stderr.trimEnd().split('\n').at(-1)).toMatch(/^autoencoder: interrupted after \d+ of 100000 epochs; no model written$/);
+    // The folder was made by this run and is removed again; nothing half-written is left behind.
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('Ctrl-C with --checkpoint keeps the last checkpoint, which loads', async () => {
+    const out = join(dir, 'checkpointed');
+    const checkpoint = join(dir, 'run.ckpt');
+    let sent = false;
+    const run = await cli(['train', '--data', join(dir, 'big.npy'), '--out', out, '--epochs', '100000', '--checkpoint', checkpoint], {
+      onStdout: (text, child) => {
+        if (!sent && /^epoch +2\//m.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/interrupted; .*run\.ckpt holds epoch \d+ \(continue with --resume/);
+    expect(existsSync(join(out, 'model.safetensors'))).toBe(false);
+    expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    const resumed = await Autoencoder.load(checkpoint);
+    expect(resumed.inputDim).toBe(64);
+    resumed.dispose();
+  });
+});
+
+describe('encode, reconstruct, score', () => {
+  it('encode writes one latent vector per row as CSV on stdout', async () => {
+    const run = await cli(['encode', '--model', model, '--data', data]);
+    expect(run.code).toBe(0);
+    const { header, rows: z } = parseCsv(run.stdout);
+    expect(header).toEqual(['z1', 'z2', 'z3', 'z4']);
+    expect(z).toHaveLength(120);
+    const ae = await Autoencoder.load(model);
+    const expected = ae.encode(Float32Array.from(rows(120, COLS).flat()));
+    ae.dispose();
+    // The CSV holds the shortest decimals that read back as the same float32 values.
+    expect(Float32Array.from(z.flat())).toEqual(expected.data);
+  });
+
+  it("reconstruct keeps the input's column names", async () => {
+    const run = await cli(['reconstruct', '--model', model, '--data', data]);
+    const { header, rows: y } = parseCsv(run.stdout);
+    expect(header).toEqual(Array.from({ length: COLS }, (_, i) => `c${i}`));
+    expect(y).toHaveLength(120);
+    expect(y.flat().every((v) => v > 0 && v < 1)).toBe(true);
+  });
+
+  it('score writes one score per row; --no-header leaves out the header', async () => {
+    const run = await cli(['score', '--model', model, '--data', data, '--no-header', '--metric', 'mae']);
+    const lines = run.stdout.trimEnd().split('\n');
+    expect(lines).toHaveLength(120);
+    const ae = await Autoencoder.load(model);
+    const expected = ae.reconstructionError(Float32Array.from(rows(120, COLS).flat()), { metric: 'mae' });
+    ae.dispose();
+    expect(Float32Array.from(lines.map(Number))).toEqual(expected);
+  });
+
+  it('--out FILE.npy writes NumPy, --out FILE.tsv writes TSV, and --json reports the file', async () => {
+    const npy = join(dir, 'scores.npy');
+    const run = await cli(['score', '--model', model, '--data', data, '--out', npy, '--json']);
+    expect(JSON.parse(run.stdout)).toEqual({ command: 'score', out: npy, format: 'npy', rows: 120, cols: 1 });
+    const bytes = readFileSync(npy);
+    const headerLength = bytes.readUInt16LE(8);
+    expect(bytes.subarray(10, 10 + headerLength).toString('latin1')).toMatch(/^\{'descr': '<f4', 'fortran_order': False, 'shape': \(120,\), \} *\n$/);
+    expect((10 + headerLength) % 64).toBe(0);
+    expect(bytes.length).toBe(10 + headerLength + 120 * 4);
+
+    const tsv = join(dir, 'latent.tsv');
+    await cli(['encode', '--model', model, '--data', data, '--out', tsv, '--quiet']);
+    expect(readFileSync(tsv, 'utf8').split('\n')[0]).toBe('z1\tz2\tz3\tz4');
+  });
+
+  it('--json without --out prints the rows as JSON', async () => {
+    const { columns, rows: z } = JSON.parse((await cli(['encode', '--model', model, '--data', data, '--json'])).stdout);
+    expect(columns).toEqual(['z1', 'z2', 'z3', 'z4']);
+    expect(z).toHaveLength(120);
+  });
+
+  it('reads the rows from stdin with --data -', async () => {
+    const run = await cli(['score', '--model', model, '--data', '-'], { input: readFileSync(data, 'utf8') });
+    expect(run.code).toBe(0);
+    expect(run.stdout.trimEnd().split('\n')).toHaveLength(121);
+  });
+
+  it('refuses data of the wrong width (65), a missing model (66) and a file that is not a model (65)', async () => {
+    const narrow = join(dir, 'narrow.csv');
+    writeDelimited(narrow, rows(3, 5));
+    expectFailure(await cli(['encode', '--model', model, '--data', narrow]), 65, /narrow\.csv has 5 columns, but the model .* reads rows of 16$/);
+    expectFailure(await cli(['encode', '--model', join(dir, 'none.safetensors'), '--data', data]), 66, /cannot read .*none\.safetensors: no such file/);
+    expectFailure(await cli(['encode', '--model', data, '--data', data]), 65, /rows\.csv: /);
+  });
+
+  it('exits 73 when the output file cannot be written', async () => {
+    expectFailure(await cli(['score', '--model', model, '--data', data, '--out', join(dir, 'no', 'such', 'scores.csv')]), 73, /cannot write .*scores\.csv: no such file/);
+  });
+});
+
+describe('bench', () => {
+  it('--quick trains a workload and reports samples/s and GFLOP/s', async () => {
+    const run = await cli(['bench', '--quick', '--workloads', 'W1', '--json']);
+    expect(run.code).toBe(0);
+    const { results, backend } = JSON.parse(run.stdout);
+    expect(backend.backend).toBe('cpu');
+    expect(results).toHaveLength(1);
+    // 2 × (3 × Σ in·out − in₁·out₁) for 100-32-32-32-100.
+    expect(results[0]).toMatchObject({ workload: 'W1', flopsPerSample: 2 * (3 * (3200 + 1024 + 1024 + 3200) - 3200), rows: 8192 });
+    expect(results[0].samplesPerSecond).toBeGreaterThan(0);
+    expect(results[0].gflops).toBeCloseTo((results[0].samplesPerSecond * results[0].flopsPerSample) / 1e9, 6);
+  });
+
+  it('prints a table', async () => {
+    const run = await cli(['bench', '--quick', '--workloads', 'w1']);
+    expect(run.stdout).toMatch(/^workload +layers +batch +rows +samples\/s +GFLOP\/s$/m);
+    expect(run.stdout).toMatch(/^W1 +100-32-32-32-100 +64 +8,192 +[\d,]+ +[\d.]+$/m);
+  });
+});
+
+describe('demo --quick', () => {
+  it('trains on MNIST digits and writes the model and three pictures', async () => {
+    const out = join(dir, 'demo');
+    const started = performance.now();
+    const run = await cli(['demo', '--quick', '--out', out, '--json']);
+    const seconds = (performance.now() - started) / 1000;
+    expect(run.code).toBe(0);
+    expect(seconds).toBeLessThan(30);
+    const summary = JSON.parse(run.stdout);
+    expect(summary.rows).toEqual({ train: 3240, validation: 360, test: 400 });
+    expect(summary.epochs).toHaveLength(6);
+    expect(summary.testLoss.binaryCrossentropy).toBeLessThan(0.25);
+    expect(summary.backend.backend).toBe('cpu');
+    // Ten test digits (one of each) over their reconstructions, each 28 pixels × 4.
+    const grid = expectPng(join(out, 'reconstructions.png'));
+    expect(grid.width).toBeGreaterThan(10 * 112);
+    expect(grid.height).toBeGreaterThan(2 * 112);
+    expectPng(join(out, 'latent.png'), 900, 760);
+    expectPng(join(out, 'loss.png'), 900, 560);
+    const ae = await Autoencoder.load(join(out, 'model.safetensors'));
+    expect([ae.inputDim, ae.latentDim]).toEqual([784, 16]);
+    ae.dispose();
+  });
+});

@@ -1,0 +1,56 @@
+// TextCodec: strings to one-hot rows and back, its vocabulary, and its refusals.
+import { describe, expect, it } from 'vitest';
+import { TextCodec } from 'native-autoencoder';
+import { expectCoded, thrown } from './helpers';
+
+describe('TextCodec', () => {
+  const codec = TextCodec.fromCorpus(['anna', 'bob', 'éva']);
+
+  it('builds a sorted vocabulary after the end symbol, long enough for the longest string', () => {
+    expect(codec.vocabulary).toEqual([TextCodec.END, 'a', 'b', 'n', 'o', 'v', 'é']);
+    expect(codec.length).toBe(5);
+    expect(codec.symbols).toBe(7);
+    expect(codec.width).toBe(35);
+  });
+
+  it('encodes one-hot per position with END after the text, and decodes back', () => {
+    const m = codec.encode(['bob', '']);
+    expect(m.rows).toBe(2);
+    expect(m.cols).toBe(35);
+    const hot = (r: number, p: number) => Array.from(m.data.subarray(r * 35 + p * 7, r * 35 + p * 7 + 7)).indexOf(1);
+    expect([0, 1, 2, 3, 4].map((p) => hot(0, p))).toEqual([2, 4, 2, 0, 0]);
+    expect([0, 1, 2, 3, 4].map((p) => hot(1, p))).toEqual([0, 0, 0, 0, 0]);
+    for (let r = 0; r < 2; r++) for (let p = 0; p < 5; p++) expect(m.data.subarray(r * 35 + p * 7, r * 35 + p * 7 + 7).reduce((a, b) => a + b)).toBe(1);
+    expect(codec.decode(m)).toEqual(['bob', '']);
+    expect(codec.decode(codec.encode(['anna', 'éva']))).toEqual(['anna', 'éva']);
+  });
+
+  it('decodes probabilities by argmax, or by sampling with a temperature and a seed', () => {
+    const probs = new Float32Array(35);
+    for (let p = 0; p < 5; p++) probs.set([0.05, 0.6, 0.3, 0.01, 0.01, 0.02, 0.01], p * 7);
+    expect(codec.decode(probs)).toEqual(['aaaaa']);
+    const a = codec.decode(probs, { temperature: 1, seed: 3 });
+    expect(codec.decode(probs, { temperature: 1, seed: 3 })).toEqual(a);
+    const samples = new Set(Array.from({ length: 40 }, (_, s) => codec.decode(probs, { temperature: 2, seed: s })[0]));
+    expect(samples.size).toBeGreaterThan(5);
+  });
+
+  it('refuses strings too long or with characters outside the vocabulary, unless told otherwise', () => {
+    expectCoded(thrown(() => codec.encode(['abababa'])), RangeError, 'ERR_OUT_OF_RANGE', 'strings[0]');
+    expectCoded(thrown(() => codec.encode(['ab', 'xyz'])), RangeError, 'ERR_INVALID_ARG_VALUE', 'strings[1]');
+    expect((thrown(() => codec.encode(['xyz'])) as Error).message).toContain('"x" at position 0');
+    const lenient = new TextCodec({ vocabulary: 'ab', length: 3, unknown: '?', truncate: true });
+    expect(lenient.decode(lenient.encode(['abzab']))).toEqual(['ab?']);
+    expectCoded(thrown(() => codec.encode('bob' as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'strings');
+    expectCoded(thrown(() => codec.encode([42 as never])), TypeError, 'ERR_INVALID_ARG_TYPE', 'strings[0]');
+    expectCoded(thrown(() => new TextCodec({ vocabulary: ['ab'], length: 3 })), TypeError, 'ERR_INVALID_ARG_TYPE', 'options.vocabulary[0]');
+    expectCoded(thrown(() => new TextCodec({ vocabulary: 'ab', length: 0 })), RangeError, 'ERR_OUT_OF_RANGE', 'options.length');
+    expectCoded(thrown(() => codec.decode(new Float32Array(34))), RangeError, 'ERR_OUT_OF_RANGE', 'rows.length');
+  });
+
+  it('round-trips its settings through JSON', () => {
+    const again = new TextCodec(JSON.parse(JSON.stringify(codec)));
+    expect(again.vocabulary).toEqual(codec.vocabulary);
+    expect(again.decode(codec.encode(['bob']))).toEqual(['bob']);
+  });
+});
