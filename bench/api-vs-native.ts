@@ -33,8 +33,8 @@ function build(w: Workload): Autoencoder {
   const half = w.activations.length / 2;
   const layer = (i: number) => ({ units: w.widths[i + 1], activation: w.activations[i] });
   return new Autoencoder({
-    encoder: new Encoder({ inputDim: w.widths[0], layers: Array.from({ length: half }, (_, i) => layer(i)) }),
-    decoder: new Decoder({ latentDim: w.widths[half], layers: Array.from({ length: half }, (_, i) => layer(i + half)) }),
+    encoder: new Encoder({ inputDim: w.widths[0], layers: Array.from({ length: half }, (_, i) => layer(i)), seed: 1 }),
+    decoder: new Decoder({ latentDim: w.widths[half], layers: Array.from({ length: half }, (_, i) => layer(i + half)), seed: 2 }),
     seed: 1,
   });
 }

@@ -39,6 +39,7 @@ async function main(): Promise<void> {
       { units: hiddenDim, activation: 'relu' },
       { units: hiddenDim, activation: 'relu' },
     ],
+    seed: 5,
   });
   const decoder = new Decoder({
     latentDim: hiddenDim,
@@ -46,6 +47,7 @@ async function main(): Promise<void> {
       { units: hiddenDim, activation: 'relu' },
       { units: inputDim, activation: 'sigmoid' },
     ],
+    seed: 6,
   });
   const autoencoder = new Autoencoder({ encoder, decoder, seed: 7 });
   // The same network in one line: new Autoencoder({ inputDim: 100, latentDim: 32 })

@@ -15,6 +15,8 @@ export interface NamesReport {
   newAndWellFormed: number;
   examples: string[];
   seconds: number;
+  /** The held-out names' latent means, and whether each name is female (0), male (1) or both (2). */
+  latent: { means: Float32Array; rows: number; cols: number; gender: Uint8Array };
 }
 
 function seededShuffle<T>(items: T[], seed: number): T[] {
@@ -51,7 +53,9 @@ function characterAccuracy(codec: TextCodec, truth: string[], rebuilt: string[])
 export async function namesDemo(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<NamesReport> {
   const log = options.log ?? (() => undefined);
   const started = Date.now();
-  const all = [...new Set([...femaleNames(), ...maleNames()].map((n) => n.toLowerCase()))];
+  const female = new Set(femaleNames().map((n) => n.toLowerCase()));
+  const male = new Set(maleNames().map((n) => n.toLowerCase()));
+  const all = [...new Set([...female, ...male])];
   const shuffled = seededShuffle(all, 2024);
   const heldOut = shuffled.slice(0, Math.round(all.length * 0.1));
   const training = shuffled.slice(heldOut.length);
@@ -59,13 +63,14 @@ export async function namesDemo(options: { quick?: boolean; log?: (line: string)
   const latent = 32;
   const hidden = 512;
   const vae = new VariationalAutoencoder({
-    encoder: new Encoder({ inputDim: codec.width, layers: [{ units: hidden, activation: 'relu' }, { units: 2 * latent }] }),
+    encoder: new Encoder({ inputDim: codec.width, layers: [{ units: hidden, activation: 'relu' }, { units: 2 * latent }], seed: 7 }),
     decoder: new Decoder({
       latentDim: latent,
       layers: [
         { units: hidden, activation: 'relu' },
         { units: codec.width, activation: 'softmax', groupSize: codec.symbols },
       ],
+      seed: 8,
     }),
     seed: 7,
   });
@@ -87,6 +92,8 @@ export async function namesDemo(options: { quick?: boolean; log?: (line: string)
   const known = new Set(training);
   const samples = codec.decode(vae.sample(1000, { seed: 5 }) as Matrix);
   const good = samples.filter((s) => !known.has(s) && /^[a-z]+(-[a-z]+)?$/.test(s) && s.length >= 2 && s.length <= 12);
+  const means = vae.encode(codec.encode(heldOut));
+  const gender = Uint8Array.from(heldOut, (n) => (female.has(n) && male.has(n) ? 2 : female.has(n) ? 0 : 1));
   const report: NamesReport = {
     names: all.length,
     heldOut: heldOut.length,
@@ -95,6 +102,7 @@ export async function namesDemo(options: { quick?: boolean; log?: (line: string)
     newAndWellFormed: good.length / samples.length,
     examples: good.slice(0, 20).map((s) => s[0].toUpperCase() + s.slice(1)),
     seconds: (Date.now() - started) / 1000,
+    latent: { means: means.data, rows: means.rows, cols: means.cols, gender },
   };
   vae.dispose();
   return report;
@@ -104,7 +112,7 @@ if (require.main === module) {
   const json = process.argv.includes('--json');
   namesDemo({ quick: process.argv.includes('--quick'), log: json ? undefined : (line) => console.log(line) })
     .then((r) => {
-      if (json) return console.log(JSON.stringify(r));
+      if (json) return console.log(JSON.stringify({ ...r, latent: undefined }));
       console.log(`held-out character accuracy: ${(100 * r.heldOutCharacterAccuracy).toFixed(1)}% (target 90%)`);
       console.log(`new and well formed: ${(100 * r.newAndWellFormed).toFixed(1)}% of ${r.samples} samples (target 80%)`);
       console.log(`generated: ${r.examples.join(', ')}`);

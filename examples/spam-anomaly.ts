@@ -69,8 +69,8 @@ export async function spamDemo(options: { quick?: boolean; log?: (line: string) 
   const features = new HashedTfidf({ dimensions: 4096, wordNgrams: 1, charNgrams: 0, tokens: 'whitespace' }).fit(train);
   const dims = features.dimensions;
   const ae = new Autoencoder({
-    encoder: new Encoder({ inputDim: dims, layers: [{ units: 512, activation: 'relu' }, { units: 16, activation: 'relu' }] }),
-    decoder: new Decoder({ latentDim: 16, layers: [{ units: 512, activation: 'relu' }, { units: dims }] }),
+    encoder: new Encoder({ inputDim: dims, layers: [{ units: 512, activation: 'relu' }, { units: 16, activation: 'relu' }], seed: 3 }),
+    decoder: new Decoder({ latentDim: 16, layers: [{ units: 512, activation: 'relu' }, { units: dims }], seed: 4 }),
     seed: 3,
   });
   log(`${train.length} ham to learn from, ${dims} features; testing on ${testHamUsed.length} ham and ${testSpam.length} spam`);

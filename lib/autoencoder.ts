@@ -29,7 +29,11 @@ export interface AutoencoderConfig {
   /** Or bring your own encoder and decoder; the autoencoder adopts them and their weights. */
   encoder?: Encoder;
   decoder?: Decoder;
-  /** Seed of the initial weights and of training (shuffles, noise, dropout). Default: random. */
+  /**
+   * Seed of training (shuffles, noise, dropout) and, with `{ inputDim, latentDim }`, of the initial
+   * weights. Adopted halves keep the weights they were built with: seed those in their own configs.
+   * Default: random.
+   */
   seed?: number;
   regularization?: RegularizationConfig;
   noise?: NoiseConfig;

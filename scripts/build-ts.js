@@ -1,6 +1,7 @@
 #!/usr/bin/env node
-// Compiles lib/ to CommonJS (dist/cjs) and writes the ESM entry (dist/esm), which re-exports the
-// CommonJS build so that both entry points share one instance of every class.
+// Compiles lib/ to CommonJS (dist/cjs) and examples/ beside it (dist/examples), and writes the ESM
+// entry (dist/esm), which re-exports the CommonJS build so that both entry points share one
+// instance of every class.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -10,6 +11,9 @@ const root = path.resolve(__dirname, '..');
 const tsc = require.resolve('typescript/bin/tsc', { paths: [root] });
 fs.rmSync(path.join(root, 'dist'), { recursive: true, force: true });
 execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.json')], { stdio: 'inherit' });
+// The examples too: `autoencoder demo names|spam` runs them. They import the package by its name,
+// which resolves to this package itself from inside it.
+execFileSync(process.execPath, [tsc, '-p', path.join(root, 'tsconfig.examples.json')], { stdio: 'inherit' });
 // tsc keeps the CLI's #! line but not an executable mode; npm links package.json's "bin" to this file.
 fs.chmodSync(path.join(root, 'dist', 'cjs', 'cli', 'main.js'), 0o755);
 

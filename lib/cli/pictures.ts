@@ -68,7 +68,11 @@ export function reconstructionsPicture(rows: ImageRows, title: string): Canvas {
 }
 
 /** The latent vectors as points in two dimensions, coloured by label (with a key) when there are labels. */
-export function latentPicture(projection: Projection, title: string, labels?: { values: Uint8Array; name: string }): Canvas {
+export function latentPicture(
+  projection: Projection,
+  title: string,
+  labels?: { values: Uint8Array; name: string; classNames?: readonly string[] },
+): Canvas {
   const canvas = new Canvas(900, 760);
   const keyWidth = labels ? 110 : 0;
   const box = { left: 110, top: MARGIN + LINE * 1.5 + 40, width: canvas.width - 110 - MARGIN - keyWidth - 20, height: 0 };
@@ -84,9 +88,10 @@ export function latentPicture(projection: Projection, title: string, labels?: { 
     const color = labels ? PALETTE[labels.values[i] % PALETTE.length] : PALETTE[0];
     canvas.disc(chart.px(xs[i]), chart.py(ys[i]), 3.2, color, 0.75);
   }
-  if (labels) {
+  if (labels && !labels.classNames) {
     // Each class's name at the median of its points, so the picture reads without the key; a name
-    // that would cover another moves up or down until it does not.
+    // that would cover another moves up or down until it does not. (Class names are longer than
+    // this placement allows for; those classes rely on the key.)
     const placed: [number, number][] = [];
     const [width, height] = [textWidth('0') * 4 + 8, GLYPH_HEIGHT * 4 + 8];
     for (const label of new Set(labels.values)) {
@@ -99,17 +104,20 @@ export function latentPicture(projection: Projection, title: string, labels?: { 
       const shifts = Array.from({ length: 21 }, (_, k) => (k % 2 ? 1 : -1) * Math.ceil(k / 2) * height);
       const y = home + (shifts.find((dy) => free(home + dy)) ?? 0);
       placed.push([x, y]);
-      for (let dx = -3; dx <= 3; dx++) for (let dy = -3; dy <= 3; dy++) canvas.text(String(label), x + dx, y + dy, WHITE, { scale: 4, align: 'center' });
+      const text = String(label);
+      for (let dx = -3; dx <= 3; dx++) for (let dy = -3; dy <= 3; dy++) canvas.text(text, x + dx, y + dy, WHITE, { scale: 4, align: 'center' });
       const dark = PALETTE[label % PALETTE.length].map((c) => Math.round(c * 0.7)) as unknown as Color;
-      canvas.text(String(label), x, y, dark, { scale: 4, align: 'center' });
+      canvas.text(text, x, y, dark, { scale: 4, align: 'center' });
     }
+  }
+  if (labels) {
     const x = box.left + box.width + 30;
     canvas.text(labels.name, x, box.top, BLACK);
     const classes = [...new Set(labels.values)].sort((a, b) => a - b);
     classes.forEach((label, k) => {
       const y = box.top + 34 + k * 30;
       canvas.disc(x + 8, y + LINE / 2, 7, PALETTE[label % PALETTE.length]);
-      canvas.text(String(label), x + 26, y, BLACK);
+      canvas.text(labels.classNames?.[label] ?? String(label), x + 26, y, BLACK);
     });
   }
   return canvas;
@@ -141,6 +149,59 @@ export function lossPicture(loss: number[], valLoss: number[], title: string, lo
     const y = box.top + 24 + k * 26;
     canvas.polyline([[keyX + 10, y + LINE / 2], [keyX + 32, y + LINE / 2]], color, 2.5);
     canvas.text(name, keyX + 40, y, BLACK);
+  });
+  return canvas;
+}
+
+/** Overlaid histograms of several groups of scores (anomaly scores of ham and spam), with a threshold line. */
+export function histogramPicture(
+  groups: { name: string; values: readonly number[] }[],
+  title: string,
+  xName: string,
+  threshold?: number,
+): Canvas {
+  const canvas = new Canvas(900, 560);
+  const box = { left: 110, top: MARGIN + LINE * 1.5 + 40, width: canvas.width - 110 - MARGIN - 10, height: 0 };
+  box.height = canvas.height - box.top - 90;
+  // The top 1% of all scores would stretch the axis over empty space; they land in the last bin.
+  const all = groups.flatMap((g) => g.values).sort((a, b) => a - b);
+  const low = all[0] ?? 0;
+  const high = Math.max(all[Math.floor(0.99 * (all.length - 1))] ?? 1, threshold ?? -Infinity, low + 1e-12);
+  const bins = 40;
+  const width = (high - low) / bins;
+  const shares = groups.map((g) => {
+    const counts = new Array<number>(bins).fill(0);
+    for (const v of g.values) counts[Math.min(bins - 1, Math.max(0, Math.floor((v - low) / width)))]++;
+    return counts.map((c) => c / Math.max(1, g.values.length));
+  });
+  const chart = new Chart(canvas, box, [low, high], [0, Math.max(...shares.flat(), 1e-9)]);
+  canvas.text(title, canvas.width / 2, MARGIN, BLACK, { scale: 3, align: 'center' });
+  chart.drawAxes(xName, 'share of the group');
+  shares.forEach((counts, k) => {
+    counts.forEach((share, b) => {
+      const x0 = chart.px(low + b * width);
+      const x1 = chart.px(low + (b + 1) * width);
+      const y = chart.py(share);
+      for (let yy = Math.round(y); yy < Math.round(chart.py(0)); yy++) {
+        for (let xx = Math.round(x0); xx < Math.round(x1) - 1; xx++) canvas.blend(xx, yy, PALETTE[k % PALETTE.length], 0.45);
+      }
+    });
+  });
+  if (threshold !== undefined) {
+    const x = chart.px(threshold);
+    canvas.polyline([[x, chart.py(0)], [x, box.top]], BLACK, 2);
+    canvas.text('threshold', x + 6, box.top + 4, BLACK);
+  }
+  // The key sits top left, on white, where the threshold line may pass behind it.
+  const keys = groups.map((g) => `${g.name} (${g.values.length})`);
+  const keyWidth = Math.max(...keys.map((k) => textWidth(k) * 2)) + 44;
+  const keyX = box.left + 12;
+  canvas.rect(keyX, box.top + 12, keyWidth, keys.length * 26 + 12, WHITE);
+  canvas.frame(keyX, box.top + 12, keyWidth, keys.length * 26 + 12, [200, 200, 200]);
+  keys.forEach((key, k) => {
+    const y = box.top + 24 + k * 26;
+    canvas.rect(keyX + 10, y + 2, 22, LINE - 4, PALETTE[k % PALETTE.length]);
+    canvas.text(key, keyX + 40, y, BLACK);
   });
   return canvas;
 }

@@ -152,7 +152,7 @@ TEST(FitControl, EarlyStoppingAfterPatienceEpochsRestoresBest) {
   };
   const FitResult result = fit(be, model, {x.data(), kRows, kCols}, nullptr, c, hooks);
   EXPECT_EQ(result.reason, StopReason::EarlyStopping);
-  EXPECT_EQ(result.epochs.size(), 4u);  // the best epoch, then patience + 1 without improvement
+  EXPECT_EQ(result.epochs.size(), 3u);  // the best epoch, then `patience` without improvement (as Keras)
   EXPECT_EQ(result.best_epoch, 0);
   EXPECT_TRUE(result.restored_best);
   EXPECT_TRUE(bitwise_equal(params_of(model), after_first_epoch));

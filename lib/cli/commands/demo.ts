@@ -1,7 +1,7 @@
 // `autoencoder demo`: trains an autoencoder on the MNIST digits of the mnist package and draws what
 // it learned, a first look at the library that needs no data of one's own.
 import * as path from 'node:path';
-import type { Command } from 'commander';
+import { Argument, type Command } from 'commander';
 import { backendInfo, setThreads } from '../../backend';
 import { prepareFolder, removeEmptyFolder, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
@@ -11,6 +11,7 @@ import { addOutputModeOptions, nonNegativeInteger, positiveInteger } from '../op
 import { project2d } from '../pca';
 import { latentPicture, lossPicture, reconstructionsPicture } from '../pictures';
 import { runTraining } from '../training';
+import { runTextDemo } from './demo-text';
 
 interface DemoOptions {
   quick?: boolean;
@@ -31,13 +32,20 @@ export function registerDemo(program: Command): void {
   addOutputModeOptions(
     program
       .command('demo')
-      .description('train on the MNIST digits (from the mnist package) and draw the reconstructions, the latent space and the loss')
+      .addArgument(
+        new Argument('[dataset]', 'mnist: digits; names: a variational autoencoder that invents first names; spam: anomaly detection on e-mail')
+          .choices(['mnist', 'names', 'spam'])
+          .default('mnist'),
+      )
+      .description('train on a bundled data set and draw what the model learned (mnist by default)')
       .option('--quick', `a short run: ${countText(QUICK.digits)} digits, ${QUICK.epochs} epochs`)
       .option('--out <dir>', 'folder for model.safetensors and the pictures', 'autoencoder-demo')
       .option('--epochs <n>', `training epochs (default ${FULL.epochs}; ${QUICK.epochs} with --quick)`, positiveInteger)
       .option('--seed <n>', 'seed of the train/test split, the weights and the shuffles', nonNegativeInteger, 1)
       .option('--threads <n>', 'threads for the matrix products (default: all cores)', positiveInteger),
-  ).action(async (options: DemoOptions) => runDemo(options));
+  ).action(async (dataset: 'mnist' | 'names' | 'spam', options: DemoOptions) =>
+    dataset === 'mnist' ? runDemo(options) : runTextDemo(dataset, options),
+  );
 }
 
 /** One test digit of each class, in class order: the columns of the reconstructions picture. */
