@@ -1,6 +1,6 @@
 // Autoencoder: an Encoder and a Decoder trained together to rebuild their input. The three share
 // one native model, so training the autoencoder trains its encoder and decoder.
-import type { NativeCheckpoint, NativeEpoch, NativeFitResult } from './binding';
+import type { NativeCheckpoint, NativeEpoch, NativeFitResult, NativeModel } from './binding';
 import { type DataInput, type Matrix, splitTail, toRows } from './data';
 import { abortError, codedError, disposedError, typeError, rangeError } from './errors';
 import { Decoder } from './decoder';
@@ -188,7 +188,110 @@ export class Autoencoder extends LayerStack {
             });
         }
       : null;
-    const running = model.fit(train.data, train.rows, validation?.data ?? null, validation?.rows ?? 0, o.native, onBatch, onEpoch, onCheckpoint);
+    let result: NativeFitResult;
+    try {
+      result = await this.#train(model, train, validation, o.native, { onBatch, onEpoch, onCheckpoint }, signal);
+    } finally {
+      await writes;
+    }
+    if (writeError !== undefined) throw writeError;
+    this.#lastLoss = o.loss;
+    return history(result, variational);
+  }
+
+  /**
+   * Trains on data that arrive in chunks, for data sets larger than memory: `open()` yields the
+   * chunks of one pass (rows as `fit` takes them), and is called once per epoch. Each chunk is
+   * copied into native memory while it trains, then let go; the optimizer state, the step count and
+   * the generator carry over from chunk to chunk, so a pass over the chunks is one epoch of `fit`
+   * with the rows shuffled within each chunk. Validation, early stopping and checkpoints are for
+   * `fit`.
+   */
+  async fitStream(
+    open: () => AsyncIterable<DataInput> | Iterable<DataInput>,
+    options: Omit<FitOptions, 'validationSplit' | 'validationData' | 'earlyStopping' | 'checkpoint' | 'resumeFrom'> = {},
+  ): Promise<History> {
+    if (typeof open !== 'function') throw typeError('open', 'a function that returns the chunks of one pass', open);
+    const variational = (this.constructor as typeof Autoencoder).variational;
+    const o = normalizeFit(options, this.#regularization);
+    for (const key of ['validationSplit', 'validationData', 'earlyStopping', 'checkpoint', 'resumeFrom'] as const) {
+      if ((options as FitOptions)[key] !== undefined) throw rangeError(`options.${key}`, 'left out: fitStream does not support it', (options as FitOptions)[key]);
+    }
+    if (!variational && (o.native.beta !== undefined || o.native.klWarmupEpochs !== undefined)) {
+      throw rangeError('options.beta', 'given only to a VariationalAutoencoder', o.native.beta ?? o.native.klWarmupEpochs);
+    }
+    const { signal, onBatchEnd, onEpochEnd } = o;
+    const epochs = o.native.epochs as number;
+    const model = this.nativeModel();
+    let resume: Record<string, unknown> | undefined;
+    let chunksDone = 0;
+    const epochsLog: NativeEpoch[] = [];
+    for (let epoch = 0; epoch < epochs; epoch++) {
+      const started = Date.now();
+      const sums = { rows: 0, loss: 0, reconstruction: 0, kl: 0, penalty: 0, seconds: 0, skipped: 0 };
+      let learningRate = 0;
+      let beta = 0;
+      let chunk = 0;
+      for await (const data of open()) {
+        if (signal?.aborted) throw abortError(signal.reason);
+        const rows = toRows(`chunk ${chunk}`, data, this.inputDim, 1);
+        let snapshot: NativeCheckpoint | undefined;
+        const native = { ...o.native, epochs: chunksDone + 1, checkpointEvery: 1, ...(resume ? { resume } : {}) };
+        const onBatch = onBatchEnd
+          ? (_: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
+          : null;
+        const result = await this.#train(model, rows, undefined, native, { onBatch, onEpoch: null, onCheckpoint: (s) => (snapshot = s) }, signal);
+        const e = result.epochs[0];
+        if (!snapshot || !e) throw new Error('internal: a chunk finished without its epoch statistics');
+        resume = resumeFromSnapshot(snapshot);
+        chunksDone++;
+        chunk++;
+        sums.rows += rows.rows;
+        sums.loss += e.loss * rows.rows;
+        sums.reconstruction += e.reconstruction * rows.rows;
+        sums.kl += e.kl * rows.rows;
+        sums.penalty += e.penalty * rows.rows;
+        sums.seconds += e.seconds;
+        sums.skipped += e.skippedBatches;
+        learningRate = e.learningRate;
+        beta = e.beta;
+      }
+      if (sums.rows === 0) throw rangeError('open', 'a function whose chunks hold at least one row', 'no rows');
+      const seconds = (Date.now() - started) / 1000;
+      const stats: NativeEpoch = {
+        epoch,
+        loss: sums.loss / sums.rows,
+        reconstruction: sums.reconstruction / sums.rows,
+        kl: sums.kl / sums.rows,
+        beta,
+        penalty: sums.penalty / sums.rows,
+        valLoss: undefined,
+        learningRate,
+        samplesPerSecond: sums.rows / Math.max(sums.seconds, 1e-9),
+        seconds,
+        skippedBatches: sums.skipped,
+      };
+      epochsLog.push(stats);
+      onEpochEnd?.(epochLogs(stats, variational));
+    }
+    this.#lastLoss = o.loss;
+    return history({ epochs: epochsLog, reason: 'completed', bestEpoch: -1, steps: Number(resume?.step ?? 0), restoredBestWeights: false }, variational);
+  }
+
+  /** One native fit, cancelled by `signal`; rejects with AbortError or ERR_DISPOSED when it was cut short. */
+  async #train(
+    model: NativeModel,
+    train: Matrix,
+    validation: Matrix | undefined,
+    native: Record<string, unknown>,
+    callbacks: {
+      onBatch: ((epoch: number, batch: number, batches: number, loss: number) => void) | null;
+      onEpoch: ((epoch: NativeEpoch) => void) | null;
+      onCheckpoint: ((checkpoint: NativeCheckpoint) => void) | null;
+    },
+    signal: AbortSignal | undefined,
+  ): Promise<NativeFitResult> {
+    const running = model.fit(train.data, train.rows, validation?.data ?? null, validation?.rows ?? 0, native, callbacks.onBatch, callbacks.onEpoch, callbacks.onCheckpoint);
     const cancel = () => model.cancel();
     signal?.addEventListener('abort', cancel, { once: true });
     let result: NativeFitResult;
@@ -196,15 +299,12 @@ export class Autoencoder extends LayerStack {
       result = await running;
     } finally {
       signal?.removeEventListener('abort', cancel);
-      await writes;
     }
-    if (writeError !== undefined) throw writeError;
     if (result.reason === 'cancelled') {
       if (this.disposed) throw disposedError('Autoencoder');
       throw abortError(signal?.reason);
     }
-    this.#lastLoss = o.loss;
-    return history(result, variational);
+    return result;
   }
 
   #checkpointBytes(snapshot: NativeCheckpoint, native: Record<string, unknown>): Buffer {
@@ -366,6 +466,21 @@ export class Autoencoder extends LayerStack {
     const metric = o.metric === undefined ? 'mse' : oneOf('options.metric', o.metric, ROW_METRICS);
     return { rows: toRows('x', x, this.inputDim), metric };
   }
+}
+
+/** The native fit's resume state from a checkpoint snapshot held in memory (fitStream's chunks). */
+function resumeFromSnapshot(snapshot: NativeCheckpoint): Record<string, unknown> {
+  const slots: Record<string, Float32Array> = {};
+  for (const [name, data] of Object.entries(snapshot.tensors)) if (name.startsWith('optimizer.')) slots[name] = data;
+  return {
+    epoch: snapshot.epoch,
+    step: snapshot.step,
+    rng: snapshot.rng,
+    bestMonitor: snapshot.bestMonitor,
+    wait: snapshot.wait,
+    bestEpoch: snapshot.bestEpoch,
+    slots,
+  };
 }
 
 function epochLogs(e: NativeEpoch, variational: boolean): EpochLogs {

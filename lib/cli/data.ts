@@ -185,3 +185,90 @@ function applyMissing(raw: Raw, missing: Missing, name: string): Table {
   }
   return table;
 }
+
+const littleEndian = new Uint8Array(new Uint32Array([1]).buffer)[0] === 1;
+
+export interface Layout {
+  format: 'npy' | 'f32';
+  offset: number;
+  itemSize: 4 | 8;
+  rows: number;
+  cols: number;
+}
+
+/** Where the rows of a .npy or raw float32 file lie, from its header and size alone, checked as readTable checks them. */
+export async function binaryLayout(file: string, options: ReadOptions): Promise<Layout> {
+  const format = formatOf(file, options);
+  if (file === '-' || (format !== 'npy' && format !== 'f32')) {
+    throw usageError('--stream-rows reads .npy and raw float32 files; convert CSV or TSV data to one of them first');
+  }
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw inputError(file, error);
+  }
+  try {
+    const { size } = await handle.stat();
+    if (format === 'f32') {
+      if (options.dim === undefined) throw usageError(`${file} is raw float32 data; give --dim N, the values per row`);
+      const rowBytes = 4 * options.dim;
+      if (size % rowBytes !== 0) throw dataError(`${file}: ${size} bytes is not a whole number of rows of ${options.dim} float32 values`);
+      return { format, offset: 0, itemSize: 4, rows: size / rowBytes, cols: options.dim };
+    }
+    const start = Buffer.alloc(NPY_PREAMBLE);
+    const { bytesRead } = await handle.read(start, 0, NPY_PREAMBLE, 0);
+    const headerSize = npyHeaderSize(file, start.subarray(0, bytesRead));
+    if (headerSize > size) throw dataError(`${file}: the .npy header says it is ${headerSize} bytes long, but the file has ${size} bytes`);
+    const headerBytes = Buffer.alloc(headerSize);
+    await handle.read(headerBytes, 0, headerSize, 0);
+    const { shape, itemSize, dataOffset } = parseNpyHeader(file, headerBytes);
+    const count = shape.reduce((a, b) => a * b, 1);
+    if (size !== dataOffset + count * itemSize) {
+      throw dataError(`${file}: expected ${dataOffset + count * itemSize} bytes (a ${dataOffset}-byte header and shape (${shape.join(', ')}) of float${itemSize * 8}), but the file has ${size} bytes`);
+    }
+    const cols = shape.length > 1 ? count / shape[0] : (options.dim ?? 1);
+    if (cols === 0 || count % cols !== 0) throw dataError(`${file}: ${count} values do not make rows of ${cols}`);
+    return { format, offset: dataOffset, itemSize, rows: count / cols, cols };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The rows of a .npy or raw float32 file, `rowsPerChunk` at a time, so a file larger than memory
+ * can train (see Autoencoder.fitStream). Non-finite values are refused, or zeroed with --missing zero.
+ */
+export async function* readChunks(file: string, layout: Layout, rowsPerChunk: number, missing: Missing): AsyncGenerator<Float32Array> {
+  if (missing === 'mean' || missing === 'drop') throw usageError(`--missing ${missing} needs the whole file; with --stream-rows use --missing zero or error`);
+  let handle: FileHandle;
+  try {
+    handle = await open(file, 'r');
+  } catch (error) {
+    throw inputError(file, error);
+  }
+  try {
+    const rowBytes = layout.cols * layout.itemSize;
+    for (let first = 0; first < layout.rows; first += rowsPerChunk) {
+      const rows = Math.min(rowsPerChunk, layout.rows - first);
+      const bytes = Buffer.alloc(rows * rowBytes);
+      const { bytesRead } = await handle.read(bytes, 0, bytes.length, layout.offset + first * rowBytes);
+      if (bytesRead !== bytes.length) throw dataError(`${file}: the file ended early (did it change while being read?)`);
+      const out = new Float32Array(rows * layout.cols);
+      // float32 on a little-endian machine is already the layout: one copy, no per-value decoding.
+      if (layout.itemSize === 4 && littleEndian) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, out.length));
+      else for (let i = 0; i < out.length; i++) out[i] = layout.itemSize === 4 ? bytes.readFloatLE(i * 4) : bytes.readDoubleLE(i * 8);
+      for (let i = 0; i < out.length; i++) {
+        if (!Number.isFinite(out[i])) {
+          if (missing === 'zero') out[i] = 0;
+          else throw dataError(`${file}, row ${first + Math.floor(i / layout.cols) + 1}, column ${(i % layout.cols) + 1}: ${out[i]} is not a finite number (--missing zero accepts missing values)`);
+        }
+      }
+      yield out;
+    }
+  } catch (error) {
+    throw (error as NodeJS.ErrnoException).syscall ? inputError(file, error) : error;
+  } finally {
+    await handle.close();
+  }
+}

@@ -2,7 +2,7 @@
 // after the current batch (a second Ctrl-C quits at once), ending with exit status 130.
 import type { Autoencoder } from '../autoencoder';
 import type { CodedError } from '../errors';
-import type { FitOptions, History } from '../fit';
+import type { EpochLogs, FitOptions, History } from '../fit';
 import { CliError, EXIT } from './errors';
 import { trainingProgress } from './progress';
 
@@ -16,7 +16,8 @@ export interface RunPlan {
   interrupted: (epochsDone: number) => string;
 }
 
-export async function runTraining(model: Autoencoder, x: Float32Array, plan: RunPlan): Promise<History> {
+/** Trains on `x`, or on the chunks `x()` yields for each epoch (a file larger than memory). */
+export async function runTraining(model: Autoencoder, x: Float32Array | (() => AsyncIterable<Float32Array>), plan: RunPlan): Promise<History> {
   const controller = new AbortController();
   const onInterrupt = () => {
     if (controller.signal.aborted) process.exit(EXIT.interrupted);
@@ -30,15 +31,15 @@ export async function runTraining(model: Autoencoder, x: Float32Array, plan: Run
   const progress = trainingProgress({ epochs, rows: plan.trainRows, batchSize: plan.fit.batchSize ?? 32, json: plan.json, quiet: plan.quiet });
   let epochsDone = 0;
   try {
-    return await model.fit(x, {
-      ...plan.fit,
-      signal: controller.signal,
-      onBatchEnd: (logs) => progress.batch(logs),
-      onEpochEnd: (logs) => {
-        epochsDone = logs.epoch + 1;
-        progress.epoch(logs);
-      },
-    });
+    const onEpochEnd = (logs: EpochLogs) => {
+      epochsDone = logs.epoch + 1;
+      progress.epoch(logs);
+    };
+    if (typeof x === 'function') {
+      // Batches count within each chunk there, so progress moves epoch by epoch.
+      return await model.fitStream(x, { ...plan.fit, signal: controller.signal, onEpochEnd });
+    }
+    return await model.fit(x, { ...plan.fit, signal: controller.signal, onBatchEnd: (logs) => progress.batch(logs), onEpochEnd });
   } catch (error) {
     if ((error as CodedError).code === 'ABORT_ERR') throw new CliError(plan.interrupted(epochsDone), EXIT.interrupted);
     throw error;

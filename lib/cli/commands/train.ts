@@ -6,7 +6,7 @@ import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ACTIVATIONS, type ActivationName } from '../../layers';
 import { LOSSES, OPTIMIZERS, type LossName, type OptimizerName } from '../../fit';
 import { setThreads } from '../../backend';
-import { readTable, type ReadOptions, type Table } from '../data';
+import { binaryLayout, readChunks, readTable, type ReadOptions, type Table } from '../data';
 import { dataError, inputError, usageError } from '../errors';
 import { prepareFolder, removeEmptyFolder, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
@@ -60,6 +60,7 @@ const KEYS = Object.keys(SETTINGS) as (keyof Settings)[];
 
 interface TrainOptions extends ReadOptions, Partial<Settings> {
   data: string;
+  streamRows?: number;
   config?: string;
   out: string;
   checkpoint?: string;
@@ -84,7 +85,8 @@ export function registerTrain(program: Command): void {
   command
     .option('--out <dir>', 'folder for model.safetensors, loss.png, latent.png and (for square rows) reconstructions.png', 'autoencoder-model')
     .option('--checkpoint <file>', 'save a checkpoint after every epoch; an interrupted run keeps the last one')
-    .option('--resume <file>', 'continue from a checkpoint (same settings; --epochs counts from the start)');
+    .option('--resume <file>', 'continue from a checkpoint (same settings; --epochs counts from the start)')
+    .option('--stream-rows <n>', 'train on a .npy or raw float32 file this many rows at a time, never holding it whole (for files larger than memory; no validation split)', positiveInteger);
   addOutputModeOptions(addReadOptions(command))
     .addHelpText(
       'after',
@@ -146,6 +148,7 @@ function rangeOf(data: Float32Array): [number, number] {
 }
 
 async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
+  if (options.streamRows !== undefined) return runStreamingTrain(options, cmd);
   const settings = await resolveSettings(options, cmd);
   const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
   const warn = (line: string) => options.quiet || process.stderr.write(`autoencoder: warning: ${line}\n`);
@@ -249,4 +252,46 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   if (last) say(`final loss ${lossText(last.loss)}${last.valLoss === undefined ? '' : `, validation loss ${lossText(last.valLoss)}`} (${settings.loss})`);
   say(`trained ${history.epochs.length} epochs in ${durationText(seconds)}, ${countText(samplesPerSecond)} samples/s`);
   say(`wrote ${Object.values(files).join(', ')}`);
+}
+
+/** `train --stream-rows N`: the rows come from the file chunk by chunk in every epoch (Autoencoder.fitStream). */
+async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<void> {
+  const settings = await resolveSettings(options, cmd);
+  const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
+  if (options.checkpoint || options.resume) throw usageError('--checkpoint and --resume are not available with --stream-rows');
+  if (settings.threads !== undefined) setThreads(settings.threads);
+  const layout = await binaryLayout(options.data, options);
+  const folder = await prepareFolder(options.out);
+  const model = buildAutoencoder({ inputDim: layout.cols, ...settings });
+  const rows = options.streamRows as number;
+  say(`network: ${describeNetwork(model)}`);
+  say(`training on ${countText(layout.rows)} rows of ${options.data}, ${countText(rows)} at a time (no validation split)`);
+  const started = process.hrtime.bigint();
+  const history = await runTraining(model, () => readChunks(options.data, layout, rows, options.missing ?? 'error'), {
+    fit: {
+      epochs: settings.epochs,
+      batchSize: settings.batchSize,
+      loss: settings.loss,
+      optimizer: { type: settings.optimizer, learningRate: settings.learningRate },
+      ...(settings.seed === undefined ? {} : { seed: settings.seed }),
+    },
+    trainRows: layout.rows,
+    json: options.json ?? false,
+    quiet: options.quiet ?? false,
+    interrupted: (done) => `interrupted after ${done} of ${settings.epochs} epochs; no model written`,
+  }).catch(async (error: unknown) => {
+    if (folder.created) await removeEmptyFolder(options.out);
+    throw error;
+  });
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  const files = { model: path.join(options.out, 'model.safetensors'), loss: path.join(options.out, 'loss.png') };
+  await saveModel(model, files.model);
+  await writeOutput(files.loss, lossPicture(history.loss, [], `${settings.loss} per epoch`, settings.loss).toPNG());
+  if (options.json) {
+    // Peak resident memory shows that the file was never held whole.
+    const peakResidentBytes = process.resourceUsage().maxRSS * 1024;
+    const summary = { network: describeNetwork(model), rows: layout.rows, streamRows: rows, epochs: history.epochs, seconds, peakResidentBytes, files };
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+  }
+  say(`final loss ${lossText(history.loss[history.loss.length - 1])}; ${durationText(seconds)}; wrote ${Object.values(files).join(', ')}`);
 }

@@ -1,0 +1,58 @@
+// Autoencoder.fitStream: training on chunks that arrive one at a time (data larger than memory).
+import { describe, expect, it } from 'vitest';
+import { Autoencoder } from 'native-autoencoder';
+import { expectCoded, rejection, sameWeights, syntheticData } from './helpers';
+
+const D = 20;
+const x = syntheticData(2048, D, 3);
+const options = { epochs: 3, batchSize: 32, seed: 5, optimizer: { type: 'adam' as const, learningRate: 0.01 } };
+const make = () => new Autoencoder({ inputDim: D, latentDim: 8, seed: 1 });
+
+describe('fitStream', () => {
+  it('with the data as one chunk, trains bit for bit as fit does', async () => {
+    const a = make();
+    const b = make();
+    const ha = await a.fit(x, options);
+    const hb = await b.fitStream(() => [x], options);
+    expect(hb.loss).toEqual(ha.loss);
+    expect(hb.steps).toBe(ha.steps);
+    expect(sameWeights(a.getWeights(), b.getWeights())).toBe(true);
+  });
+
+  it('carries the optimizer across chunks from an async source, one epoch per pass', async () => {
+    const ae = make();
+    const before = ae.evaluate(x);
+    let opened = 0;
+    async function* chunks() {
+      opened++;
+      for (let i = 0; i < 4; i++) yield x.subarray(i * 512 * D, (i + 1) * 512 * D);
+    }
+    const epochs: number[] = [];
+    const longer = { ...options, epochs: 10 };
+    const h = await ae.fitStream(chunks, { ...longer, onEpochEnd: (e) => epochs.push(e.epoch) });
+    expect(opened).toBe(10);
+    expect(epochs).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(h.steps).toBe(10 * 4 * 16);
+    // About as good as fit on the same rows, which shuffles across all of them rather than within chunks.
+    const whole = make();
+    await whole.fit(x, longer);
+    console.log(`fitStream in 4 chunks: mse ${before.toFixed(4)} → ${ae.evaluate(x).toFixed(4)}; fit: ${whole.evaluate(x).toFixed(4)}`);
+    expect(ae.evaluate(x)).toBeLessThan(before / 2);
+    expect(ae.evaluate(x)).toBeLessThan(1.5 * whole.evaluate(x));
+  });
+
+  it('stops on abort, and refuses what it does not support', async () => {
+    const ae = make();
+    const controller = new AbortController();
+    function* forever() {
+      for (;;) {
+        controller.abort();
+        yield x;
+      }
+    }
+    expectCoded(await rejection(ae.fitStream(forever, { ...options, signal: controller.signal })), Error, 'ABORT_ERR');
+    expectCoded(await rejection(ae.fitStream(() => [x], { validationSplit: 0.1 } as never)), RangeError, 'ERR_OUT_OF_RANGE', 'options.validationSplit');
+    expectCoded(await rejection(ae.fitStream(x as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'open');
+    expectCoded(await rejection(ae.fitStream(() => [])), RangeError, 'ERR_OUT_OF_RANGE', 'open');
+  });
+});
