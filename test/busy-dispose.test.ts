@@ -153,3 +153,16 @@ describe('dispose', () => {
     expectCoded(thrown(() => encoder.encode(few)), Error, 'ERR_DISPOSED');
   });
 });
+
+describe('an allocation larger than memory', () => {
+  it('is refused before it is made, naming the bytes asked for and the memory there is', () => {
+    let error: unknown;
+    try {
+      new Autoencoder({ inputDim: 1 << 24, latentDim: 1 << 20 });
+    } catch (e) {
+      error = e;
+    }
+    expect(error).toHaveProperty('code', 'ERR_OUT_OF_MEMORY');
+    expect((error as Error).message).toMatch(/refused to allocate \d+ bytes .* the machine has \d+ bytes/);
+  });
+});

@@ -1,9 +1,15 @@
 // Aligned buffers and tensor tables.
 #include "core/tensor.h"
 
+#include <cstdio>
 #include <cstdlib>
 #include <limits>
 #include <new>
+#include <string>
+
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
 
 #include "core/errors.h"
 
@@ -12,6 +18,23 @@ namespace ae {
 namespace {
 constexpr size_t kAlignBytes = 64;
 constexpr size_t kAlignFloats = kAlignBytes / sizeof(float);
+
+// Physical memory, or 0 when unknown. Allocations beyond it are refused up front: with overcommit
+// the allocation itself would succeed and zeroing it would bring the out-of-memory killer.
+size_t physical_memory() {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGESIZE)
+  const long pages = sysconf(_SC_PHYS_PAGES);
+  const long page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0) return size_t(pages) * size_t(page);
+#endif
+  return 0;
+}
+
+std::string gib(size_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f GiB", double(bytes) / double(1ull << 30));
+  return text;
+}
 }  // namespace
 
 Buffer::Buffer(size_t count) : size_(count) {
@@ -20,6 +43,13 @@ Buffer::Buffer(size_t count) : size_(count) {
     throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY", "buffer of " + std::to_string(count) + " floats is too large");
   }
   size_t bytes = (count * sizeof(float) + kAlignBytes - 1) / kAlignBytes * kAlignBytes;
+  static const size_t physical = physical_memory();
+  if (physical != 0 && bytes > physical) {
+    size_ = 0;
+    throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY",
+                "refused to allocate " + std::to_string(bytes) + " bytes (" + gib(bytes) + "): the machine has " +
+                    std::to_string(physical) + " bytes (" + gib(physical) + ") of memory");
+  }
   data_ = static_cast<float*>(std::aligned_alloc(kAlignBytes, bytes));
   if (!data_) {
     size_ = 0;
