@@ -2,7 +2,7 @@
 // one native model, so training the autoencoder trains its encoder and decoder.
 import type { NativeCheckpoint, NativeEpoch, NativeFitResult, NativeModel } from './binding';
 import { type DataInput, type Matrix, splitTail, toRows } from './data';
-import { abortError, codedError, disposedError, typeError, rangeError } from './errors';
+import { abortError, codedError, disposedError, typeError, rangeError, valueError } from './errors';
 import { Decoder } from './decoder';
 import { Encoder } from './encoder';
 import {
@@ -20,7 +20,7 @@ import { LayerStack, createShared, rebindStack, sharedOf } from './stack';
 import { writeFileAtomic } from './atomic-file';
 import { buildFrom, encodeModel, modelFromBuffer, readModelFile, type Architecture, type ModelFile } from './model-file';
 import { formatError, type Tensor } from './safetensors';
-import { integer, knownKeys, objectArg, oneOf, optionalObject, seedArg } from './validate';
+import { checkReceivers, integer, knownKeys, objectArg, oneOf, optionalObject, seedArg } from './validate';
 
 export interface AutoencoderConfig {
   /** With latentDim: the design document's network (Encoder: two Dense relu layers of latentDim units; Decoder: Dense relu, Dense sigmoid). */
@@ -54,6 +54,10 @@ export class Autoencoder extends LayerStack {
   #regularization: Record<string, unknown>;
   #config: Pick<AutoencoderConfig, 'regularization' | 'noise'>;
   #lastLoss: LossConfig = 'mse';
+
+  static {
+    checkReceivers(this, 'an Autoencoder', (value) => #config in value);
+  }
 
   constructor(config: AutoencoderConfig) {
     const c = objectArg('config', config);
@@ -154,6 +158,7 @@ export class Autoencoder extends LayerStack {
     if (!variational && (o.native.beta !== undefined || o.native.klWarmupEpochs !== undefined)) {
       throw rangeError('options.beta', 'given only to a VariationalAutoencoder', o.native.beta ?? o.native.klWarmupEpochs);
     }
+    this.#checkLoss(o.native.loss);
     let train = toRows('x', x, this.inputDim, 1);
     let validation: Matrix | undefined;
     if (o.validationData !== undefined) {
@@ -191,9 +196,12 @@ export class Autoencoder extends LayerStack {
     let result: NativeFitResult;
     try {
       result = await this.#train(model, train, validation, o.native, { onBatch, onEpoch, onCheckpoint }, signal);
-    } finally {
+    } catch (error) {
       await writes;
+      // A failed checkpoint write cancels the fit: the write's error says why it stopped, not the AbortError.
+      throw writeError ?? error;
     }
+    await writes;
     if (writeError !== undefined) throw writeError;
     this.#lastLoss = o.loss;
     return history(result, variational);
@@ -220,6 +228,7 @@ export class Autoencoder extends LayerStack {
     if (!variational && (o.native.beta !== undefined || o.native.klWarmupEpochs !== undefined)) {
       throw rangeError('options.beta', 'given only to a VariationalAutoencoder', o.native.beta ?? o.native.klWarmupEpochs);
     }
+    this.#checkLoss(o.native.loss);
     const { signal, onBatchEnd, onEpochEnd } = o;
     const epochs = o.native.epochs as number;
     const model = this.nativeModel();
@@ -232,7 +241,14 @@ export class Autoencoder extends LayerStack {
       let learningRate = 0;
       let beta = 0;
       let chunk = 0;
-      for await (const data of open()) {
+      const chunks: unknown = open();
+      // `for await` throws a TypeError with no code on a result that is not iterable, and on a typed
+      // array whose buffer has been detached (a typed array is one chunk, never the chunks).
+      const iterable = chunks as { [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
+      if (ArrayBuffer.isView(chunks) || (typeof iterable?.[Symbol.asyncIterator] !== 'function' && typeof iterable?.[Symbol.iterator] !== 'function')) {
+        throw typeError('open()', 'an iterable or an async iterable of chunks (a typed array is one chunk: return [array])', chunks);
+      }
+      for await (const data of chunks as AsyncIterable<DataInput> | Iterable<DataInput>) {
         if (signal?.aborted) throw abortError(signal.reason);
         const rows = toRows(`chunk ${chunk}`, data, this.inputDim, 1);
         let snapshot: NativeCheckpoint | undefined;
@@ -276,6 +292,14 @@ export class Autoencoder extends LayerStack {
     }
     this.#lastLoss = o.loss;
     return history({ epochs: epochsLog, reason: 'completed', bestEpoch: -1, steps: Number(resume?.step ?? 0), restoredBestWeights: false }, variational);
+  }
+
+  /** Refuses here, naming the option, a loss the addon refuses for this output with a message that names none. */
+  #checkLoss(loss: unknown): void {
+    const output = this.layers[this.layers.length - 1].activation;
+    if (loss === 'categoricalCrossentropy' && output !== 'softmax' && output !== 'sigmoid' && output !== 'linear') {
+      throw valueError('options.loss', `a loss other than 'categoricalCrossentropy', which needs a softmax, sigmoid or linear output (this one is ${output})`, loss);
+    }
   }
 
   /** One native fit, cancelled by `signal`; rejects with AbortError or ERR_DISPOSED when it was cut short. */

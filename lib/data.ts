@@ -1,6 +1,9 @@
 // Data in and out: rows of numbers in several shapes become one row-major Float32Array; results
 // come back as a Float32Array with its shape.
-import { typeError, rangeError } from './errors';
+import { constants } from 'node:buffer';
+import { totalmem } from 'node:os';
+import { types } from 'node:util';
+import { codedError, typeError, rangeError } from './errors';
 
 /** A row-major matrix: `data` holds `rows × cols` values, row after row. */
 export interface Matrix {
@@ -39,19 +42,23 @@ function isMatrix(value: unknown): value is Matrix {
  */
 export function toRows(name: string, value: unknown, cols: number, minRows = 0): Matrix {
   let out: Matrix;
-  if (value instanceof Float32Array) {
-    if (value.length % cols !== 0) {
-      throw rangeError(`${name}.length`, `a multiple of the input width ${cols}`, value.length);
+  // util.types reads the internal slot: `instanceof` also passes a Proxy of a Float32Array, whose
+  // length getter then throws a TypeError with no code.
+  if (types.isFloat32Array(value)) {
+    const length = lengthOf(value);
+    if (length % cols !== 0) {
+      throw rangeError(`${name}.length`, `a multiple of the input width ${cols}`, length);
     }
-    out = matrix(value, value.length / cols, cols);
+    out = matrix(value, length / cols, cols);
   } else if (isMatrix(value)) {
     const { data, rows, cols: c } = value;
-    if (!(data instanceof Float32Array)) throw typeError(`${name}.data`, 'a Float32Array', data);
+    if (!types.isFloat32Array(data)) throw typeError(`${name}.data`, 'a Float32Array', data);
     if (typeof c !== 'number') throw typeError(`${name}.cols`, 'an integer', c);
     if (typeof rows !== 'number') throw typeError(`${name}.rows`, 'an integer', rows);
     if (c !== cols) throw rangeError(`${name}.cols`, `${cols} (the model's input width)`, c);
-    if (!Number.isInteger(rows) || rows < 0 || rows * cols !== data.length) {
-      throw rangeError(`${name}.rows`, `data.length / cols = ${data.length / cols}`, rows);
+    const length = lengthOf(data);
+    if (!Number.isInteger(rows) || rows < 0 || rows * cols !== length) {
+      throw rangeError(`${name}.rows`, `data.length / cols = ${length / cols}`, rows);
     }
     out = matrix(data, rows, cols);
   } else if (Array.isArray(value)) {
@@ -77,6 +84,13 @@ export function toRows(name: string, value: unknown, cols: number, minRows = 0):
   return out;
 }
 
+const typedArrayLength = Object.getOwnPropertyDescriptor(Object.getPrototypeOf(Float32Array.prototype), 'length')?.get as () => number;
+
+/** The element count in a typed array's internal slot, which the addon reads: a subclass can override `length`. */
+export function lengthOf(array: Float32Array): number {
+  return typedArrayLength.call(array);
+}
+
 /** Splits off the last `fraction` of the rows (as Keras does, before any shuffling), without copying. */
 export function splitTail(data: Matrix, fraction: number): { head: Matrix; tail: Matrix } {
   // The relative allowance keeps binary rounding from losing a row: 100 × 0.29 is 28.999999999999996.
@@ -87,4 +101,31 @@ export function splitTail(data: Matrix, fraction: number): { head: Matrix; tail:
     head: matrix(data.data.subarray(0, cut), headRows, data.cols),
     tail: matrix(data.data.subarray(cut), tailRows, data.cols),
   };
+}
+
+/** Physical memory, read once: os.totalmem() reads /proc/meminfo on every call. */
+const MEMORY = totalmem();
+
+/**
+ * Refuses, before anything is allocated, a result of `rows` × `cols` float32 values that cannot
+ * exist: longer than the longest typed array, or larger than the machine's memory (as the native
+ * core refuses its own buffers). Allocated anyway, it throws a RangeError with no code in
+ * JavaScript, and inside the addon it ends the process: V8 treats that failed allocation as fatal.
+ */
+export function checkResultSize(what: string, rows: number, cols: number): void {
+  const values = rows * cols;
+  const bytes = values * Float32Array.BYTES_PER_ELEMENT;
+  const limit =
+    values > constants.MAX_LENGTH
+      ? `the longest Float32Array holds ${constants.MAX_LENGTH} values`
+      : bytes > MEMORY
+        ? `the machine has ${MEMORY} bytes (${gib(MEMORY)}) of memory`
+        : undefined;
+  if (limit !== undefined) {
+    throw codedError(Error, 'ERR_OUT_OF_MEMORY', `refused to allocate ${bytes} bytes (${gib(bytes)}) for ${what}, ${rows} × ${cols} values: ${limit}`);
+  }
+}
+
+function gib(bytes: number): string {
+  return `${(bytes / 2 ** 30).toFixed(1)} GiB`;
 }

@@ -1,7 +1,7 @@
 // Decoder: maps latent vectors back to data rows. Usable on its own, or as part of an Autoencoder
 // (then it shares the autoencoder's weights).
 import type { DataInput, Matrix } from './data';
-import { knownKeys, objectArg, integer, seedArg } from './validate';
+import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
 import { formatError } from './safetensors';
@@ -17,6 +17,10 @@ export interface DecoderConfig {
 }
 
 export class Decoder extends LayerStack {
+  static {
+    checkReceivers(this, 'a Decoder', (value) => value instanceof Decoder);
+  }
+
   constructor(config: DecoderConfig) {
     const c = objectArg('config', config);
     knownKeys('config', c, ['latentDim', 'layers', 'seed']);

@@ -1,7 +1,7 @@
 // Encoder: maps input rows to latent vectors. Usable on its own, or as part of an Autoencoder
 // (then it shares the autoencoder's weights).
 import type { DataInput, Matrix } from './data';
-import { knownKeys, objectArg, integer, seedArg } from './validate';
+import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
 import { formatError } from './safetensors';
@@ -17,6 +17,10 @@ export interface EncoderConfig {
 }
 
 export class Encoder extends LayerStack {
+  static {
+    checkReceivers(this, 'an Encoder', (value) => value instanceof Encoder);
+  }
+
   constructor(config: EncoderConfig) {
     const c = objectArg('config', config);
     knownKeys('config', c, ['inputDim', 'layers', 'seed']);

@@ -8,6 +8,7 @@ export type ErrorCode =
   | 'ERR_DISPOSED'
   | 'ERR_IN_USE'
   | 'ERR_NON_FINITE'
+  | 'ERR_OUT_OF_MEMORY'
   | 'ERR_NATIVE_BINDING'
   | 'ERR_MODEL_FORMAT'
   | 'ABORT_ERR';

@@ -211,7 +211,7 @@ export function lossOptions(name: string, loss: unknown): { loss: LossName; hube
     const o = objectArg(name, loss);
     knownKeys(name, o, ['type', 'delta']);
     oneOf(`${name}.type`, o.type, ['huber'] as const);
-    return { loss: 'huber', huberDelta: optionalNumber(`${name}.delta`, o.delta, 1, { min: 0, minExclusive: true }) };
+    return { loss: 'huber', huberDelta: optionalNumber(`${name}.delta`, o.delta, 1, { min: 0, minExclusive: true, float32: true }) };
   }
   return { loss: oneOf(name, loss, LOSSES), huberDelta: 1 };
 }
@@ -225,7 +225,7 @@ function optimizerOptions(value: unknown): Record<string, unknown> {
   const nonNegative = { min: 0 };
   return {
     type,
-    learningRate: optionalNumber('options.optimizer.learningRate', o.learningRate, type === 'sgd' ? 0.01 : 0.001, positive),
+    learningRate: optionalNumber('options.optimizer.learningRate', o.learningRate, type === 'sgd' ? 0.01 : 0.001, { ...positive, float32: true }),
     momentum: optionalNumber('options.optimizer.momentum', o.momentum, 0, unit),
     nesterov: optionalBoolean('options.optimizer.nesterov', o.nesterov, false),
     beta1: optionalNumber('options.optimizer.beta1', o.beta1, 0.9, unit),
@@ -250,19 +250,21 @@ function scheduleOptions(value: unknown): Record<string, unknown> {
     cosine: ['decaySteps', 'alpha'],
   };
   knownKeys('options.schedule', o, ['type', 'warmupSteps', ...keys[type]]);
+  // The addon takes step counts up to 2^40 and refuses more with a message that names no argument.
+  const maxSteps = 2 ** 40;
   const out: Record<string, unknown> = {
     type,
-    warmupSteps: optionalInteger('options.schedule.warmupSteps', o.warmupSteps, 0, 0),
+    warmupSteps: optionalInteger('options.schedule.warmupSteps', o.warmupSteps, 0, 0, maxSteps),
   };
   if (type === 'step') {
-    out.stepSize = integer('options.schedule.stepSize', o.stepSize, 1);
+    out.stepSize = integer('options.schedule.stepSize', o.stepSize, 1, maxSteps);
     out.gamma = optionalNumber('options.schedule.gamma', o.gamma, 0.1, { min: 0, minExclusive: true });
   } else if (type === 'exponential') {
-    out.decaySteps = integer('options.schedule.decaySteps', o.decaySteps, 1);
+    out.decaySteps = integer('options.schedule.decaySteps', o.decaySteps, 1, maxSteps);
     out.decayRate = optionalNumber('options.schedule.decayRate', o.decayRate, 0.96, { min: 0, minExclusive: true });
     out.staircase = optionalBoolean('options.schedule.staircase', o.staircase, false);
   } else if (type === 'cosine') {
-    out.decaySteps = integer('options.schedule.decaySteps', o.decaySteps, 1);
+    out.decaySteps = integer('options.schedule.decaySteps', o.decaySteps, 1, maxSteps);
     out.alpha = optionalNumber('options.schedule.alpha', o.alpha, 0, { min: 0, max: 1 });
   }
   return out;
@@ -285,7 +287,7 @@ export function regularizationOptions(regularization: unknown, noise: unknown): 
       out.noiseLevel = finiteNumber('config.noise.stddev', n.stddev, { min: 0 });
     } else {
       knownKeys('config.noise', n, ['type', 'rate']);
-      out.noiseLevel = finiteNumber('config.noise.rate', n.rate, { min: 0, max: 1, maxExclusive: true });
+      out.noiseLevel = finiteNumber('config.noise.rate', n.rate, { min: 0, max: 1, maxExclusive: true, float32: true });
     }
     out.noise = type;
   }

@@ -66,7 +66,7 @@ export function nativeLayers(name: string, layers: unknown, inputDim: number, pr
     const activation = config.activation === undefined ? 'linear' : oneOf(`${where}.activation`, config.activation, ACTIVATIONS);
     const spec: NativeLayerSpec = { name: `${prefix}.${i}`, inputs, units, activation };
     if (activation === 'leakyRelu' || activation === 'elu') {
-      spec.alpha = optionalNumber(`${where}.alpha`, config.alpha, activation === 'leakyRelu' ? 0.3 : 1, { min: 0, max: 1e6 });
+      spec.alpha = optionalNumber(`${where}.alpha`, config.alpha, activation === 'leakyRelu' ? 0.3 : 1, { min: 0, max: 1e6, maxExclusive: true, float32: true });
     } else if (config.alpha !== undefined) {
       throw rangeError(`${where}.alpha`, "used only with 'leakyRelu' or 'elu'", config.alpha);
     }
@@ -79,7 +79,7 @@ export function nativeLayers(name: string, layers: unknown, inputDim: number, pr
     if (config.kernelInitializer !== undefined) {
       spec.kernelInitializer = oneOf(`${where}.kernelInitializer`, config.kernelInitializer, INITIALIZERS);
     }
-    spec.dropout = optionalNumber(`${where}.dropout`, config.dropout, 0, { min: 0, max: 1, maxExclusive: true });
+    spec.dropout = optionalNumber(`${where}.dropout`, config.dropout, 0, { min: 0, max: 1, maxExclusive: true, float32: true });
     out.push(spec);
     inputs = units;
   });

@@ -2,6 +2,7 @@
 // versions and a checksum. Tensor names and layouts follow PyTorch's nn.Linear, so a PyTorch user
 // loads the weights with safetensors' own loader.
 import { readFile } from 'node:fs/promises';
+import { types } from 'node:util';
 import type { DenseLayerConfig } from './layers';
 import type { NoiseConfig, RegularizationConfig } from './fit';
 import { decodeSafetensors, encodeSafetensors, formatError, type Tensor } from './safetensors';
@@ -115,6 +116,7 @@ export async function readModelFile(path: unknown): Promise<ModelFile> {
 }
 
 export function modelFromBuffer(buffer: unknown): ModelFile {
-  if (!(buffer instanceof Uint8Array)) throw typeError('buffer', 'a Buffer or Uint8Array', buffer);
+  // Not `instanceof`, which a Proxy of a Uint8Array passes and whose byteLength getter then throws a TypeError with no code.
+  if (!types.isUint8Array(buffer)) throw typeError('buffer', 'a Buffer or Uint8Array', buffer);
   return decodeModel(buffer, 'buffer');
 }

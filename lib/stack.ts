@@ -1,10 +1,12 @@
 // The common base of every model: a range of layers inside one native model. An Encoder and a
 // Decoder that belong to an Autoencoder are ranges of the autoencoder's native model, so the three
 // share one set of weights.
+import { types } from 'node:util';
 import { native, type NativeLayerSpec, type NativeModel } from './binding';
-import { type DataInput, type Matrix, matrix, toRows } from './data';
+import { type DataInput, type Matrix, checkResultSize, lengthOf, matrix, toRows } from './data';
 import { codedError, disposedError, typeError, rangeError } from './errors';
 import { layerInfo, type DenseLayerConfig, type LayerInfo } from './layers';
+import { checkReceivers } from './validate';
 import { writeFileAtomic } from './atomic-file';
 import { encodeModel, expectTensors, type Architecture, type ModelFile } from './model-file';
 import { formatError } from './safetensors';
@@ -42,6 +44,11 @@ export abstract class LayerStack {
   #first: number;
   #last: number;
   #kind: string;
+
+  // A method called on an object that is not a model throws a coded TypeError naming "this".
+  static {
+    checkReceivers(this, 'an Autoencoder, Encoder or Decoder', (value) => #shared in value);
+  }
 
   protected constructor(kind: string, shared: SharedModel, first: number, last: number) {
     this.#kind = kind;
@@ -123,12 +130,13 @@ export abstract class LayerStack {
     const expected = this.#tensorNames();
     if (!Array.isArray(weights)) throw typeError('weights', 'an array of tensors', weights);
     if (weights.length !== expected.length) throw rangeError('weights.length', `${expected.length}`, weights.length);
-    // Tensors with names are matched by name, in any order; bare Float32Arrays by position.
-    const positional = weights.some((item: unknown) => item instanceof Float32Array);
+    // Tensors with names are matched by name, in any order; bare Float32Arrays by position. util.types
+    // rather than `instanceof`, which a Proxy of a Float32Array passes (its length getter then throws).
+    const positional = weights.some((item: unknown) => types.isFloat32Array(item));
     const byName = new Map<string, number>();
     weights.forEach((item: unknown, i) => {
-      const data = item instanceof Float32Array ? item : (item as WeightTensor | null)?.data;
-      if (!(data instanceof Float32Array)) throw typeError(`weights[${i}]`, 'a Float32Array or { name, data }', item);
+      const data = types.isFloat32Array(item) ? item : (item as WeightTensor | null)?.data;
+      if (!types.isFloat32Array(data)) throw typeError(`weights[${i}]`, 'a Float32Array or { name, data }', item);
       if (positional) return;
       const name = (item as WeightTensor).name;
       if (!expected.some((e) => e.name === name)) {
@@ -140,13 +148,14 @@ export abstract class LayerStack {
     const values = expected.map(({ name, shape }, position) => {
       const i = positional ? position : (byName.get(name) as number);
       const item = weights[i];
-      const data = item instanceof Float32Array ? item : item.data;
-      if (positional && !(item instanceof Float32Array) && item.name !== name) {
+      const data = types.isFloat32Array(item) ? item : item.data;
+      if (positional && !types.isFloat32Array(item) && item.name !== name) {
         throw rangeError(`weights[${i}].name`, `'${name}'`, item.name);
       }
       const size = shape.reduce((a, b) => a * b, 1);
-      if (data.length !== size) throw rangeError(`weights[${i}].length`, `${size} (shape [${shape.join(', ')}])`, data.length);
-      for (let k = 0; k < data.length; k++) {
+      const length = lengthOf(data);
+      if (length !== size) throw rangeError(`weights[${i}].length`, `${size} (shape [${shape.join(', ')}])`, length);
+      for (let k = 0; k < size; k++) {
         if (!Number.isFinite(data[k])) {
           throw codedError(RangeError, 'ERR_NON_FINITE', `weights[${i}] (${name}) holds a non-finite value at index ${k}`);
         }
@@ -228,6 +237,7 @@ export abstract class LayerStack {
   /** @internal `predict` under the caller's argument name, so that errors name what the caller passed (decode's `z`). */
   protected forward(name: string, x: DataInput): Matrix {
     const rows = toRows(name, x, this.inputDim);
+    checkResultSize('the output', rows.rows, this.outputDim);
     const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last);
     return matrix(out, rows.rows, this.outputDim);
   }
@@ -235,6 +245,7 @@ export abstract class LayerStack {
   /** @internal */
   protected async forwardAsync(name: string, x: DataInput): Promise<Matrix> {
     const rows = toRows(name, x, this.inputDim);
+    checkResultSize('the output', rows.rows, this.outputDim);
     const out = await this.nativeModel().predictAsync(rows.data, rows.rows, this.#first, this.#last);
     return matrix(out, rows.rows, this.outputDim);
   }

@@ -1,10 +1,10 @@
 // TextCodec: strings to fixed-length one-hot rows and back. Each of `length` positions holds one
 // symbol out of the vocabulary, the end/pad symbol first; a decoder whose output is a softmax per
 // position (groupSize = symbols) trained with categorical cross-entropy reads and writes this layout.
-import { type DataInput, type Matrix, matrix, toRows } from './data';
+import { type DataInput, type Matrix, checkResultSize, matrix, toRows } from './data';
 import { codedError, rangeError, typeError } from './errors';
 import { seededRandom } from './random';
-import { finiteNumber, integer, knownKeys, objectArg, optionalBoolean, optionalObject, seedArg } from './validate';
+import { checkReceivers, finiteNumber, integer, knownKeys, objectArg, optionalBoolean, optionalObject, seedArg } from './validate';
 
 export interface TextCodecOptions {
   /** The characters it encodes, as a string or an array of single characters (code points). */
@@ -35,6 +35,10 @@ export class TextCodec {
   readonly truncate: boolean;
   readonly #index: Map<string, number>;
 
+  static {
+    checkReceivers(this, 'a TextCodec', (value) => #index in value);
+  }
+
   constructor(options: TextCodecOptions) {
     const o = objectArg('options', options);
     knownKeys('options', o, ['vocabulary', 'length', 'unknown', 'truncate']);
@@ -56,7 +60,8 @@ export class TextCodec {
   static fromCorpus(corpus: Iterable<string>, options: Partial<TextCodecOptions> = {}): TextCodec {
     const o = optionalObject('options', options);
     knownKeys('options', o, ['length', 'unknown', 'truncate']);
-    if (corpus === null || typeof corpus !== 'object' || !(Symbol.iterator in corpus)) {
+    // A typed array holds no strings, and iterating one whose buffer is detached throws a TypeError with no code.
+    if (corpus === null || typeof corpus !== 'object' || !(Symbol.iterator in corpus) || ArrayBuffer.isView(corpus)) {
       throw typeError('corpus', 'an iterable of strings', corpus);
     }
     const chars = new Set<string>();
@@ -91,6 +96,7 @@ export class TextCodec {
   encode(strings: readonly string[]): Matrix {
     if (!Array.isArray(strings)) throw typeError('strings', 'an array of strings', strings);
     const { symbols, width } = this;
+    checkResultSize('the encoded rows', strings.length, width);
     const data = new Float32Array(strings.length * width);
     strings.forEach((text: unknown, r) => {
       if (typeof text !== 'string') throw typeError(`strings[${r}]`, 'a string', text);

@@ -1,9 +1,9 @@
 // HashedTfidf: text to fixed-size vectors without a vocabulary. Word n-grams and character n-grams
 // are hashed into `dimensions` buckets, counts are damped (1 + log tf) and weighted by inverse
 // document frequency learned in `fit`, and each row is scaled to unit length.
-import { type Matrix, matrix } from './data';
+import { type Matrix, checkResultSize, matrix } from './data';
 import { typeError } from './errors';
-import { integer, knownKeys, oneOf, optionalBoolean, optionalObject } from './validate';
+import { checkReceivers, integer, knownKeys, oneOf, optionalBoolean, optionalObject } from './validate';
 
 export interface HashedTfidfOptions {
   /** Buckets per row. Default 4096. */
@@ -25,6 +25,10 @@ export class HashedTfidf {
   readonly lowercase: boolean;
   readonly tokens: 'words' | 'whitespace';
   #idf: Float32Array | undefined;
+
+  static {
+    checkReceivers(this, 'a HashedTfidf', (value) => #idf in value);
+  }
 
   constructor(options: HashedTfidfOptions = {}) {
     const o = optionalObject('options', options);
@@ -50,6 +54,7 @@ export class HashedTfidf {
     const docs = this.#check(texts);
     const idf = this.#idf;
     if (!idf) throw typeError('this', 'a HashedTfidf that has been fitted (call fit first)', this);
+    checkResultSize('the feature rows', docs.length, this.dimensions);
     const data = new Float32Array(docs.length * this.dimensions);
     docs.forEach((text, r) => {
       const row = data.subarray(r * this.dimensions, (r + 1) * this.dimensions);

@@ -35,17 +35,25 @@ export interface NumberBounds {
   max?: number;
   minExclusive?: boolean;
   maxExclusive?: boolean;
+  /**
+   * The addon keeps the value as a 32-bit float and checks it again: hold the bounds for the float
+   * it rounds to (1e-50 becomes 0, 1 - 2^-30 becomes 1, 1e39 Infinity), so that the addon's own
+   * check, whose message names no argument, never refuses it.
+   */
+  float32?: boolean;
 }
 
 export function finiteNumber(name: string, value: unknown, bounds: NumberBounds = {}): number {
   if (typeof value !== 'number') throw typeError(name, 'a number', value);
-  const { min, max, minExclusive, maxExclusive } = bounds;
-  const low = min === undefined || (minExclusive ? value > min : value >= min);
-  const high = max === undefined || (maxExclusive ? value < max : value <= max);
-  if (!Number.isFinite(value) || !low || !high) {
+  const { min, max, minExclusive, maxExclusive, float32 } = bounds;
+  const v = float32 ? Math.fround(value) : value;
+  const low = min === undefined || (minExclusive ? v > min : v >= min);
+  const high = max === undefined || (maxExclusive ? v < max : v <= max);
+  if (!Number.isFinite(v) || !low || !high) {
     const parts = ['a finite number'];
     if (min !== undefined) parts.push(`${minExclusive ? '>' : '>='} ${min}`);
     if (max !== undefined) parts.push(`${maxExclusive ? '<' : '<='} ${max}`);
+    if (float32) parts.push('as a 32-bit float');
     throw rangeError(name, parts.join(' '), value);
   }
   return value;
@@ -87,4 +95,29 @@ export function knownKeys(name: string, options: Record<string, unknown>, allowe
 export function seedArg(name: string, value: unknown): number {
   if (value === undefined) return Math.floor(Math.random() * 2 ** 32);
   return integer(name, value, 0, Number.MAX_SAFE_INTEGER);
+}
+
+/**
+ * Makes every method and accessor of `cls.prototype` refuse a `this` that `owns` rejects (a method
+ * taken off its object, or called on another object) with a TypeError naming "this". Unchecked, the
+ * private fields throw V8's TypeError "Cannot read private member", which has no code.
+ */
+export function checkReceivers(cls: { readonly prototype: object }, expected: string, owns: (value: object) => boolean): void {
+  const proto = cls.prototype;
+  for (const key of Reflect.ownKeys(proto)) {
+    if (key === 'constructor') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(proto, key) as PropertyDescriptor;
+    for (const part of ['value', 'get', 'set'] as const) {
+      const original: unknown = descriptor[part];
+      if (typeof original !== 'function') continue;
+      // An object literal's method keeps the original's name in stack traces.
+      descriptor[part] = {
+        [original.name](this: unknown, ...args: unknown[]): unknown {
+          if (typeof this !== 'object' || this === null || !owns(this)) throw typeError('this', expected, this);
+          return original.apply(this, args);
+        },
+      }[original.name];
+    }
+    Object.defineProperty(proto, key, descriptor);
+  }
 }

@@ -2,11 +2,11 @@
 // decodes a sample drawn by the reparameterization trick and adds β · KL(q(z|x) ‖ N(0, I)) to the
 // loss, and new data comes from decoding draws from the prior.
 import { Autoencoder, type AutoencoderConfig } from './autoencoder';
-import { type DataInput, type Matrix, matrix, toRows } from './data';
+import { type DataInput, type Matrix, checkResultSize, matrix, toRows } from './data';
 import { rangeError } from './errors';
 import { modelFromBuffer, readModelFile } from './model-file';
 import { normalFrom, seededRandom } from './random';
-import { finiteNumber, integer, knownKeys, optionalObject, seedArg } from './validate';
+import { checkReceivers, finiteNumber, integer, knownKeys, optionalObject, seedArg } from './validate';
 
 /**
  * As for an Autoencoder; with `encoder`, its last layer must be linear with 2 × latentDim units
@@ -30,6 +30,10 @@ export interface SampleOptions {
 
 export class VariationalAutoencoder extends Autoencoder {
   protected static override readonly variational: boolean = true;
+
+  static {
+    checkReceivers(this, 'a VariationalAutoencoder', (value) => #split in value);
+  }
 
   /** Loads a VariationalAutoencoder saved with `save()` (or a checkpoint written during `fit`). */
   static override async load(path: string): Promise<VariationalAutoencoder> {
@@ -63,6 +67,7 @@ export class VariationalAutoencoder extends Autoencoder {
     knownKeys('options', o, ['seed', 'temperature']);
     const temperature = o.temperature === undefined ? 1 : finiteNumber('options.temperature', o.temperature, { min: 0 });
     const normal = normalFrom(seededRandom(seedArg('options.seed', o.seed)));
+    checkResultSize('the latent draws', count, this.latentDim);
     const z = new Float32Array(count * this.latentDim);
     for (let i = 0; i < z.length; i++) z[i] = normal() * temperature;
     return this.decode(matrix(z, count, this.latentDim));
@@ -77,6 +82,7 @@ export class VariationalAutoencoder extends Autoencoder {
       return this.encode(row).data;
     });
     const latent = this.latentDim;
+    checkResultSize('the latent path', count, latent);
     const z = new Float32Array(count * latent);
     for (let s = 0; s < count; s++) {
       const t = s / (count - 1);
