@@ -54,7 +54,9 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
 
 ModelWrap::~ModelWrap() {
   if (job_) job_->cancel();
-  if (external_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(Env(), -external_bytes_);
+  // The C call, not the C++ wrapper: a finalizer during environment teardown must not throw.
+  int64_t adjusted = 0;
+  if (external_bytes_ != 0) napi_adjust_external_memory(Env(), -external_bytes_, &adjusted);
 }
 
 void ModelWrap::release_memory(Napi::Env env) {

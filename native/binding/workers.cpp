@@ -82,6 +82,13 @@ void FitJob::on_environment_teardown(void* arg) {
   auto* job = static_cast<FitJob*>(arg);
   job->cancel();
   job->wait_until_finished();
+  // The finishing event will not be delivered now; drop the JS references while the environment
+  // can still take them, rather than in a destructor that may run on the fit thread.
+  job->self_.Reset();
+  job->on_batch_.Reset();
+  job->on_epoch_.Reset();
+  job->on_checkpoint_.Reset();
+  job->callback_exception_.Reset();
 }
 
 void FitJob::wait_until_finished() {
