@@ -11,6 +11,7 @@
 
 #include "core/activation.h"
 #include "core/loss.h"
+#include "core/network.h"
 #include "core/optimizer.h"
 #include "core/rng.h"
 #include "cpu/kernels.h"
@@ -204,6 +205,38 @@ struct OptimizerSlots {
   float* p1() { return s1.empty() ? nullptr : s1.data(); }
   float* p2() { return s2.empty() ? nullptr : s2.data(); }
 };
+
+struct DenseLayer {
+  long inputs, units;
+  Activation kind;
+};
+
+// A stack of dense layers named "layer.0", "layer.1", …
+inline NetworkSpec dense_stack(std::initializer_list<DenseLayer> layers, int latent_layer = -1) {
+  NetworkSpec spec;
+  for (const DenseLayer& l : layers) {
+    LayerSpec layer;
+    layer.name = "layer." + std::to_string(spec.layers.size());
+    layer.inputs = l.inputs;
+    layer.units = l.units;
+    layer.activation.kind = l.kind;
+    spec.layers.push_back(layer);
+  }
+  spec.latent_layer = latent_layer;
+  return spec;
+}
+
+// Float parameter gradients against finite differences, tensor by tensor, so that a layer with
+// small gradients is held to the same relative accuracy.
+inline void expect_gradients_match(const Model& model, const std::vector<float>& analytic,
+                                   const std::vector<double>& numeric, double tolerance) {
+  for (const TensorEntry& e : model.table().entries()) {
+    SCOPED_TRACE(e.name);
+    const std::vector<double> a(analytic.begin() + long(e.offset), analytic.begin() + long(e.offset + e.count()));
+    const std::vector<double> n(numeric.begin() + long(e.offset), numeric.begin() + long(e.offset + e.count()));
+    EXPECT_LT(norm_rel_error(a, n), tolerance);
+  }
+}
 
 }  // namespace ae::test
 

@@ -7,6 +7,7 @@
 
 #include "core/trainer.h"
 #include "cpu/cpu_backend.h"
+#include "test_util.h"
 
 namespace ae {
 namespace {
@@ -15,22 +16,9 @@ constexpr long kWidth = 100;
 
 // 100 → 32 relu → 32 relu (the latent code), then 32 → 32 relu → 100 sigmoid.
 NetworkSpec design_network() {
-  const struct {
-    long inputs, units;
-    Activation kind;
-  } layers[] = {{100, 32, Activation::Relu}, {32, 32, Activation::Relu}, {32, 32, Activation::Relu},
-                {32, 100, Activation::Sigmoid}};
-  NetworkSpec spec;
-  for (const auto& l : layers) {
-    LayerSpec layer;
-    layer.name = "layer." + std::to_string(spec.layers.size());
-    layer.inputs = l.inputs;
-    layer.units = l.units;
-    layer.activation.kind = l.kind;
-    spec.layers.push_back(layer);
-  }
-  spec.latent_layer = 1;
-  return spec;
+  return test::dense_stack({{100, 32, Activation::Relu}, {32, 32, Activation::Relu}, {32, 32, Activation::Relu},
+                            {32, 100, Activation::Sigmoid}},
+                           1);
 }
 
 // Learnable data in (0, 1): x = sigmoid(z · M) with z of width 8 and M (8 × 100), both standard normal.

@@ -45,21 +45,9 @@ TEST(VariationalGrad, KlIsZeroAtThePriorAndPositiveElsewhere) {
 }
 
 NetworkSpec vae_network() {
-  const struct {
-    long inputs, units;
-    Activation kind;
-  } layers[] = {{6, 7, Activation::Tanh}, {7, 2 * kLatent, Activation::Linear}, {kLatent, 5, Activation::Gelu},
-                {5, 6, Activation::Sigmoid}};
-  NetworkSpec spec;
-  for (const auto& l : layers) {
-    LayerSpec layer;
-    layer.name = "layer." + std::to_string(spec.layers.size());
-    layer.inputs = l.inputs;
-    layer.units = l.units;
-    layer.activation.kind = l.kind;
-    spec.layers.push_back(layer);
-  }
-  spec.latent_layer = 1;
+  NetworkSpec spec = test::dense_stack({{6, 7, Activation::Tanh}, {7, 2 * kLatent, Activation::Linear},
+                                        {kLatent, 5, Activation::Gelu}, {5, 6, Activation::Sigmoid}},
+                                       1);
   spec.variational = true;
   return spec;
 }
@@ -122,12 +110,7 @@ TEST(VariationalGrad, WholeNetworkMatchesFiniteDifferencesInFloat) {
   const auto numeric = test::numeric_gradient(
       [&](const std::vector<double>& p) { return reference_objective(model, p, test::to_double(x), eps, kl_weight); },
       params);
-  for (const TensorEntry& e : model.table().entries()) {
-    SCOPED_TRACE(e.name);
-    const std::vector<double> analytic(grads.begin() + long(e.offset), grads.begin() + long(e.offset + e.count()));
-    const std::vector<double> expected(numeric.begin() + long(e.offset), numeric.begin() + long(e.offset + e.count()));
-    EXPECT_LT(test::norm_rel_error(analytic, expected), 2e-3);
-  }
+  test::expect_gradients_match(model, grads, numeric, 2e-3);
 }
 
 TEST(VariationalGrad, InferenceDecodesTheMean) {
