@@ -1,11 +1,12 @@
 {
   "variables": {
-    "ae_openblas%": "<!(node native/build-config.js blas)"
+    "ae_openblas%": "<!(node native/build-config.js blas)",
+    "ae_mpi%": "<!(node native/build-config.js mpi)"
   },
   "targets": [
     {
       "target_name": "native_autoencoder",
-      "sources": ["<!@(node native/build-config.js sources core cpu binding)"],
+      "sources": ["<!@(node native/build-config.js sources core cpu mpi binding)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],
@@ -19,6 +20,11 @@
       "conditions": [
         ["ae_openblas==1", {
           "defines": ["AE_HAVE_OPENBLAS", "AE_OPENBLAS_LIBDIR=\"<!(node native/build-config.js blas-libdir)\""],
+          "libraries": ["-ldl"]
+        }],
+        ["ae_mpi==1", {
+          "defines": ["AE_HAVE_MPI", "AE_MPI_LIBRARY=\"<!(node native/build-config.js mpi-library)\""],
+          "include_dirs": ["<!@(node native/build-config.js mpi-include)"],
           "libraries": ["-ldl"]
         }]
       ]

@@ -2,41 +2,21 @@
 // same machine, same run), and the latency of a one-row predict from JavaScript.
 //   npx tsx bench/api-vs-native.ts        (builds the native benchmark first through scripts/native-bench.sh)
 import { spawnSync } from 'node:child_process';
-import { Autoencoder, Decoder, Encoder, type ActivationName, type FitOptions } from 'native-autoencoder';
+import type { FitOptions } from 'native-autoencoder';
+import { W1, W2, buildWorkload, type WorkloadSpec } from './workloads';
 
 interface Workload {
-  name: string;
-  widths: number[];
-  activations: ActivationName[];
-  fit: FitOptions;
+  spec: WorkloadSpec;
   rows: number;
 }
 
 const workloads: Workload[] = [
-  {
-    name: 'W1',
-    widths: [100, 32, 32, 32, 100],
-    activations: ['relu', 'relu', 'relu', 'sigmoid'],
-    fit: { batchSize: 64, loss: 'mse', optimizer: { type: 'sgd', learningRate: 0.05 } },
-    rows: 65536,
-  },
-  {
-    name: 'W2',
-    widths: [784, 512, 256, 64, 256, 512, 784],
-    activations: ['relu', 'relu', 'linear', 'relu', 'relu', 'sigmoid'],
-    fit: { batchSize: 256, loss: 'binaryCrossentropy', optimizer: { type: 'adam', learningRate: 1e-3 } },
-    rows: 8192,
-  },
+  { spec: W1, rows: 65536 },
+  { spec: W2, rows: 8192 },
 ];
 
-function build(w: Workload): Autoencoder {
-  const half = w.activations.length / 2;
-  const layer = (i: number) => ({ units: w.widths[i + 1], activation: w.activations[i] });
-  return new Autoencoder({
-    encoder: new Encoder({ inputDim: w.widths[0], layers: Array.from({ length: half }, (_, i) => layer(i)), seed: 1 }),
-    decoder: new Decoder({ latentDim: w.widths[half], layers: Array.from({ length: half }, (_, i) => layer(i + half)), seed: 2 }),
-    seed: 1,
-  });
+function fitOptions(w: WorkloadSpec): FitOptions {
+  return { batchSize: w.batch, loss: w.loss, optimizer: { type: w.optimizer, learningRate: w.learningRate } };
 }
 
 function data(rows: number, cols: number): Float32Array {
@@ -48,10 +28,10 @@ function data(rows: number, cols: number): Float32Array {
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 async function apiRate(w: Workload): Promise<number> {
-  const ae = build(w);
-  const x = data(w.rows, w.widths[0]);
-  await ae.fit(x, { ...w.fit, epochs: 1 });
-  const history = await ae.fit(x, { ...w.fit, epochs: 3 });
+  const ae = buildWorkload(w.spec);
+  const x = data(w.rows, w.spec.widths[0]);
+  await ae.fit(x, { ...fitOptions(w.spec), epochs: 1 });
+  const history = await ae.fit(x, { ...fitOptions(w.spec), epochs: 3 });
   ae.dispose();
   return median(history.epochs.map((e) => e.samplesPerSecond));
 }
@@ -70,9 +50,8 @@ function nativeRates(): Map<string, number> {
 }
 
 function predictLatency(): number {
-  const w = workloads[0];
-  const ae = build(w);
-  const row = data(1, w.widths[0]);
+  const ae = buildWorkload(W1);
+  const row = data(1, W1.widths[0]);
   for (let i = 0; i < 20_000; i++) ae.predict(row);
   const samples: number[] = [];
   for (let rep = 0; rep < 21; rep++) {
@@ -87,14 +66,14 @@ function predictLatency(): number {
 
 async function main(): Promise<void> {
   const api = new Map<string, number>();
-  for (const w of workloads) api.set(w.name, await apiRate(w));
+  for (const w of workloads) api.set(w.spec.name, await apiRate(w));
   const native = nativeRates();
   console.log('| workload | API samples/s | native samples/s | API / native |');
   console.log('|---|---|---|---|');
-  for (const w of workloads) {
-    const a = api.get(w.name)!;
-    const n = native.get(w.name)!;
-    console.log(`| ${w.name} | ${Math.round(a)} | ${Math.round(n)} | ${(a / n).toFixed(3)} |`);
+  for (const { spec } of workloads) {
+    const a = api.get(spec.name)!;
+    const n = native.get(spec.name)!;
+    console.log(`| ${spec.name} | ${Math.round(a)} | ${Math.round(n)} | ${(a / n).toFixed(3)} |`);
   }
   console.log(`one-row predict on W1 from JavaScript: median ${predictLatency().toFixed(2)} µs`);
 }

@@ -19,15 +19,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import {
   Autoencoder,
-  Decoder,
-  Encoder,
   backendInfo,
   setThreads,
-  type ActivationName,
   type FitOptions,
   type WeightTensor,
 } from 'native-autoencoder';
 import { Canvas, type Color } from '../dist/cjs/cli/canvas';
+import { W1, W2, W3, buildWorkload, type WorkloadSpec } from './workloads';
 
 // TensorFlow.js is loaded with require() and typed by the few calls used here: its own typings need
 // the DOM and WebGL/WebGPU type libraries, which this project's tsconfig leaves out.
@@ -87,16 +85,7 @@ const THREADS = [1, 2];
 const ADAM_EPSILON = 1e-7;
 const INFERENCE_ROWS = 1024;
 
-type LossKind = 'mse' | 'binaryCrossentropy';
-
-interface Workload {
-  name: 'W1' | 'W2' | 'W3';
-  widths: number[];
-  activations: ActivationName[];
-  loss: LossKind;
-  optimizer: 'sgd' | 'adam';
-  learningRate: number;
-  batch: number;
+interface Workload extends WorkloadSpec {
   /** Rows of the full protocol (our library and PyTorch). */
   rows: number;
   /** Rows each TF.js backend trains on; null: skipped (the reason is in `skip`). */
@@ -106,37 +95,19 @@ interface Workload {
 
 const WORKLOADS: Workload[] = [
   {
-    name: 'W1',
-    widths: [100, 32, 32, 32, 100],
-    activations: ['relu', 'relu', 'relu', 'sigmoid'],
-    loss: 'mse',
-    optimizer: 'sgd',
-    learningRate: 0.05,
-    batch: 64,
+    ...W1,
     rows: QUICK ? 8192 : 65536,
     tfjs: { wasm: QUICK ? 2048 : 65536, cpu: QUICK ? 2048 : 8192 },
     skip: {},
   },
   {
-    name: 'W2',
-    widths: [784, 512, 256, 64, 256, 512, 784],
-    activations: ['relu', 'relu', 'linear', 'relu', 'relu', 'sigmoid'],
-    loss: 'binaryCrossentropy',
-    optimizer: 'adam',
-    learningRate: 1e-3,
-    batch: 256,
+    ...W2,
     rows: QUICK ? 1024 : 8192,
     tfjs: { wasm: QUICK ? 256 : 1024, cpu: 256 },
     skip: {},
   },
   {
-    name: 'W3',
-    widths: [4096, 2048, 256, 2048, 4096],
-    activations: ['relu', 'linear', 'relu', 'sigmoid'],
-    loss: 'mse',
-    optimizer: 'adam',
-    learningRate: 1e-3,
-    batch: 512,
+    ...W3,
     rows: QUICK ? 512 : 1024,
     tfjs: { wasm: QUICK ? null : 512, cpu: null },
     skip: {
@@ -211,16 +182,6 @@ function makeData(rows: number, cols: number, seed: number): Float32Array {
     }
   }
   return x;
-}
-
-function build(w: Workload): Autoencoder {
-  const half = w.activations.length / 2;
-  const layer = (i: number) => ({ units: w.widths[i + 1], activation: w.activations[i] });
-  return new Autoencoder({
-    encoder: new Encoder({ inputDim: w.widths[0], layers: Array.from({ length: half }, (_, i) => layer(i)), seed: 1 }),
-    decoder: new Decoder({ latentDim: w.widths[half], layers: Array.from({ length: half }, (_, i) => layer(i + half)), seed: 2 }),
-    seed: 1,
-  });
 }
 
 function fitOptions(w: Workload, epochs: number): FitOptions {
@@ -682,7 +643,7 @@ async function main(): Promise<void> {
   WORKLOADS.forEach((w, i) => {
     const x = makeData(Math.max(w.rows, INFERENCE_ROWS), w.widths[0], 7 + i);
     data.set(w.name, x);
-    const ae = build(w);
+    const ae = buildWorkload(w);
     const init = ae.getWeights();
     models.set(w.name, ae);
     inits.set(w.name, init);

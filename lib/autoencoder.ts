@@ -18,6 +18,7 @@ import {
 } from './fit';
 import { LayerStack, createShared, rebindStack, sharedOf } from './stack';
 import { writeFileAtomic } from './atomic-file';
+import { initDistributed } from './distributed';
 import { buildFrom, encodeModel, modelFromBuffer, readModelFile, type Architecture, type ModelFile } from './model-file';
 import { formatError, type Tensor } from './safetensors';
 import { checkReceivers, integer, knownKeys, objectArg, oneOf, optionalObject, seedArg } from './validate';
@@ -177,11 +178,13 @@ export class Autoencoder extends LayerStack {
     const onBatch = onBatchEnd
       ? (epoch: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
       : null;
-    const onEpoch = onEpochEnd ? (e: NativeEpoch) => onEpochEnd(epochLogs(e, variational)) : null;
+    const distributed = o.native.distributed === true;
+    const onEpoch = onEpochEnd ? (e: NativeEpoch) => onEpochEnd(epochLogs(e, variational, distributed)) : null;
     // Checkpoints are written in order, while training goes on; a failed write stops the fit.
     let writes = Promise.resolve();
     let writeError: unknown;
-    const { checkpointPath } = o;
+    // Every rank holds the same checkpoint; rank 0 writes it.
+    const checkpointPath = distributed && initDistributed().rank !== 0 ? undefined : o.checkpointPath;
     const onCheckpoint = checkpointPath
       ? (snapshot: NativeCheckpoint) => {
           const bytes = this.#checkpointBytes(snapshot, o.native);
@@ -204,7 +207,7 @@ export class Autoencoder extends LayerStack {
     await writes;
     if (writeError !== undefined) throw writeError;
     this.#lastLoss = o.loss;
-    return history(result, variational);
+    return history(result, variational, distributed);
   }
 
   /**
@@ -217,12 +220,12 @@ export class Autoencoder extends LayerStack {
    */
   async fitStream(
     open: () => AsyncIterable<DataInput> | Iterable<DataInput>,
-    options: Omit<FitOptions, 'validationSplit' | 'validationData' | 'earlyStopping' | 'checkpoint' | 'resumeFrom'> = {},
+    options: Omit<FitOptions, 'validationSplit' | 'validationData' | 'earlyStopping' | 'checkpoint' | 'resumeFrom' | 'distributed'> = {},
   ): Promise<History> {
     if (typeof open !== 'function') throw typeError('open', 'a function that returns the chunks of one pass', open);
     const variational = (this.constructor as typeof Autoencoder).variational;
     const o = normalizeFit(options, this.#regularization);
-    for (const key of ['validationSplit', 'validationData', 'earlyStopping', 'checkpoint', 'resumeFrom'] as const) {
+    for (const key of ['validationSplit', 'validationData', 'earlyStopping', 'checkpoint', 'resumeFrom', 'distributed'] as const) {
       if ((options as FitOptions)[key] !== undefined) throw rangeError(`options.${key}`, 'left out: fitStream does not support it', (options as FitOptions)[key]);
     }
     if (!variational && (o.native.beta !== undefined || o.native.klWarmupEpochs !== undefined)) {
@@ -286,6 +289,7 @@ export class Autoencoder extends LayerStack {
         samplesPerSecond: sums.rows / Math.max(sums.seconds, 1e-9),
         seconds,
         skippedBatches: sums.skipped,
+        communicationSeconds: 0,
       };
       epochsLog.push(stats);
       onEpochEnd?.(epochLogs(stats, variational));
@@ -507,7 +511,7 @@ function resumeFromSnapshot(snapshot: NativeCheckpoint): Record<string, unknown>
   };
 }
 
-function epochLogs(e: NativeEpoch, variational: boolean): EpochLogs {
+function epochLogs(e: NativeEpoch, variational: boolean, distributed = false): EpochLogs {
   const logs: EpochLogs = {
     epoch: e.epoch,
     loss: e.loss,
@@ -519,11 +523,12 @@ function epochLogs(e: NativeEpoch, variational: boolean): EpochLogs {
   };
   if (e.valLoss !== undefined) logs.valLoss = e.valLoss;
   if (variational) Object.assign(logs, { reconstruction: e.reconstruction, kl: e.kl, beta: e.beta });
+  if (distributed) logs.communicationSeconds = e.communicationSeconds;
   return logs;
 }
 
-function history(result: NativeFitResult, variational: boolean): History {
-  const epochs = result.epochs.map((e) => epochLogs(e, variational));
+function history(result: NativeFitResult, variational: boolean, distributed = false): History {
+  const epochs = result.epochs.map((e) => epochLogs(e, variational, distributed));
   return {
     epochs,
     loss: epochs.map((e) => e.loss),

@@ -32,6 +32,7 @@ export interface NativeEpoch {
   samplesPerSecond: number;
   seconds: number;
   skippedBatches: number;
+  communicationSeconds: number;
 }
 
 export interface NativeFitResult {
@@ -93,6 +94,7 @@ export interface NativeBinding {
   NativeModel: new (spec: NativeModelSpec, seed: number) => NativeModel;
   backendInfo(): NativeBackendInfo;
   setThreads(threads: number): void;
+  mpiInit(timeoutSeconds?: number): { rank: number; size: number; library: string };
 }
 
 function load(): NativeBinding {

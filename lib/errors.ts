@@ -11,6 +11,10 @@ export type ErrorCode =
   | 'ERR_OUT_OF_MEMORY'
   | 'ERR_NATIVE_BINDING'
   | 'ERR_MODEL_FORMAT'
+  | 'ERR_MPI_UNAVAILABLE'
+  | 'ERR_DISTRIBUTED'
+  | 'ERR_DISTRIBUTED_TIMEOUT'
+  | 'ERR_DISTRIBUTED_MISMATCH'
   | 'ABORT_ERR';
 
 export interface CodedError extends Error {

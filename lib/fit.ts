@@ -83,6 +83,8 @@ export interface EpochLogs {
   kl?: number;
   /** VariationalAutoencoder: this epoch's β (after warm-up). */
   beta?: number;
+  /** Distributed fits: seconds of the epoch spent reducing gradients and statistics across the ranks (included in `seconds`). */
+  communicationSeconds?: number;
 }
 
 export interface EarlyStoppingConfig {
@@ -128,6 +130,14 @@ export interface FitOptions {
   klWarmupEpochs?: number;
   /** Continue from a checkpoint: its weights, optimizer state, epoch and generator. `epochs` counts from the start, so 5 + 5 equals 10 straight, bit for bit. */
   resumeFrom?: string;
+  /**
+   * 'mpi': data-parallel training across the processes of an MPI job (`mpirun -np N node train.js`).
+   * Every rank passes the same rows and options; each trains on its share of every batch
+   * (`batchSize` is the global batch), gradients are averaged, and rank 0's initial weights are
+   * everyone's, so the weights stay equal on every rank. Losses, validation and early stopping are
+   * over all ranks; only rank 0 writes checkpoints. See initDistributed().
+   */
+  distributed?: 'mpi';
 }
 
 export interface CheckpointConfig {
@@ -189,6 +199,7 @@ const FIT_KEYS = [
   'resumeFrom',
   'beta',
   'klWarmupEpochs',
+  'distributed',
 ] as const;
 
 const OPTIMIZER_KEYS = [
@@ -320,6 +331,7 @@ export function normalizeFit(options: unknown, regularization: Record<string, un
     skipNonFinite: (o.onNonFinite === undefined ? 'error' : oneOf('options.onNonFinite', o.onNonFinite, ['error', 'skip'] as const)) === 'skip',
     ...regularization,
   };
+  if (o.distributed !== undefined) native.distributed = oneOf('options.distributed', o.distributed, ['mpi'] as const) === 'mpi';
   if (o.seed !== undefined) native.seed = integer('options.seed', o.seed, 0);
   if (o.beta !== undefined) native.beta = finiteNumber('options.beta', o.beta, { min: 0 });
   if (o.klWarmupEpochs !== undefined) native.klWarmupEpochs = integer('options.klWarmupEpochs', o.klWarmupEpochs, 0, 2 ** 30);

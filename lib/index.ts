@@ -31,4 +31,5 @@ export {
 } from './fit';
 export { type DataInput, type Matrix } from './data';
 export { backendInfo, getThreads, setThreads, type BackendInfo } from './backend';
+export { initDistributed, type DistributedInfo, type DistributedOptions } from './distributed';
 export { type CodedError, type ErrorCode } from './errors';

@@ -4,7 +4,11 @@
 //   node native/build-config.js sources core cpu binding   -> the files of those sections
 //   node native/build-config.js blas                       -> 1 when OpenBLAS will be used, else 0
 //   node native/build-config.js blas-libdir                -> the folder pkg-config reports for it
-// OpenBLAS is loaded at run time (native/cpu/openblas.cpp); the build only records where it was.
+//   node native/build-config.js mpi                        -> 1 when Open MPI's headers were found, else 0
+//   node native/build-config.js mpi-include                -> their folders
+//   node native/build-config.js mpi-library                -> the libmpi the build found
+// OpenBLAS and libmpi are loaded at run time (native/cpu/openblas.cpp, native/mpi/mpi_collective.cpp);
+// the build only records where they were. AE_MPI=OFF builds without MPI even where it is present.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -42,6 +46,16 @@ function openblasWanted() {
   return true;
 }
 
+function mpiWanted() {
+  if ((process.env.AE_MPI || '').toUpperCase() === 'OFF') return false;
+  return pkgConfig(['--exists', 'ompi-c']) !== null;
+}
+
+function mpiLibrary() {
+  const libdir = pkgConfig(['--variable=libdir', 'ompi-c']);
+  return libdir ? path.join(libdir, 'libmpi.so') : '';
+}
+
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'sources':
@@ -52,6 +66,15 @@ switch (command) {
     break;
   case 'blas-libdir':
     process.stdout.write(pkgConfig(['--variable=libdir', 'openblas']) || '');
+    break;
+  case 'mpi':
+    process.stdout.write(mpiWanted() ? '1' : '0');
+    break;
+  case 'mpi-include':
+    process.stdout.write((pkgConfig(['--cflags-only-I', 'ompi-c']) || '').replace(/-I/g, '').trim());
+    break;
+  case 'mpi-library':
+    process.stdout.write(mpiLibrary());
     break;
   default:
     process.stderr.write(`unknown command ${command}\n`);

@@ -5,6 +5,7 @@
 #include "binding/errors.h"
 #include "binding/model_wrap.h"
 #include "binding/workers.h"
+#include "mpi/mpi_collective.h"
 
 namespace ae::binding {
 
@@ -57,6 +58,27 @@ Napi::Value set_threads(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// Joins the MPI job this process was started in (or a job of one); the same answer on later calls.
+Napi::Value mpi_init(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    double timeout = 0;
+    if (!info[0].IsUndefined()) {
+      if (!info[0].IsNumber()) throw_type("timeoutSeconds must be a number");
+      timeout = info[0].As<Napi::Number>().DoubleValue();
+      if (!(timeout > 0) || timeout > 1e7) throw_range("timeoutSeconds must be > 0 and at most 1e7");
+    }
+    MpiCollective& mpi = MpiCollective::instance();
+    if (timeout > 0) mpi.set_timeout(timeout);
+    const MpiInfo about = mpi.info();
+    Napi::Object out = Napi::Object::New(env);
+    out.Set("rank", about.rank);
+    out.Set("size", about.size);
+    out.Set("library", about.library);
+    return out;
+  });
+}
+
 }  // namespace
 
 Napi::Object init(Napi::Env env, Napi::Object exports) {
@@ -67,6 +89,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("NativeModel", model);
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
+  exports.Set("mpiInit", Napi::Function::New(env, mpi_init, "mpiInit"));
   return exports;
 }
 

@@ -253,6 +253,7 @@ Napi::Object epoch_to_js(Napi::Env env, const EpochStats& s) {
   o.Set("samplesPerSecond", s.samples_per_second);
   o.Set("seconds", s.seconds);
   o.Set("skippedBatches", double(s.skipped_batches));
+  o.Set("communicationSeconds", s.communication_seconds);
   return o;
 }
 

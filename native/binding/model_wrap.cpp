@@ -4,6 +4,7 @@
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/workers.h"
+#include "mpi/mpi_collective.h"
 
 namespace ae::binding {
 
@@ -251,8 +252,11 @@ Napi::Value ModelWrap::fit(const Napi::CallbackInfo& info) {
       config.resume = resume.get();
     }
     validate_fit(model, config, train_view, val_rows > 0 ? &val_view : nullptr);
+    std::shared_ptr<Collective> collective;
+    if (info[4].As<Napi::Object>().Get("distributed").ToBoolean()) collective = MpiCollective::instance().lease();
     job_ = std::make_shared<FitJob>(env, this, info.This().As<Napi::Object>(), model_, copy_rows(x), rows,
-                                    std::move(val), val_rows, config, info[5], info[6], info[7], std::move(resume));
+                                    std::move(val), val_rows, config, info[5], info[6], info[7], std::move(resume),
+                                    std::move(collective));
     return job_->start();
   });
 }

@@ -26,7 +26,7 @@ struct FitEvent {
 FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
                std::vector<float> train, long train_rows, std::vector<float> val, long val_rows, FitConfig config,
                Napi::Value on_batch, Napi::Value on_epoch, Napi::Value on_checkpoint,
-               std::unique_ptr<TrainingState> resume)
+               std::unique_ptr<TrainingState> resume, std::shared_ptr<Collective> collective)
     : env_(env),
       state_(&state_of(env)),
       wrap_(wrap),
@@ -38,8 +38,10 @@ FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_pt
       train_rows_(train_rows),
       val_rows_(val_rows),
       config_(config),
-      resume_(std::move(resume)) {
+      resume_(std::move(resume)),
+      collective_(std::move(collective)) {
   config_.resume = resume_.get();
+  config_.collective = collective_.get();
   if (on_batch.IsFunction()) on_batch_ = Napi::Persistent(on_batch.As<Napi::Function>());
   if (on_epoch.IsFunction()) on_epoch_ = Napi::Persistent(on_epoch.As<Napi::Function>());
   if (on_checkpoint.IsFunction()) on_checkpoint_ = Napi::Persistent(on_checkpoint.As<Napi::Function>());
@@ -65,6 +67,8 @@ void FitJob::run() {
   } catch (const std::exception& e) {
     outcome.error = capture(e);
   }
+  // Given back before the promise settles, so that code awaiting it can start the next distributed fit.
+  collective_.reset();
   post(done);
   channel_.Release();
   // Only now is the thread done with the channel, which environment teardown deletes after our

@@ -24,7 +24,8 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
  public:
   FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model, std::vector<float> train,
          long train_rows, std::vector<float> val, long val_rows, FitConfig config, Napi::Value on_batch,
-         Napi::Value on_epoch, Napi::Value on_checkpoint, std::unique_ptr<TrainingState> resume);
+         Napi::Value on_epoch, Napi::Value on_checkpoint, std::unique_ptr<TrainingState> resume,
+         std::shared_ptr<Collective> collective);
 
   Napi::Promise start();  // spawns the thread
   void cancel() { cancelled_.store(true); }
@@ -58,6 +59,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   long train_rows_, val_rows_;
   FitConfig config_;
   std::unique_ptr<TrainingState> resume_;
+  std::shared_ptr<Collective> collective_;  // a distributed fit's lease on the communicator
   std::atomic<bool> cancelled_{false};
   std::optional<ErrorInfo> callback_error_;  // a JS callback threw: the fit stops and rejects with it
   Napi::Reference<Napi::Value> callback_exception_;

@@ -80,6 +80,59 @@ double weight_penalty(const Model& model, Backend& be, float l2) {
   return l2 * sum;
 }
 
+// The part of a block of rows that one rank takes: the ranks split every block evenly, in rank
+// order, so together they cover it exactly once.
+struct Share {
+  long first, rows;
+};
+Share share_of(long first, long rows, int rank, int ranks) {
+  const long lo = rows * rank / ranks, hi = rows * (rank + 1) / ranks;
+  return {first + lo, hi - lo};
+}
+
+// Every rank must train the same network on the same rows with the same settings, or one would
+// wait forever for the others: all ranks compare with rank 0 and refuse together. Rank 0's
+// weights, generator and optimizer state then become everyone's.
+void agree_across_ranks(Collective& comm, Model& model, const DataView& train, const DataView* val,
+                        const FitConfig& c, TrainingState& state) {
+  const char* names[] = {"rows", "columns", "validation rows", "batch size", "epochs", "parameters", "start epoch",
+                         "start step"};
+  double mine[8] = {double(train.rows), double(train.cols), double(val ? val->rows : 0), double(c.batch_size),
+                    double(c.epochs), double(model.params().size()), double(state.epoch), double(state.step)};
+  double root[8];
+  std::copy(std::begin(mine), std::end(mine), std::begin(root));
+  comm.broadcast(root, sizeof root);
+  std::string difference;
+  for (int i = 0; i < 8; ++i)
+    if (mine[i] != root[i])
+      difference += (difference.empty() ? "" : ", ") + std::string(names[i]) + " " + std::to_string(int64_t(mine[i])) +
+                    " where rank 0 has " + std::to_string(int64_t(root[i]));
+  double mismatched = difference.empty() ? 0.0 : 1.0;
+  comm.allreduce_sum(&mismatched, 1);
+  if (mismatched > 0)
+    throw Error(ErrorKind::Range, "ERR_DISTRIBUTED_MISMATCH",
+                difference.empty() ? std::to_string(int(mismatched)) + " rank(s) differ from rank 0 in their data or settings"
+                                   : "rank " + std::to_string(comm.rank()) + " differs from rank 0: " + difference);
+  comm.broadcast(model.params().data(), model.params().size() * sizeof(float));
+  std::array<uint64_t, 4> generator = model.rng().state();
+  comm.broadcast(generator.data(), sizeof generator);
+  model.rng().set_state(generator);
+  if (state.s1.size()) comm.broadcast(state.s1.data(), state.s1.size() * sizeof(float));
+  if (state.s2.size()) comm.broadcast(state.s2.data(), state.s2.size() * sizeof(float));
+}
+
+// Noise, dropout and variational samples differ from rank to rank: each draws them from a generator
+// derived from the shared one without advancing it, so the shared one (which shuffles) stays equal.
+Rng rank_generator(const Rng& shared, int rank) {
+  uint64_t seed = (uint64_t(rank) + 1) * 0x9E3779B97F4A7C15ull;
+  for (uint64_t word : shared.state()) seed = (seed ^ word) * 0xBF58476D1CE4E5B9ull;
+  return Rng(seed);
+}
+
+// What each rank adds to the gradient reduction after its gradients: its weighted share of the
+// batch's loss terms, and whether it wants to stop, so every rank decides alike.
+enum ReducedExtra { kLoss, kKl, kPenalty, kStop, kReducedExtras };
+
 [[noreturn]] void throw_non_finite(int epoch, long batch, const char* what, bool restored) {
   throw Error(ErrorKind::NonFinite, "ERR_NON_FINITE",
               std::string("non-finite ") + what + " at epoch " + std::to_string(epoch) + ", batch " +
@@ -124,10 +177,14 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   const long batch = std::min(c.batch_size, train.rows);
   const long batches = (train.rows + batch - 1) / batch;
   const size_t nparams = model.params().size();
+  Collective* comm = c.collective;
+  const int rank = comm ? comm->rank() : 0;
+  const int ranks = comm ? comm->size() : 1;
+  const long rank_batch = (batch + ranks - 1) / ranks;
 
   // Everything the loop touches is allocated here, once.
-  Workspace ws(model.spec(), 0, layers, batch, true);
-  Buffer grads(nparams);
+  Workspace ws(model.spec(), 0, layers, rank_batch, true);
+  Buffer grads(nparams + (comm ? kReducedExtras : 0));
   TrainingState state;
   init_optimizer_slots(state, c.optimizer, nparams);
   if (c.resume) {
@@ -139,8 +196,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     state.best_epoch = c.resume->best_epoch;
     model.rng().set_state(c.resume->rng);
   }
-  Buffer inputs(size_t(batch) * size_t(cols));
-  Buffer targets(c.noise != NoiseKind::None ? size_t(batch) * size_t(cols) : 0);
+  if (comm) agree_across_ranks(*comm, model, train, val, c, state);
+  Buffer inputs(size_t(rank_batch) * size_t(cols));
+  Buffer targets(c.noise != NoiseKind::None ? size_t(rank_batch) * size_t(cols) : 0);
   Buffer epoch_start(nparams);
   Buffer best(c.restore_best ? nparams : 0);
   std::vector<long> order(size_t(train.rows));
@@ -155,40 +213,71 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     const auto start = Clock::now();
     epoch_start.copy_from(model.params());
     // Each epoch's order depends on the generator alone, so a resumed fit shuffles as the original would.
+    Rng rank_rng = comm ? rank_generator(model.rng(), rank) : Rng();
+    Rng& draws = comm ? rank_rng : model.rng();
     std::iota(order.begin(), order.end(), 0L);
     if (c.shuffle) {
       for (long i = train.rows - 1; i > 0; --i) std::swap(order[i], order[model.rng().below(uint64_t(i) + 1)]);
     }
-    double loss_sum = 0, penalty_sum = 0, kl_sum = 0;
+    double loss_sum = 0, penalty_sum = 0, kl_sum = 0, communication = 0;
     long seen = 0, skipped = 0;
     double lr = 0;
     const double beta = c.kl_warmup_epochs > 0 ? c.beta * std::min(1.0, double(epoch + 1) / c.kl_warmup_epochs) : c.beta;
     for (long b = 0; b < batches; ++b) {
-      if (observer.should_stop()) {
+      const bool stop_asked = observer.should_stop();
+      if (stop_asked && !comm) {
         result.reason = StopReason::Cancelled;
         return result;
       }
       const long first = b * batch;
       const long rows = std::min(batch, train.rows - first);
-      for (long r = 0; r < rows; ++r)
-        std::copy_n(train.x + size_t(order[first + r]) * cols, cols, inputs.data() + size_t(r) * cols);
-      const float* target = inputs.data();
-      if (c.noise != NoiseKind::None) {
-        std::copy_n(inputs.data(), size_t(rows) * cols, targets.data());
-        target = targets.data();
-        corrupt_input(c.noise, c.noise_level, inputs.data(), size_t(rows) * cols, model.rng());
-      }
+      const Share mine = share_of(first, rows, rank, ranks);
+      double loss = 0, kl_row = 0, penalty = 0;
+      if (mine.rows > 0) {
+        for (long r = 0; r < mine.rows; ++r)
+          std::copy_n(train.x + size_t(order[mine.first + r]) * cols, cols, inputs.data() + size_t(r) * cols);
+        const float* target = inputs.data();
+        if (c.noise != NoiseKind::None) {
+          std::copy_n(inputs.data(), size_t(mine.rows) * cols, targets.data());
+          target = targets.data();
+          corrupt_input(c.noise, c.noise_level, inputs.data(), size_t(mine.rows) * cols, draws);
+        }
 
-      forward(be, model, ws, 0, layers, inputs.data(), rows, true, &model.rng());
-      const double reconstruction = output_loss(be, model, ws, c.loss, target, rows, ws.grad_a());
-      // The loss holds β · (KL per row) / (loss terms per row): weighed against the per-term
-      // reconstruction exactly as the per-sample ELBO weighs the summed reconstruction.
-      const double kl_weight = variational ? beta / terms_per_row : 0.0;
-      const double kl_row = variational ? ws.kl_sum / double(rows) : 0.0;
-      const double loss = reconstruction + kl_weight * kl_row;
-      double penalty = backward(be, model, ws, 0, layers, inputs.data(), rows, grads.data(), c.l2, c.latent_l1,
-                                float(kl_weight / double(rows)));
-      penalty += weight_penalty(model, be, c.l2);
+        forward(be, model, ws, 0, layers, inputs.data(), mine.rows, true, &draws);
+        const double reconstruction = output_loss(be, model, ws, c.loss, target, mine.rows, ws.grad_a());
+        // The loss holds β · (KL per row) / (loss terms per row): weighed against the per-term
+        // reconstruction exactly as the per-sample ELBO weighs the summed reconstruction.
+        const double kl_weight = variational ? beta / terms_per_row : 0.0;
+        kl_row = variational ? ws.kl_sum / double(mine.rows) : 0.0;
+        loss = reconstruction + kl_weight * kl_row;
+        penalty = backward(be, model, ws, 0, layers, inputs.data(), mine.rows, grads.data(), c.l2, c.latent_l1,
+                           float(kl_weight / double(mine.rows)));
+        penalty += weight_penalty(model, be, c.l2);
+      } else {
+        std::fill_n(grads.data(), nparams, 0.0f);
+      }
+      if (comm) {
+        // Each rank's gradient is the mean over its rows; weighted by its share of the batch, the
+        // sum over the ranks is the mean over the whole batch, as one process computes it.
+        const float share = float(double(mine.rows) / double(rows));
+        float* g = grads.data();
+        for (size_t i = 0; i < nparams; ++i) g[i] *= share;
+        float* extra = g + nparams;
+        extra[kLoss] = float(loss * share);
+        extra[kKl] = float(kl_row * share);
+        extra[kPenalty] = float(penalty * share);
+        extra[kStop] = stop_asked ? 1.0f : 0.0f;
+        const auto reducing = Clock::now();
+        comm->allreduce_sum(g, nparams + kReducedExtras);
+        communication += seconds_since(reducing);
+        if (extra[kStop] > 0) {
+          result.reason = StopReason::Cancelled;
+          return result;
+        }
+        loss = extra[kLoss];
+        kl_row = extra[kKl];
+        penalty = extra[kPenalty];
+      }
       const double sumsq = be.sum_squares(grads.data(), nparams);
 
       if (!std::isfinite(loss) || !std::isfinite(sumsq)) {
@@ -224,13 +313,29 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     stats.val_loss = std::numeric_limits<double>::quiet_NaN();
     stats.has_validation = val != nullptr;
     if (val) {
-      const Evaluation e = evaluate_terms(be, model, *val, c.loss);
+      Evaluation e;
+      if (comm) {
+        const Share part = share_of(0, val->rows, rank, ranks);
+        double sums[2] = {0, 0};
+        if (part.rows > 0) {
+          e = evaluate_terms(be, model, {val->x + size_t(part.first) * cols, part.rows, cols}, c.loss);
+          sums[0] = e.reconstruction * double(part.rows);
+          sums[1] = e.kl * double(part.rows);
+        }
+        const auto reducing = Clock::now();
+        comm->allreduce_sum(sums, 2);
+        communication += seconds_since(reducing);
+        e = {sums[0] / double(val->rows), sums[1] / double(val->rows)};
+      } else {
+        e = evaluate_terms(be, model, *val, c.loss);
+      }
       stats.val_loss = e.reconstruction + (variational ? beta / terms_per_row : 0.0) * e.kl;
     }
     stats.learning_rate = lr;
     stats.seconds = seconds_since(start);
     stats.samples_per_second = stats.seconds > 0 ? double(seen) / stats.seconds : 0.0;
     stats.skipped_batches = skipped;
+    stats.communication_seconds = communication;
     result.epochs.push_back(stats);
     result.steps = step;
 

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "core/collective.h"
 #include "core/network.h"
 
 namespace ae {
@@ -47,6 +48,9 @@ struct FitConfig {
   float beta = 1.0f;             // variational models: weight of the KL term
   int kl_warmup_epochs = 0;      // variational models: β rises linearly over these first epochs
   const TrainingState* resume = nullptr;  // continue from this state; epochs counts from the start
+  // Data-parallel training: every rank holds the same rows and trains on its share of each batch
+  // (batch_size is the global batch); gradients are averaged, so every rank takes the same step.
+  Collective* collective = nullptr;
 };
 
 struct DataView {
@@ -68,6 +72,7 @@ struct EpochStats {
   double samples_per_second = 0;
   double seconds = 0;
   long skipped_batches = 0;
+  double communication_seconds = 0;  // distributed fits: time in gradient and statistics reductions
 };
 
 class FitObserver {

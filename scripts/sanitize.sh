@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Builds the native tests and the addon with AddressSanitizer and UndefinedBehaviorSanitizer (the
+# CMake option AE_SANITIZE), runs the native tests, then the whole vitest suite with the sanitizer
+# runtime preloaded into node and every child process it starts. Leak detection is on. Every
+# report is fatal in the process that makes it and is also written to a log file; the run fails if
+# any log file exists, so a report in a child process whose exit status nobody checks still counts.
+# AE_SANITIZE picks other sanitizers; AE_JOBS caps the parallel compile jobs.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+sanitizers="${AE_SANITIZE:-address,undefined}"
+jobs="${AE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
+tests="$root/build-sanitize"
+addon="$root/build-sanitize-addon"
+reports="$tests/reports"
+
+cmake -S "$root" -B "$tests" -DAE_SANITIZE="$sanitizers" -DAE_BUILD_TESTS=ON -DAE_BUILD_BENCH=OFF
+cmake --build "$tests" -j "$jobs"
+(cd "$root" && npx cmake-js build -O "$addon" --CDAE_SANITIZE="$sanitizers")
+
+rm -rf "$reports" && mkdir -p "$reports"
+# The allocator's quarantine of freed blocks is kept small (16 MB, not 256) so that the tests that
+# bound resident memory measure the library rather than the quarantine.
+export ASAN_OPTIONS="detect_leaks=1:quarantine_size_mb=16:log_path=$reports/asan"
+export LSAN_OPTIONS="suppressions=$root/scripts/lsan-suppressions.txt:print_suppressions=0"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$reports/ubsan"
+
+echo "== native tests under $sanitizers =="
+(cd "$tests" && ctest --output-on-failure)
+
+echo "== vitest under $sanitizers =="
+runtime="$(gcc -print-file-name=libasan.so)"
+status=0
+(cd "$root" && LD_PRELOAD="$runtime" NATIVE_AUTOENCODER_ADDON="$addon/Release/native_autoencoder.node" npx vitest run) || status=$?
+
+if compgen -G "$reports/*" >/dev/null; then
+  echo "sanitizer reports:" >&2
+  for report in "$reports"/*; do echo "--- $report" >&2; cat "$report" >&2; done
+  exit 1
+fi
+[ "$status" -eq 0 ] || exit "$status"
+echo "no sanitizer reports"
