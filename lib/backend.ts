@@ -7,7 +7,8 @@ import { integer } from './validate';
  * the library's own); `blasKernels`, OpenBLAS's kernel family for this CPU; `gemmReason`, why that
  * GEMM (OpenBLAS missing, AE_GEMM set, or OpenBLAS running generic kernels here); `simd`, the widest
  * SIMD of the element-wise kernels ('avx512', 'avx2', 'neon' or 'scalar'); `threads`;
- * `flushDenormals`, whether denormals are flushed inside the library's compute threads; `version`.
+ * `flushDenormals`, whether denormals are flushed inside the library's compute threads; `mpi`,
+ * whether this build can train data-parallel over MPI (see initDistributed); `version`.
  */
 export interface BackendInfo extends NativeBackendInfo {
   version: string;

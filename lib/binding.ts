@@ -62,6 +62,7 @@ export interface NativeBackendInfo {
   simd: string;
   threads: number;
   flushDenormals: boolean;
+  mpi: boolean;
 }
 
 export interface NativeModel {

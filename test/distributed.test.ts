@@ -7,12 +7,13 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Autoencoder, setThreads } from 'native-autoencoder';
+import { Autoencoder, backendInfo, initDistributed, setThreads } from 'native-autoencoder';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const entry = path.resolve(here, '../dist/cjs/index.js');
 const rankScript = path.join(here, 'mpi/rank.cjs');
 const mpirun = spawnSync('mpirun', ['--version'], { encoding: 'utf8' }).status === 0;
+const builtWithMpi = backendInfo().mpi;
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-mpi-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -83,8 +84,8 @@ function worstRelative(a: { name: string; data: ArrayLike<number> }[], b: { name
   return worst;
 }
 
-// 1,001 rows of 24 in global batches of 64: 10 epochs of 16 batches, 160 steps; the last batch of
-// each epoch holds 41 rows, split 20 and 21; with validationSplit 0.1, 900 train rows and 101 held out.
+// 1,001 rows of 24 with validationSplit 0.1: 901 train rows and 100 held out. Global batches of 64:
+// 15 per epoch, the last of 5 rows (2 on rank 0, 3 on rank 1); 10 epochs, 150 steps.
 const base: Scenario = { rows: 1001, dim: 24, epochs: 10, batchSize: 64, modelSeed: 1000, validationSplit: 0.1 };
 
 async function singleProcess(scenario: Scenario) {
@@ -100,7 +101,37 @@ async function singleProcess(scenario: Scenario) {
   return { history, weights: ae.getWeights() };
 }
 
-describe.skipIf(!mpirun)('data-parallel training over MPI (mpirun on localhost)', () => {
+function thrown(fn: () => unknown): Error & { code?: string } {
+  try {
+    fn();
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected a throw');
+}
+
+describe('distributed options', () => {
+  it('are refused, naming the option, when they are not valid', async () => {
+    const ae = new Autoencoder({ inputDim: 4, latentDim: 2 });
+    await expect(ae.fit(new Float32Array(8), { distributed: 'nccl' as never })).rejects.toMatchObject({ name: 'RangeError', code: 'ERR_INVALID_ARG_VALUE', message: expect.stringMatching(/options\.distributed/) });
+    await expect(ae.fitStream(() => [new Float32Array(8)], { distributed: 'mpi' } as never)).rejects.toMatchObject({ name: 'RangeError', message: expect.stringMatching(/options\.distributed/) });
+    expect(thrown(() => initDistributed({ timeoutSeconds: 0 }))).toMatchObject({ name: 'RangeError', message: expect.stringMatching(/options\.timeoutSeconds/) });
+    expect(thrown(() => initDistributed({ timeout: 5 } as never))).toMatchObject({ name: 'RangeError', message: expect.stringMatching(/options\.timeout/) });
+    expect(thrown(() => initDistributed('mpi' as never))).toMatchObject({ name: 'TypeError', message: expect.stringMatching(/options/) });
+    ae.dispose();
+  });
+
+  it.runIf(!builtWithMpi)('throw ERR_MPI_UNAVAILABLE, saying how to build with MPI, in a build without it', async () => {
+    expect(thrown(() => initDistributed())).toMatchObject({ code: 'ERR_MPI_UNAVAILABLE', message: expect.stringMatching(/no MPI support.*libopenmpi-dev/) });
+    const ae = new Autoencoder({ inputDim: 4, latentDim: 2 });
+    await expect(ae.fit(new Float32Array(8), { distributed: 'mpi' })).rejects.toMatchObject({ code: 'ERR_MPI_UNAVAILABLE' });
+    // Nothing else changed: the same model trains without the option.
+    expect((await ae.fit(new Float32Array(8), { epochs: 1 })).steps).toBe(1);
+    ae.dispose();
+  });
+});
+
+describe.skipIf(!mpirun || !builtWithMpi)('data-parallel training over MPI (mpirun on localhost)', () => {
   it('two ranks end with the weights of one process on the same global batches, within 1e-6 relative', async () => {
     const run = launch('equal', 2, base);
     expect(run.status, run.output).toBe(0);

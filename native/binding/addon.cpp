@@ -43,7 +43,9 @@ AddonState& state_of(Napi::Env env) { return *env.GetInstanceData<AddonState>();
 namespace {
 
 Napi::Value backend_info(const Napi::CallbackInfo& info) {
-  return backend_info_to_js(info.Env(), state_of(info.Env()).backend.info());
+  Napi::Object out = backend_info_to_js(info.Env(), state_of(info.Env()).backend.info());
+  out.Set("mpi", MpiCollective::built_with_mpi());
+  return out;
 }
 
 Napi::Value set_threads(const Napi::CallbackInfo& info) {

@@ -23,10 +23,11 @@ const char* simd_level_name(SimdLevel level) {
 SimdLevel detect_simd_level() {
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
   __builtin_cpu_init();
-  if (avx512_kernels() && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") &&
-      __builtin_cpu_supports("fma"))
+  // The CPU first: building a table runs code compiled for its instruction set.
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+      avx512_kernels())
     return SimdLevel::Avx512;
-  if (avx2_kernels() && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return SimdLevel::Avx2;
+  if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && avx2_kernels()) return SimdLevel::Avx2;
 #endif
   return SimdLevel::Scalar;
 }

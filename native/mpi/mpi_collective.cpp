@@ -232,6 +232,14 @@ void MpiCollective::allreduce_sum(double* data, size_t n) {
 
 #endif
 
+bool MpiCollective::built_with_mpi() {
+#ifdef AE_HAVE_MPI
+  return true;
+#else
+  return false;
+#endif
+}
+
 MpiInfo MpiCollective::info() const { return {rank_, size_, library_}; }
 
 void MpiCollective::set_timeout(double seconds) {

@@ -21,6 +21,8 @@ class MpiCollective final : public Collective {
   // Loads libmpi and initialises MPI over all the processes of the job (MPI_COMM_WORLD) on the
   // first call; later calls return the same communicator. MPI is finalised at process exit.
   static MpiCollective& instance();
+  // Whether this build has MPI support (Open MPI's headers were found); libmpi may still be missing.
+  static bool built_with_mpi();
   MpiInfo info() const;
   // How long a rank waits for the others in one collective before it gives up (ERR_DISTRIBUTED_TIMEOUT).
   void set_timeout(double seconds);

@@ -851,6 +851,24 @@ property('backend', 3, [fc.constantFrom('setThreads', 'getThreads', 'backendInfo
   }
 });
 
+// Never a valid call: a valid one would start MPI in this process. The fit option is refused
+// unless it is 'mpi'; initDistributed's argument is a primitive, or an options object whose
+// timeoutSeconds is outside (0, 1e7].
+const notMpi = any.filter((v) => v.t !== 'undefined' && !(v.t === 'str' && v.v === 'mpi'));
+const badTimeout = nums(0, -1, Number.NaN, Infinity, -Infinity, 1e7 + 1, -0);
+const badDistributedOptions = fc.oneof(
+  any.filter((v) => ['num', 'str', 'bool', 'big', 'sym', 'null'].includes(v.t)),
+  options({ timeoutSeconds: fc.oneof(badTimeout, any.filter((v) => v.t !== 'num' && v.t !== 'undefined')) }, 1),
+);
+property('distributed training, refused', 2, [fc.boolean(), notMpi, badDistributedOptions], async (run, viaFit, option, init) => {
+  if (viaFit) {
+    const ae = run.track(new lib.Autoencoder({ inputDim: 4, latentDim: 2 }));
+    await expectSafe('fit({ distributed })', () => ae.fit(new Float32Array(8), { distributed: build(option, run) }), { check: () => 'a fit with a distributed option other than mpi' });
+  } else {
+    await expectSafe('initDistributed', () => lib.initDistributed(build(init, run)), { check: () => 'MPI started with bad options' });
+  }
+});
+
 /** Every public method and accessor of every class, to call with a `this` that may not be one. */
 const MEMBERS = [];
 for (const name of ['LayerStack', 'Autoencoder', 'VariationalAutoencoder', 'Encoder', 'Decoder', 'TextCodec', 'HashedTfidf']) {
