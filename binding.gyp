@@ -1,7 +1,8 @@
 {
   "variables": {
     "ae_openblas%": "<!(node native/build-config.js blas)",
-    "ae_mpi%": "<!(node native/build-config.js mpi)"
+    "ae_mpi%": "<!(node native/build-config.js mpi)",
+    "ae_onednn%": "<!(node native/build-config.js onednn)"
   },
   "targets": [
     {
@@ -20,6 +21,10 @@
       "conditions": [
         ["ae_openblas==1", {
           "defines": ["AE_HAVE_OPENBLAS", "AE_OPENBLAS_LIBDIR=\"<!(node native/build-config.js blas-libdir)\""],
+          "libraries": ["-ldl"]
+        }],
+        ["ae_onednn==1", {
+          "defines": ["AE_HAVE_ONEDNN"],
           "libraries": ["-ldl"]
         }],
         ["ae_mpi==1", {

@@ -8,7 +8,9 @@ import { integer } from './validate';
  * GEMM (OpenBLAS missing, AE_GEMM set, or OpenBLAS running generic kernels here); `simd`, the widest
  * SIMD of the element-wise kernels ('avx512', 'avx2', 'neon' or 'scalar'); `threads`;
  * `flushDenormals`, whether denormals are flushed inside the library's compute threads; `mpi`,
- * whether this build can train data-parallel over MPI (see initDistributed); `version`.
+ * whether this build can train data-parallel over MPI (see initDistributed); `bf16`, the kernels of
+ * `precision: 'bf16'` fits (for example 'brg:avx512_core_amx_bf16'), empty where they are unavailable,
+ * and `bf16Reason`, why; `version`.
  */
 export interface BackendInfo extends NativeBackendInfo {
   version: string;

@@ -63,6 +63,8 @@ export interface NativeBackendInfo {
   threads: number;
   flushDenormals: boolean;
   mpi: boolean;
+  bf16: string;
+  bf16Reason: string;
 }
 
 export interface NativeModel {

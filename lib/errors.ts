@@ -15,6 +15,7 @@ export type ErrorCode =
   | 'ERR_DISTRIBUTED'
   | 'ERR_DISTRIBUTED_TIMEOUT'
   | 'ERR_DISTRIBUTED_MISMATCH'
+  | 'ERR_BF16_UNAVAILABLE'
   | 'ABORT_ERR';
 
 export interface CodedError extends Error {

@@ -138,6 +138,13 @@ export interface FitOptions {
    * over all ranks; only rank 0 writes checkpoints. See initDistributed().
    */
   distributed?: 'mpi';
+  /**
+   * The matrix products of the forward and backward passes: 'float32' (default), or 'bf16': operands
+   * rounded to bfloat16 and products summed in float32, through oneDNN on CPUs with AMX-BF16 or
+   * AVX512-BF16. Weights, gradients, activations, losses and the optimizer stay float32. Rejects with
+   * ERR_BF16_UNAVAILABLE elsewhere (backendInfo().bf16Reason says why).
+   */
+  precision?: 'float32' | 'bf16';
 }
 
 export interface CheckpointConfig {
@@ -200,6 +207,7 @@ const FIT_KEYS = [
   'beta',
   'klWarmupEpochs',
   'distributed',
+  'precision',
 ] as const;
 
 const OPTIMIZER_KEYS = [
@@ -331,6 +339,7 @@ export function normalizeFit(options: unknown, regularization: Record<string, un
     skipNonFinite: (o.onNonFinite === undefined ? 'error' : oneOf('options.onNonFinite', o.onNonFinite, ['error', 'skip'] as const)) === 'skip',
     ...regularization,
   };
+  if (o.precision !== undefined) native.bf16 = oneOf('options.precision', o.precision, ['float32', 'bf16'] as const) === 'bf16';
   if (o.distributed !== undefined) native.distributed = oneOf('options.distributed', o.distributed, ['mpi'] as const) === 'mpi';
   if (o.seed !== undefined) native.seed = integer('options.seed', o.seed, 0);
   if (o.beta !== undefined) native.beta = finiteNumber('options.beta', o.beta, { min: 0 });

@@ -7,8 +7,10 @@
 //   node native/build-config.js mpi                        -> 1 when Open MPI's headers were found, else 0
 //   node native/build-config.js mpi-include                -> their folders
 //   node native/build-config.js mpi-library                -> the libmpi the build found
+//   node native/build-config.js onednn                     -> 1 when oneDNN's headers were found, else 0
 // OpenBLAS and libmpi are loaded at run time (native/cpu/openblas.cpp, native/mpi/mpi_collective.cpp);
 // the build only records where they were. AE_MPI=OFF builds without MPI even where it is present.
+// oneDNN (bf16 matrix products) is loaded at run time too; AE_ONEDNN=OFF builds without it.
 'use strict';
 const { execFileSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -56,6 +58,11 @@ function mpiLibrary() {
   return libdir ? path.join(libdir, 'libmpi.so') : '';
 }
 
+function onednnWanted() {
+  if ((process.env.AE_ONEDNN || '').toUpperCase() === 'OFF') return false;
+  return ['/usr/include', '/usr/local/include'].some((dir) => fs.existsSync(path.join(dir, 'oneapi/dnnl/dnnl.h')));
+}
+
 const [command, ...rest] = process.argv.slice(2);
 switch (command) {
   case 'sources':
@@ -72,6 +79,9 @@ switch (command) {
     break;
   case 'mpi-include':
     process.stdout.write((pkgConfig(['--cflags-only-I', 'ompi-c']) || '').replace(/-I/g, '').trim());
+    break;
+  case 'onednn':
+    process.stdout.write(onednnWanted() ? '1' : '0');
     break;
   case 'mpi-library':
     process.stdout.write(mpiLibrary());

@@ -158,6 +158,7 @@ FitConfig fit_config_from(const Napi::Object& o) {
   c.min_delta = float(number_field(o, "minDelta", 0.0));
   c.restore_best = bool_field(o, "restoreBestWeights", false);
   c.skip_non_finite = bool_field(o, "skipNonFinite", false);
+  c.precision = bool_field(o, "bf16", false) ? Precision::Bf16 : Precision::Float32;
   c.checkpoint_every = int(integer_field(o, "checkpointEvery", 0, 0, 1L << 30));
   c.beta = float(number_field(o, "beta", 1.0));
   if (c.beta < 0.0f) throw_range("beta must be >= 0");
@@ -281,6 +282,8 @@ Napi::Object backend_info_to_js(Napi::Env env, const BackendInfo& info) {
   o.Set("simd", info.simd);
   o.Set("threads", info.threads);
   o.Set("flushDenormals", info.flush_denormals);
+  o.Set("bf16", info.bf16_kernels);
+  o.Set("bf16Reason", info.bf16_reason);
   return o;
 }
 

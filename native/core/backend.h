@@ -12,6 +12,10 @@
 
 namespace ae {
 
+// The precision of the matrix products of a fit: float32, or bfloat16 operands with float32
+// accumulation (mixed precision; weights, gradients and optimizer state stay float32).
+enum class Precision { Float32, Bf16 };
+
 struct BackendInfo {
   std::string backend;  // "cpu"
   std::string blas;     // "openblas" or "builtin"
@@ -20,6 +24,8 @@ struct BackendInfo {
   std::string simd;     // "avx512", "avx2", "neon" or "scalar"
   int threads = 1;
   bool flush_denormals = true;
+  std::string bf16_kernels;  // the bfloat16 matrix products' kernels; empty when unavailable
+  std::string bf16_reason;   // why bfloat16 is unavailable
 };
 
 // Held while the calling thread computes: the CPU backend flushes denormals to zero inside it
@@ -38,6 +44,11 @@ class Backend {
   // C = alpha · op(A) · op(B) + beta · C, all row-major; op transposes when asked.
   virtual void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
                     const float* b, long ldb, float beta, float* c, long ldc) = 0;
+
+  // C = op(A) · op(B) with A and B rounded to bfloat16 and the products summed in float32. Throws
+  // ERR_BF16_UNAVAILABLE where the backend has no bfloat16 products (info().bf16_reason says why).
+  virtual void gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
+                         long ldb, float* c, long ldc) = 0;
 
   // z (rows × cols) += bias per row; y = activation(z). y may alias z for kinds that differentiate
   // from the output alone.

@@ -146,6 +146,13 @@ void draw_sample(Workspace& ws, const NetworkSpec& spec, long rows, Rng& rng) {
   ws.kl_sum = vae::kl_sum(y, rows, latent);
 }
 
+// C = op(A) · op(B) in the workspace's precision.
+void product(Backend& be, const Workspace& ws, bool trans_a, bool trans_b, long m, long n, long k, const float* a,
+             long lda, const float* b, long ldb, float* c, long ldc) {
+  if (ws.precision == Precision::Bf16) return be.gemm_bf16(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  be.gemm(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
+}
+
 }  // namespace
 
 const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
@@ -156,8 +163,7 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
     if (training && spec.reads_sample(i) && i > first) draw_sample(ws, spec, rows, *rng);
     const Input in = layer_input(ws, spec, i, first, x, training);
     float* z = ws.z(i);
-    be.gemm(false, true, rows, l.units, l.inputs, 1.0f, in.data, in.stride, model.weight(i), l.inputs, 0.0f, z,
-            l.units);
+    product(be, ws, false, true, rows, l.units, l.inputs, in.data, in.stride, model.weight(i), l.inputs, z, l.units);
     be.bias_activation_forward(l.activation, model.bias(i), z, ws.y(i), rows, l.units);
     if (training && l.dropout > 0.0f) {
       const size_t n = size_t(rows) * size_t(l.units);
@@ -181,13 +187,12 @@ double backward(Backend& be, const Model& model, Workspace& ws, int first, int l
     float* dw = grads + table.at(2 * i).offset;
     float* db = grads + table.at(2 * i + 1).offset;
     // dW (out × in) = dZᵀ · X ; db = Σ_rows dZ
-    be.gemm(true, false, l.units, l.inputs, rows, 1.0f, dz, l.units, in.data, in.stride, 0.0f, dw, l.inputs);
+    product(be, ws, true, false, l.units, l.inputs, rows, dz, l.units, in.data, in.stride, dw, l.inputs);
     be.bias_gradient(dz, db, rows, l.units);
     if (l2 > 0.0f) be.axpy(2.0f * l2, model.weight(i), dw, size_t(l.units) * size_t(l.inputs));
     if (i == first) break;
     // dX (rows × in) = dZ · W, the gradient at the previous layer's (dropped-out) output.
-    be.gemm(false, false, rows, l.inputs, l.units, 1.0f, dz, l.units, model.weight(i), l.inputs, 0.0f, scratch,
-            l.inputs);
+    product(be, ws, false, false, rows, l.inputs, l.units, dz, l.units, model.weight(i), l.inputs, scratch, l.inputs);
     if (spec.reads_sample(i)) {
       // Through the sample to [mean | log-variance], plus the KL term; dz is free to take the result.
       vae::backward(ws.y(i - 1), ws.noise(), scratch, dz, rows, l.inputs, kl_scale);

@@ -77,6 +77,7 @@ class Workspace {
   float* sample() { return ptr(sample_); }
   float* noise() { return ptr(noise_); }
   double kl_sum = 0;  // of the last training forward pass, when variational
+  Precision precision = Precision::Float32;  // of the matrix products run in this workspace
 
  private:
   struct Slot {

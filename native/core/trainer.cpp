@@ -169,6 +169,11 @@ void validate_fit(const Model& model, const FitConfig& c, const DataView& train,
 FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& c,
               FitObserver& observer) {
   validate_fit(model, c, train, val);
+  if (c.precision == Precision::Bf16) {
+    const BackendInfo info = be.info();
+    if (info.bf16_kernels.empty())
+      throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "precision 'bf16' is unavailable: " + info.bf16_reason);
+  }
   auto scope = be.enter_compute();
   if (c.reseed && !c.resume) model.rng().reseed(c.seed);
 
@@ -184,6 +189,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
 
   // Everything the loop touches is allocated here, once.
   Workspace ws(model.spec(), 0, layers, rank_batch, true);
+  ws.precision = c.precision;
   Buffer grads(nparams + (comm ? kReducedExtras : 0));
   TrainingState state;
   init_optimizer_slots(state, c.optimizer, nparams);

@@ -51,6 +51,7 @@ struct FitConfig {
   // Data-parallel training: every rank holds the same rows and trains on its share of each batch
   // (batch_size is the global batch); gradients are averaged, so every rank takes the same step.
   Collective* collective = nullptr;
+  Precision precision = Precision::Float32;  // of the forward and backward matrix products
 };
 
 struct DataView {

@@ -19,6 +19,8 @@ class CpuBackend final : public Backend {
 
   void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
             long ldb, float beta, float* c, long ldc) override;
+  void gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
+                 long ldb, float* c, long ldc) override;
   void bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,
                                long cols) override;
   void activation_backward(const ActivationSpec& act, const float* z, const float* y, const float* dy, float* dz,

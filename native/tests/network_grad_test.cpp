@@ -1,10 +1,12 @@
 // Whole-network gradient check: the parameter gradients of forward + loss + backward through
-// CpuBackend in float, against finite differences of a double-precision reference forward.
+// CpuBackend in float (and with bfloat16 matrix products, where the CPU has them), against finite
+// differences of a double-precision reference forward.
 #include <gtest/gtest.h>
 
 #include "core/network.h"
 #include "core/reference.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/onednn.h"
 #include "test_util.h"
 
 namespace ae {
@@ -43,11 +45,13 @@ double reference_loss(const Model& model, const std::vector<double>& params, con
 
 // Parameter gradients as fit() computes them: forward, the loss gradient at the output layer's
 // pre-activation (fused, or d/dy followed by the activation's backward), then backward.
-std::vector<float> production_gradients(Model& model, const std::vector<float>& x, const LossSpec& loss) {
+std::vector<float> production_gradients(Model& model, const std::vector<float>& x, const LossSpec& loss,
+                                        Precision precision) {
   cpu::CpuBackend be;
   const int layers = model.layer_count();
   const LayerSpec& out = model.spec().layers.back();
   Workspace ws(model.spec(), 0, layers, kRows, true);
+  ws.precision = precision;
   forward(be, model, ws, 0, layers, x.data(), kRows, true, &model.rng());
   const LossInput input = loss_input(loss.kind, out.activation.kind);
   const float scale = float(1.0 / loss_terms(loss, kRows, out.units, 0));
@@ -62,7 +66,8 @@ std::vector<float> production_gradients(Model& model, const std::vector<float>& 
   return grads;
 }
 
-void check_network_gradient(Loss kind, LossInput expected_input) {
+void check_network_gradient(Loss kind, LossInput expected_input, Precision precision = Precision::Float32,
+                            double tolerance = 2e-3) {
   Model model(mixed_network(), 5);
   Rng rng(41);
   // Biases start at zero; random ones put every unit at a generic point.
@@ -74,12 +79,12 @@ void check_network_gradient(Loss kind, LossInput expected_input) {
   const LossSpec loss = test::loss(kind);
   ASSERT_EQ(loss_input(kind, Activation::Sigmoid), expected_input);
 
-  const std::vector<float> grads = production_gradients(model, x, loss);
+  const std::vector<float> grads = production_gradients(model, x, loss, precision);
   const std::vector<double> params(model.params().data(), model.params().data() + model.params().size());
   const std::vector<double> xd = test::to_double(x);
   const auto numeric = test::numeric_gradient(
       [&](const std::vector<double>& p) { return reference_loss(model, p, xd, loss); }, params);
-  test::expect_gradients_match(model, grads, numeric, 2e-3);
+  test::expect_gradients_match(model, grads, numeric, tolerance);
 }
 
 TEST(NetworkGrad, MseThroughSigmoidOutputMatchesFiniteDifferences) {
@@ -88,6 +93,14 @@ TEST(NetworkGrad, MseThroughSigmoidOutputMatchesFiniteDifferences) {
 
 TEST(NetworkGrad, FusedBinaryCrossentropyMatchesFiniteDifferences) {
   check_network_gradient(Loss::BinaryCrossentropy, LossInput::Logits);
+}
+
+// bfloat16 keeps 8 significant bits: each product's operands carry relative errors up to 2^-9, so
+// the gradients match to about 1e-2.
+TEST(NetworkGrad, Bf16ProductsMatchFiniteDifferencesWithinBf16Tolerance) {
+  if (!cpu::bf16_support().available) GTEST_SKIP() << "no bf16 here: " << cpu::bf16_support().reason;
+  check_network_gradient(Loss::Mse, LossInput::Output, Precision::Bf16, 1e-2);
+  check_network_gradient(Loss::BinaryCrossentropy, LossInput::Logits, Precision::Bf16, 1e-2);
 }
 
 }  // namespace

@@ -1,0 +1,24 @@
+// bfloat16 matrix products through oneDNN's matmul, loaded at run time (dlopen of libdnnl), so the
+// addon loads where oneDNN is absent. Used only where the CPU has AMX-BF16 or AVX512-BF16.
+#pragma once
+#include <cstdint>
+#include <string>
+
+namespace ae::cpu {
+
+struct Bf16Support {
+  bool available = false;
+  std::string kernels;  // oneDNN's implementation for bf16 matmul here, e.g. "brg:avx512_core_amx_bf16"
+  std::string reason;   // why bf16 is unavailable: no CPU support, no oneDNN in the build, or none found
+};
+
+// What bf16 support this machine and build have; the first call loads oneDNN.
+const Bf16Support& bf16_support();
+
+// C (m × n, float32, row-major, ldc) = op(A) · op(B), with A and B in bfloat16, row-major: op(A)
+// is m × k (A stored k × m when trans_a), op(B) is k × n (B stored n × k when trans_b). Accumulates
+// in float32. Throws ERR_BF16_UNAVAILABLE where bf16_support() is not available.
+void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda, const uint16_t* b,
+                 long ldb, float* c, long ldc, int threads);
+
+}  // namespace ae::cpu

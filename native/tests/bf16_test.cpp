@@ -1,0 +1,95 @@
+// bfloat16 matrix products: the rounding, and every layer product of W1-W3 (forward, weight
+// gradient, input gradient) against a float64 product of the rounded operands and against float32.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+
+#include "core/errors.h"
+#include "cpu/bf16.h"
+#include "cpu/cpu_backend.h"
+#include "cpu/onednn.h"
+#include "test_util.h"
+
+namespace ae {
+namespace {
+
+TEST(Bf16, RoundsToNearestEvenAndKeepsSpecialValues) {
+  EXPECT_EQ(cpu::to_bf16(1.0f), 0x3F80);
+  EXPECT_EQ(cpu::to_bf16(-2.0f), 0xC000);
+  // 1 + 2^-8 lies halfway between 1 and 1 + 2^-7: ties go to the even mantissa, 1.
+  EXPECT_EQ(cpu::to_bf16(1.0f + 0x1p-8f), 0x3F80);
+  EXPECT_EQ(cpu::to_bf16(1.0f + 0x1p-8f + 0x1p-20f), 0x3F81);
+  EXPECT_EQ(cpu::to_bf16(1.0f + 3 * 0x1p-8f), 0x3F82);  // halfway again, up to even
+  EXPECT_EQ(cpu::to_bf16(std::numeric_limits<float>::infinity()), 0x7F80);
+  EXPECT_TRUE(std::isnan(cpu::from_bf16(cpu::to_bf16(std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_TRUE(std::isnan(cpu::from_bf16(cpu::to_bf16(-std::numeric_limits<float>::quiet_NaN()))));
+  EXPECT_EQ(cpu::from_bf16(cpu::to_bf16(-0.0f)), 0.0f);
+  EXPECT_TRUE(std::signbit(cpu::from_bf16(cpu::to_bf16(-0.0f))));
+  // The largest float rounds up past bfloat16's largest finite value, to infinity, as IEEE rounding does.
+  EXPECT_EQ(cpu::to_bf16(std::numeric_limits<float>::max()), 0x7F80);
+}
+
+struct Shape {
+  long units, inputs;
+};
+
+// op(A) · op(B) in float64 from the bf16-rounded operands, row-major.
+std::vector<double> rounded_product(bool ta, bool tb, long m, long n, long k, const std::vector<float>& a, long lda,
+                                    const std::vector<float>& b, long ldb) {
+  std::vector<double> c(size_t(m * n));
+  for (long i = 0; i < m; ++i)
+    for (long p = 0; p < k; ++p) {
+      const double av = cpu::from_bf16(cpu::to_bf16(ta ? a[size_t(p * lda + i)] : a[size_t(i * lda + p)]));
+      for (long j = 0; j < n; ++j)
+        c[size_t(i * n + j)] += av * cpu::from_bf16(cpu::to_bf16(tb ? b[size_t(j * ldb + p)] : b[size_t(p * ldb + j)]));
+    }
+  return c;
+}
+
+void check_product(cpu::CpuBackend& be, bool ta, bool tb, long m, long n, long k, Rng& rng) {
+  const long a_rows = ta ? k : m, a_cols = ta ? m : k, b_rows = tb ? n : k, b_cols = tb ? k : n;
+  const std::vector<float> a = test::to_float(test::uniform(rng, size_t(a_rows * a_cols), -1.0, 1.0));
+  const std::vector<float> b = test::to_float(test::uniform(rng, size_t(b_rows * b_cols), -1.0, 1.0));
+  std::vector<float> c16(size_t(m * n)), c32(size_t(m * n));
+  be.gemm_bf16(ta, tb, m, n, k, a.data(), a_cols, b.data(), b_cols, c16.data(), n);
+  be.gemm(ta, tb, m, n, k, 1.0f, a.data(), a_cols, b.data(), b_cols, 0.0f, c32.data(), n);
+  const std::vector<double> exact = rounded_product(ta, tb, m, n, k, a, a_cols, b, b_cols);
+  SCOPED_TRACE("op(A) " + std::to_string(m) + " x " + std::to_string(k) + (ta ? " (transposed)" : "") + ", op(B) " +
+               std::to_string(k) + " x " + std::to_string(n) + (tb ? " (transposed)" : ""));
+  // The products of rounded operands are exact in float32; only the float32 sums round.
+  EXPECT_LT(test::norm_rel_error(test::to_double(c16), exact), 1e-5);
+  EXPECT_LT(test::norm_rel_error(test::to_double(c16), test::to_double(c32)), 1e-2);
+}
+
+TEST(Bf16, EveryLayerProductOfW1ToW3MatchesFloat64AndFloat32) {
+  if (!cpu::bf16_support().available) GTEST_SKIP() << "no bf16 here: " << cpu::bf16_support().reason;
+  cpu::CpuBackend be;
+  Rng rng(3);
+  // W1 100-32-32-32-100, W2 784-512-256-64-256-512-784, W3 4096-2048-256-2048-4096; 24 rows keep
+  // the float64 reference quick (the batch only changes m).
+  const Shape shapes[] = {{32, 100}, {32, 32}, {100, 32},  {512, 784},  {256, 512},   {64, 256},
+                          {256, 64}, {784, 512}, {2048, 4096}, {256, 2048}, {2048, 256}, {4096, 2048}};
+  const long rows = 24;
+  for (const Shape& s : shapes) {
+    check_product(be, false, true, rows, s.units, s.inputs, rng);   // Z = X · Wᵀ
+    check_product(be, true, false, s.units, s.inputs, rows, rng);   // dW = dZᵀ · X
+    check_product(be, false, false, rows, s.inputs, s.units, rng);  // dX = dZ · W
+  }
+}
+
+TEST(Bf16, UnavailableProductsSaySo) {
+  if (cpu::bf16_support().available) GTEST_SKIP() << "bf16 is available here: " << cpu::bf16_support().kernels;
+  cpu::CpuBackend be;
+  float a = 1, b = 1, c = 0;
+  try {
+    be.gemm_bf16(false, false, 1, 1, 1, &a, 1, &b, 1, &c, 1);
+    FAIL() << "expected ERR_BF16_UNAVAILABLE";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), "ERR_BF16_UNAVAILABLE");
+    EXPECT_NE(std::string(e.what()).find(cpu::bf16_support().reason), std::string::npos);
+  }
+}
+
+}  // namespace
+}  // namespace ae
