@@ -184,9 +184,10 @@ function makeData(rows: number, cols: number, seed: number): Float32Array {
   return x;
 }
 
-function fitOptions(w: Workload, epochs: number): FitOptions {
+function fitOptions(w: Workload, epochs: number, precision: 'float32' | 'bf16' = 'float32'): FitOptions {
   return {
     epochs,
+    precision,
     batchSize: w.batch,
     shuffle: false,
     loss: w.loss,
@@ -294,6 +295,17 @@ async function oursTrain(w: Workload, ae: Autoencoder, init: WeightTensor[], x: 
     trainRow(w, 'ours', threads, w.rows, history.epochs.map((e) => e.seconds), { before: lossBefore, after: lossAfter, lastEpoch: history.loss[history.loss.length - 1] }, coresUsed, { wallSeconds });
     if (threads === THREADS[THREADS.length - 1]) ourLossAt.set(`${w.name}:${w.rows}`, lossAfter);
   }
+  // bfloat16 products on the two workloads whose matrix products dominate, at the most threads.
+  const info = backendInfo();
+  if (info.bf16 && w.name !== 'W1') {
+    const threads = THREADS[THREADS.length - 1];
+    setThreads(threads);
+    ae.setWeights(init);
+    const lossBefore = ae.evaluate(before, { loss: w.loss });
+    const history = await ae.fit(rowsOf(x, cols, w.rows), fitOptions(w, EPOCHS, 'bf16'));
+    const lossAfter = ae.evaluate(rowsOf(x, cols, afterRows(w.rows)), { loss: w.loss });
+    trainRow(w, 'ours-bf16', threads, w.rows, history.epochs.map((e) => e.seconds), { before: lossBefore, after: lossAfter, lastEpoch: history.loss[history.loss.length - 1] }, null);
+  } else if (w.name !== 'W1') skipped.push({ workload: w.name, system: 'ours-bf16', reason: info.bf16Reason });
   // The reference losses for the peers that train on fewer rows (untimed).
   for (const rows of [w.tfjs.wasm, w.tfjs.cpu]) {
     if (rows === null || ourLossAt.has(`${w.name}:${rows}`)) continue;
@@ -382,6 +394,7 @@ interface TorchAnswer {
   openblasCoretype: string | null;
   blasCore: string | null;
   sgemm: Record<string, { best: number; median: number; all: number[] }>;
+  bf16mm: Record<string, { best: number; median: number; all: number[] }>;
   workloads: Record<string, Record<string, { epochSeconds: number[]; epochCpuSeconds: number[]; epochLoss: number[]; lossBefore: number; lossAfter: number; steps: number }>>;
 }
 
@@ -396,6 +409,22 @@ function torchRun(request: object, env: NodeJS.ProcessEnv): TorchAnswer {
   if (run.error) throw run.error;
   if (run.status !== 0) throw new Error(`torch_reference.py exited with status ${run.status}`);
   return JSON.parse(run.stdout) as TorchAnswer;
+}
+
+function torchWorkload(w: Workload): object {
+  return {
+    name: w.name,
+    widths: w.widths,
+    activations: w.activations,
+    loss: w.loss,
+    optimizer: w.optimizer,
+    lr: w.learningRate,
+    epsilon: ADAM_EPSILON,
+    batch: w.batch,
+    rows: w.rows,
+    afterRows: afterRows(w.rows),
+    epochs: EPOCHS,
+  };
 }
 
 function torchAvailable(): string | null {
@@ -450,6 +479,21 @@ function nativeBench(workloads: string[]): { header: string; rows: NativeRow[]; 
     }
   }
   return { header, rows, seconds: now() - t0 };
+}
+
+/** Our bf16 product rate on 2048³ (oneDNN alone, and rounding from float32 as fits do), per thread count. */
+function nativeBf16Rates(): { threads: number; alone: number; rounding: number; kernels: string }[] {
+  const run = spawnSync('bash', ['scripts/native-bench.sh', '--threads', THREADS.join(','), '--bf16-gemm', '2048'], {
+    encoding: 'utf8',
+    cwd: path.join(__dirname, '..'),
+  });
+  if (run.status !== 0) throw new Error(`native bf16 benchmark failed: ${run.stderr}`);
+  const rates = [];
+  for (const line of run.stdout.split('\n')) {
+    const m = /^bf16 products 2048\^3, (\d+) threads: ([\d.]+) GFLOP\/s \(oneDNN (\S+) alone\), ([\d.]+) GFLOP\/s/.exec(line);
+    if (m) rates.push({ threads: Number(m[1]), alone: Number(m[2]), kernels: m[3], rounding: Number(m[4]) });
+  }
+  return rates;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -660,6 +704,7 @@ async function main(): Promise<void> {
     native = nativeBench(QUICK ? ['W1', 'W2'] : ['W1', 'W2', 'W3']);
     log(`native benchmark: ${native.seconds.toFixed(0)} s`);
   } else skipped.push({ workload: 'all', system: 'GEMM limit', reason: '--no-native-bench' });
+  const bf16Rates = info.bf16 && WITH_NATIVE_BENCH ? nativeBf16Rates() : [];
 
   // 2. Training, one workload at a time (so that the systems compared meet similar load on this
   // shared machine): our library (1 and 2 threads), PyTorch (1 and 2 threads), TF.js wasm and cpu.
@@ -682,6 +727,7 @@ async function main(): Promise<void> {
       torchMm = torchRun({ dir: tmp, threads: THREADS, sgemm: { n: 2048, reps: 3 }, workloads: [] }, torchEnv);
     } else torchMm = torchStock;
   }
+  const torchBf16 = torchVersion ? torchRun({ dir: tmp, threads: THREADS, bf16mm: { n: 2048, reps: 3 }, workloads: [] }, torchEnv) : null;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const tf = WITH_TFJS ? (require('@tensorflow/tfjs') as TF) : null;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -695,21 +741,7 @@ async function main(): Promise<void> {
           dir: tmp,
           threads: THREADS,
           beforeRows: BEFORE_ROWS,
-          workloads: [
-            {
-              name: w.name,
-              widths: w.widths,
-              activations: w.activations,
-              loss: w.loss,
-              optimizer: w.optimizer,
-              lr: w.learningRate,
-              epsilon: ADAM_EPSILON,
-              batch: w.batch,
-              rows: w.rows,
-              afterRows: afterRows(w.rows),
-              epochs: EPOCHS,
-            },
-          ],
+          workloads: [torchWorkload(w)],
         },
         torchEnv,
       );
@@ -717,6 +749,15 @@ async function main(): Promise<void> {
         const sum = (v: number[]) => v.slice(1).reduce((a, b) => a + b, 0);
         const losses = { before: r.lossBefore, after: r.lossAfter, lastEpoch: r.epochLoss[r.epochLoss.length - 1] };
         trainRow(w, 'torch', Number(threads), w.rows, r.epochSeconds, losses, sum(r.epochCpuSeconds) / sum(r.epochSeconds));
+      }
+      if (w.name !== 'W1') {
+        const threads = THREADS[THREADS.length - 1];
+        const bf16 = torchRun({ dir: tmp, threads: [threads], beforeRows: BEFORE_ROWS, workloads: [{ ...torchWorkload(w), autocast: 'bf16' }] }, torchEnv);
+        for (const [t, r] of Object.entries(bf16.workloads[w.name] ?? {})) {
+          const sum = (v: number[]) => v.slice(1).reduce((a, b) => a + b, 0);
+          const losses = { before: r.lossBefore, after: r.lossAfter, lastEpoch: r.epochLoss[r.epochLoss.length - 1] };
+          trainRow(w, 'torch-bf16', Number(t), w.rows, r.epochSeconds, losses, sum(r.epochCpuSeconds) / sum(r.epochSeconds));
+        }
       }
     } else skipped.push({ workload: w.name, system: 'torch', reason: torchNote });
     for (const backend of ['wasm', 'cpu'] as const) {
@@ -852,6 +893,21 @@ async function main(): Promise<void> {
   const oursRefs = WORKLOADS.flatMap((w) => [...new Set([w.tfjs.wasm, w.tfjs.cpu])].filter((r): r is number => r !== null && r !== w.rows).map((r) => `${w.name} on ${fmtInt(r)} rows: ${fmtLoss(ourLossAt.get(`${w.name}:${r}`) ?? NaN)}`));
   if (oursRefs.length > 0) out.push('', `Our losses after the same steps on the TF.js row counts (2 threads, untimed): ${oursRefs.join('; ')}.`);
   out.push('');
+  out.push('## bfloat16 (precision: \'bf16\')');
+  out.push('');
+  const torchBf16Rates = Object.entries(torchBf16?.bf16mm ?? {});
+  out.push(
+    [
+      bf16Rates.length > 0
+        ? `Our bf16 products on 2048³ (${bf16Rates[0].kernels}): ${bf16Rates.map((r) => `${r.threads} thr ${r.alone.toFixed(0)} GFLOP/s alone, ${r.rounding.toFixed(0)} rounding from float32`).join('; ')}.`
+        : `Our bf16 products: not run (${info.bf16 ? '--no-native-bench' : info.bf16Reason}).`,
+      torchBf16Rates.length > 0 ? `PyTorch torch.mm in bfloat16 on 2048³: ${torchBf16Rates.map(([t, r]) => `${t} thr ${r.best.toFixed(0)} GFLOP/s`).join('; ')}.` : '',
+      'The training rows ours-bf16 and torch-bf16 (CPU autocast) are in the table above; their "of our GEMM limit" column is against the float32 limit.',
+    ]
+      .filter(Boolean)
+      .join(' '),
+  );
+  out.push('');
   out.push(`## Inference: encode + decode of ${fmtInt(INFERENCE_ROWS)} rows (rows/s)`);
   out.push('');
   out.push(
@@ -900,6 +956,20 @@ async function main(): Promise<void> {
   const w3a = oursRow('W3', 1);
   const w3b = oursRow('W3', 2);
   targets.push(['W3 2 threads ≥ 1.8× 1 thread', w3a && w3b ? `${(w3b.samplesPerSecond / w3a.samplesPerSecond).toFixed(2)}× (the runs got ${w3a.coresUsed?.toFixed(2) ?? '?'} and ${w3b.coresUsed?.toFixed(2) ?? '?'} cores)` : 'not measured', w3a && w3b ? w3b.samplesPerSecond / w3a.samplesPerSecond >= 1.8 : null]);
+  const systemRow = (name: string, system: string) => trainRows.find((r) => r.workload === name && r.system === system);
+  for (const [name, goal] of [['W3', 2], ['W2', 1.5]] as const) {
+    const limit = limits.get(name);
+    const r = systemRow(name, 'ours-bf16');
+    const torch = systemRow(name, 'torch-bf16');
+    const f32 = oursRow(name, THREADS[THREADS.length - 1]);
+    targets.push([
+      `${name} bf16 ≥ ${goal}× the float32 GEMM limit`,
+      limit && r ? `${(r.samplesPerSecond / limit).toFixed(2)}× (${fmtInt(r.samplesPerSecond)} of ${fmtInt(limit)} samples/s)` : `not measured${info.bf16 ? '' : ` (${info.bf16Reason})`}`,
+      limit && r ? r.samplesPerSecond / limit >= goal : null,
+    ]);
+    targets.push([`${name} bf16 ahead of PyTorch bf16 autocast`, r && torch ? `${(r.samplesPerSecond / torch.samplesPerSecond).toFixed(2)}× (${fmtInt(r.samplesPerSecond)} vs ${fmtInt(torch.samplesPerSecond)} samples/s)` : 'not measured', r && torch ? r.samplesPerSecond > torch.samplesPerSecond : null]);
+    targets.push([`${name} bf16 loss within 1% of float32 after the same steps`, r && f32 ? `${(((r.lossAfter - f32.lossAfter) / f32.lossAfter) * 100).toFixed(3)}%` : 'not measured', r && f32 ? Math.abs(r.lossAfter - f32.lossAfter) / f32.lossAfter < 0.01 : null]);
+  }
   out.push('');
   out.push('## Targets');
   out.push('');
@@ -924,6 +994,7 @@ async function main(): Promise<void> {
     limits: Object.fromEntries(limits),
     torch: torchMm ? { version: torchMm.torch, blasCore: torchMm.blasCore, openblasCoretype: torchCore, sgemm: torchMm.sgemm, stockBlasCore: torchStock?.blasCore, stockSgemm: torchStock?.sgemm } : { skipped: torchNote },
     torchStockSgemmBest: torchStockBest,
+    bf16: { ours: bf16Rates, torchMm: torchBf16?.bf16mm ?? null },
     training: trainRows,
     ourLossAt: Object.fromEntries(ourLossAt),
     inference: inferenceRows,

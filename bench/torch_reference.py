@@ -7,9 +7,11 @@ Reads one JSON request on stdin, writes one JSON answer on stdout (progress goes
    "threads": [1, 2],
    "beforeRows": 64,
    "sgemm": {"n": 2048, "reps": 3},         # optional: torch.mm n x n x n rate per thread count
+   "bf16mm": {"n": 2048, "reps": 3},        # optional: the same in bfloat16 (oneDNN; AMX where the CPU has it)
    "workloads": [{"name": "W1", "widths": [...], "activations": [...], "loss": "mse",
                   "optimizer": "sgd", "lr": 0.05, "epsilon": 1e-7, "batch": 64, "rows": 65536,
-                  "afterRows": 1024, "epochs": 4}]}
+                  "afterRows": 1024, "epochs": 4,
+                  "autocast": "bf16"}]}                # optional: forward and loss under CPU bf16 autocast
 
 <dir>/<name>.x.f32 holds the rows (float32, row-major); <dir>/<name>.w.f32 the parameters in
 getWeights() order (each layer: weight [out, in] as nn.Linear stores it, then bias [out]).
@@ -56,6 +58,7 @@ def main():
         'openblasCoretype': os.environ.get('OPENBLAS_CORETYPE'),
         'blasCore': blas_core(blas),
         'sgemm': {},
+        'bf16mm': {},
         'workloads': {},
     }
     threads = request.get('threads', [1, 2])
@@ -76,6 +79,23 @@ def main():
                 rates.append(2.0 * n ** 3 / (time.perf_counter() - t0) / 1e9)
             answer['sgemm'][str(t)] = {'best': max(rates), 'median': sorted(rates)[len(rates) // 2], 'all': rates}
             log(f'sgemm {n}^3 threads {t}: best {max(rates):.1f} GFLOP/s')
+
+    bm = request.get('bf16mm')
+    if bm:
+        n = int(bm.get('n', 2048))
+        g = torch.Generator().manual_seed(0)
+        a = torch.rand(n, n, generator=g).to(torch.bfloat16)
+        b = torch.rand(n, n, generator=g).to(torch.bfloat16)
+        for t in threads:
+            set_threads(t)
+            torch.mm(a, b)
+            rates = []
+            for _ in range(int(bm.get('reps', 3))):
+                t0 = time.perf_counter()
+                torch.mm(a, b)
+                rates.append(2.0 * n ** 3 / (time.perf_counter() - t0) / 1e9)
+            answer['bf16mm'][str(t)] = {'best': max(rates), 'median': sorted(rates)[len(rates) // 2], 'all': rates}
+            log(f'bf16 mm {n}^3 threads {t}: best {max(rates):.1f} GFLOP/s')
 
     acts = {
         'relu': torch.nn.ReLU,
@@ -103,6 +123,7 @@ def main():
         assert off == flat.size, f'{name}: weight file holds {flat.size} floats, expected {off}'
 
         bce = w['loss'] == 'binaryCrossentropy'
+        autocast = w.get('autocast') == 'bf16'
         results = {}
         for t in w.get('threads', threads):
             set_threads(t)
@@ -146,7 +167,9 @@ def main():
                 for s in range(0, rows, batch):
                     xb = x[s: s + batch]
                     opt.zero_grad(set_to_none=True)
-                    loss = loss_of(net(xb), xb)
+                    with torch.autocast('cpu', dtype=torch.bfloat16, enabled=autocast):
+                        out = net(xb)
+                    loss = loss_of(out.float(), xb)
                     loss.backward()
                     opt.step()
                     total += loss.detach() * xb.shape[0]

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Configures, builds and runs the native unit tests (GoogleTest through ctest).
 # AE_BLAS=openblas|builtin picks the matrix products, each choice in its own build folder
-# (build-native-openblas by default; node-gyp owns build/); AE_JOBS caps the parallel compile jobs (default: all cores).
+# (build-native-openblas by default; node-gyp owns build/); AE_ONEDNN and AE_MPI (AUTO, ON or OFF) pass
+# to CMake; AE_JOBS caps the parallel compile jobs (default: all cores).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -9,7 +10,8 @@ blas="${AE_BLAS:-openblas}"
 build="$root/build-native-$blas"
 jobs="${AE_JOBS:-$(nproc 2>/dev/null || echo 2)}"
 
-cmake -S "$root" -B "$build" -DAE_BLAS="$blas" -DAE_BUILD_TESTS=ON -DAE_BUILD_BENCH=OFF
+cmake -S "$root" -B "$build" -DAE_BLAS="$blas" -DAE_ONEDNN="${AE_ONEDNN:-AUTO}" -DAE_MPI="${AE_MPI:-AUTO}" \
+  -DAE_BUILD_TESTS=ON -DAE_BUILD_BENCH=OFF
 cmake --build "$build" -j "$jobs"
 cd "$build"
 ctest --output-on-failure

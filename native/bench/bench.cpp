@@ -2,6 +2,7 @@
 // achieved GFLOP/s beside the GFLOP/s of the same step's matrix products run bare through the
 // same GEMM, measured in the same run.
 //   ae_bench [--threads N[,N...]] [--epochs N] [--workloads W1,W2,W3]
+//   ae_bench --bf16-gemm N [--threads ...]    bfloat16 product rates on N × N × N instead
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -12,7 +13,9 @@
 #include <vector>
 
 #include "core/trainer.h"
+#include "cpu/bf16.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/onednn.h"
 
 namespace {
 
@@ -139,6 +142,35 @@ Row run(const Workload& w, int threads, int epochs) {
   return row;
 }
 
+// The bfloat16 product rate on n × n × n: oneDNN's matmul on operands already rounded, and the
+// backend's gemm_bf16, which rounds its float32 operands first.
+void bf16_gemm_rates(long n, int threads) {
+  const cpu::Bf16Support& support = cpu::bf16_support();
+  if (!support.available) {
+    std::printf("bf16 products: unavailable (%s)\n", support.reason.c_str());
+    return;
+  }
+  cpu::CpuBackend be(threads);
+  auto scope = be.enter_compute();
+  std::vector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
+  std::vector<uint16_t> a16(a.size(), cpu::to_bf16(0.5f)), b16(b.size(), cpu::to_bf16(0.25f));
+  auto best_rate = [&](auto&& product) {
+    product();
+    double best = 0;
+    for (int rep = 0; rep < 5; ++rep) {
+      auto t0 = Clock::now();
+      product();
+      best = std::max(best, 2.0 * double(n) * double(n) * double(n) /
+                                std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+    }
+    return best;
+  };
+  const double alone = best_rate([&] { cpu::bf16_matmul(false, false, n, n, n, a16.data(), n, b16.data(), n, c.data(), n, threads); });
+  const double rounding = best_rate([&] { be.gemm_bf16(false, false, n, n, n, a.data(), n, b.data(), n, c.data(), n); });
+  std::printf("bf16 products %ld^3, %d threads: %.1f GFLOP/s (oneDNN %s alone), %.1f GFLOP/s rounding from float32\n", n,
+              threads, alone, support.kernels.c_str(), rounding);
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
@@ -152,6 +184,7 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   int epochs = 3;
   std::vector<std::string> names = {"W1", "W2", "W3"};
+  long bf16_n = 0;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--threads") {
@@ -161,10 +194,16 @@ int main(int argc, char** argv) {
       epochs = std::max(1, std::atoi(value.c_str()));
     } else if (flag == "--workloads") {
       names = split_list(value);
+    } else if (flag == "--bf16-gemm") {
+      bf16_n = std::atol(value.c_str());
     } else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 64;
     }
+  }
+  if (bf16_n > 0) {
+    for (int t : thread_counts) bf16_gemm_rates(bf16_n, t);
+    return 0;
   }
   cpu::CpuBackend probe(1);
   BackendInfo info = probe.info();
