@@ -166,7 +166,11 @@ void bf16_gemm_rates(long n, int threads) {
     return best;
   };
   const double alone = best_rate([&] { cpu::bf16_matmul(false, false, n, n, n, a16.data(), n, b16.data(), n, c.data(), n, threads); });
-  const double rounding = best_rate([&] { be.gemm_bf16(false, false, n, n, n, a.data(), n, b.data(), n, c.data(), n); });
+  const double rounding = best_rate([&] {
+    be.round_bf16(a.data(), n, n, n, a16.data());
+    be.round_bf16(b.data(), n, n, n, b16.data());
+    be.gemm_bf16(false, false, n, n, n, a16.data(), n, b16.data(), n, c.data(), n);
+  });
   std::printf("bf16 products %ld^3, %d threads: %.1f GFLOP/s (oneDNN %s alone), %.1f GFLOP/s rounding from float32\n", n,
               threads, alone, support.kernels.c_str(), rounding);
 }

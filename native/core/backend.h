@@ -3,6 +3,7 @@
 // SIMD kernels; nothing above this interface knows which instructions run.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -45,10 +46,12 @@ class Backend {
   virtual void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
                     const float* b, long ldb, float beta, float* c, long ldc) = 0;
 
-  // C = op(A) · op(B) with A and B rounded to bfloat16 and the products summed in float32. Throws
+  // dst (rows × cols, packed) = src (rows × cols, leading dimension ld) rounded to bfloat16.
+  virtual void round_bf16(const float* src, long rows, long cols, long ld, uint16_t* dst) = 0;
+  // C (float32) = op(A) · op(B) with A and B in bfloat16, the products summed in float32. Throws
   // ERR_BF16_UNAVAILABLE where the backend has no bfloat16 products (info().bf16_reason says why).
-  virtual void gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
-                         long ldb, float* c, long ldc) = 0;
+  virtual void gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda,
+                         const uint16_t* b, long ldb, float* c, long ldc) = 0;
 
   // z (rows × cols) += bias per row; y = activation(z). y may alias z for kinds that differentiate
   // from the output alone.

@@ -57,8 +57,9 @@ size_t Model::parameter_count() const {
   return n;
 }
 
-Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training)
-    : first_(first), capacity_(capacity) {
+Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
+                     Precision precision)
+    : first_(first), capacity_(capacity), precision_(precision) {
   TensorTable table;
   long widest = spec.layers[first].inputs;
   for (int i = first; i < last; ++i) {
@@ -108,6 +109,19 @@ Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity
   }
   resolve(grad_a_);
   resolve(grad_b_);
+  if (precision == Precision::Bf16) {
+    size_t half = 0;
+    long widest_units = 0;
+    for (int i = first; i < last; ++i) {
+      const LayerSpec& l = spec.layers[i];
+      half_slots_.push_back({half, half + size_t(capacity) * size_t(l.inputs)});
+      half += size_t(capacity) * size_t(l.inputs) + size_t(l.units) * size_t(l.inputs);
+      widest_units = std::max(widest_units, l.units);
+    }
+    grad16_ = half;
+    half += training ? size_t(capacity) * size_t(widest_units) : 0;
+    half_.resize(half);
+  }
   resolve(sample_);
   resolve(noise_);
 }
@@ -146,13 +160,6 @@ void draw_sample(Workspace& ws, const NetworkSpec& spec, long rows, Rng& rng) {
   ws.kl_sum = vae::kl_sum(y, rows, latent);
 }
 
-// C = op(A) · op(B) in the workspace's precision.
-void product(Backend& be, const Workspace& ws, bool trans_a, bool trans_b, long m, long n, long k, const float* a,
-             long lda, const float* b, long ldb, float* c, long ldc) {
-  if (ws.precision == Precision::Bf16) return be.gemm_bf16(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
-  be.gemm(trans_a, trans_b, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-}
-
 }  // namespace
 
 const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
@@ -163,7 +170,14 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
     if (training && spec.reads_sample(i) && i > first) draw_sample(ws, spec, rows, *rng);
     const Input in = layer_input(ws, spec, i, first, x, training);
     float* z = ws.z(i);
-    product(be, ws, false, true, rows, l.units, l.inputs, in.data, in.stride, model.weight(i), l.inputs, z, l.units);
+    if (ws.precision() == Precision::Bf16) {
+      be.round_bf16(in.data, rows, l.inputs, in.stride, ws.input16(i));
+      be.round_bf16(model.weight(i), l.units, l.inputs, l.inputs, ws.weight16(i));
+      be.gemm_bf16(false, true, rows, l.units, l.inputs, ws.input16(i), l.inputs, ws.weight16(i), l.inputs, z, l.units);
+    } else {
+      be.gemm(false, true, rows, l.units, l.inputs, 1.0f, in.data, in.stride, model.weight(i), l.inputs, 0.0f, z,
+              l.units);
+    }
     be.bias_activation_forward(l.activation, model.bias(i), z, ws.y(i), rows, l.units);
     if (training && l.dropout > 0.0f) {
       const size_t n = size_t(rows) * size_t(l.units);
@@ -187,12 +201,24 @@ double backward(Backend& be, const Model& model, Workspace& ws, int first, int l
     float* dw = grads + table.at(2 * i).offset;
     float* db = grads + table.at(2 * i + 1).offset;
     // dW (out × in) = dZᵀ · X ; db = Σ_rows dZ
-    product(be, ws, true, false, l.units, l.inputs, rows, dz, l.units, in.data, in.stride, dw, l.inputs);
+    const bool bf16 = ws.precision() == Precision::Bf16;
+    if (bf16) {
+      be.round_bf16(dz, rows, l.units, l.units, ws.grad16());
+      be.gemm_bf16(true, false, l.units, l.inputs, rows, ws.grad16(), l.units, ws.input16(i), l.inputs, dw, l.inputs);
+    } else {
+      be.gemm(true, false, l.units, l.inputs, rows, 1.0f, dz, l.units, in.data, in.stride, 0.0f, dw, l.inputs);
+    }
     be.bias_gradient(dz, db, rows, l.units);
     if (l2 > 0.0f) be.axpy(2.0f * l2, model.weight(i), dw, size_t(l.units) * size_t(l.inputs));
     if (i == first) break;
     // dX (rows × in) = dZ · W, the gradient at the previous layer's (dropped-out) output.
-    product(be, ws, false, false, rows, l.inputs, l.units, dz, l.units, model.weight(i), l.inputs, scratch, l.inputs);
+    if (bf16) {
+      be.gemm_bf16(false, false, rows, l.inputs, l.units, ws.grad16(), l.units, ws.weight16(i), l.inputs, scratch,
+                   l.inputs);
+    } else {
+      be.gemm(false, false, rows, l.inputs, l.units, 1.0f, dz, l.units, model.weight(i), l.inputs, 0.0f, scratch,
+              l.inputs);
+    }
     if (spec.reads_sample(i)) {
       // Through the sample to [mean | log-variance], plus the KL term; dz is free to take the result.
       vae::backward(ws.y(i - 1), ws.noise(), scratch, dz, rows, l.inputs, kl_scale);

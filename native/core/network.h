@@ -61,10 +61,12 @@ class Model {
 };
 
 // Activations of layers [first, last) for up to `capacity` rows, and the gradient scratch of a
-// training step, in one allocation.
+// training step, in one allocation. With bfloat16 products it also holds each layer's input and
+// weights rounded to bfloat16 by the forward pass, which the backward pass of the step reuses.
 class Workspace {
  public:
-  Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training);
+  Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
+            Precision precision = Precision::Float32);
 
   long capacity() const { return capacity_; }
   float* y(int layer) { return ptr(slots_[layer - first_].y); }
@@ -77,11 +79,19 @@ class Workspace {
   float* sample() { return ptr(sample_); }
   float* noise() { return ptr(noise_); }
   double kl_sum = 0;  // of the last training forward pass, when variational
-  Precision precision = Precision::Float32;  // of the matrix products run in this workspace
+  Precision precision() const { return precision_; }
+  // bfloat16 products only: layer inputs and weights as the forward pass rounded them, and the
+  // rounded gradient at the pre-activation of the layer the backward pass is at.
+  uint16_t* input16(int layer) { return half_.data() + half_slots_[size_t(layer - first_)].input; }
+  uint16_t* weight16(int layer) { return half_.data() + half_slots_[size_t(layer - first_)].weight; }
+  uint16_t* grad16() { return half_.data() + grad16_; }
 
  private:
   struct Slot {
     size_t y = npos, z = npos, mask = npos, dropped = npos;
+  };
+  struct HalfSlot {
+    size_t input = 0, weight = 0;
   };
   static constexpr size_t npos = ~size_t(0);
   float* ptr(size_t offset) { return offset == npos ? nullptr : buffer_.data() + offset; }
@@ -91,6 +101,10 @@ class Workspace {
   std::vector<Slot> slots_;
   size_t grad_a_ = npos, grad_b_ = npos, sample_ = npos, noise_ = npos;
   Buffer buffer_;
+  Precision precision_;
+  std::vector<HalfSlot> half_slots_;
+  size_t grad16_ = 0;
+  std::vector<uint16_t> half_;
 };
 
 // Runs layers [first, last) on `rows` rows of x; returns the last layer's output inside ws. With

@@ -188,8 +188,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   const long rank_batch = (batch + ranks - 1) / ranks;
 
   // Everything the loop touches is allocated here, once.
-  Workspace ws(model.spec(), 0, layers, rank_batch, true);
-  ws.precision = c.precision;
+  Workspace ws(model.spec(), 0, layers, rank_batch, true, c.precision);
   Buffer grads(nparams + (comm ? kReducedExtras : 0));
   TrainingState state;
   init_optimizer_slots(state, c.optimizer, nparams);

@@ -84,21 +84,14 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   }
 }
 
-void CpuBackend::gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda,
-                           const float* b, long ldb, float* c, long ldc) {
-  // The operands are rounded into packed buffers kept per thread, so a fit allocates them once.
-  thread_local std::vector<uint16_t> a16, b16;
-  const long a_rows = trans_a ? k : m, a_cols = trans_a ? m : k;
-  const long b_rows = trans_b ? n : k, b_cols = trans_b ? k : n;
-  a16.resize(size_t(a_rows) * size_t(a_cols));
-  b16.resize(size_t(b_rows) * size_t(b_cols));
-  uint16_t* a_packed = a16.data();  // the pool's threads have buffers of their own
-  uint16_t* b_packed = b16.data();
-  const size_t a_grain = std::max<size_t>(1, kParallelGrain / size_t(std::max(a_cols, 1L)));
-  split(size_t(a_rows), a_grain, [&](size_t r0, size_t r1) { pack_bf16(a, lda, a_cols, long(r0), long(r1), a_packed); });
-  const size_t b_grain = std::max<size_t>(1, kParallelGrain / size_t(std::max(b_cols, 1L)));
-  split(size_t(b_rows), b_grain, [&](size_t r0, size_t r1) { pack_bf16(b, ldb, b_cols, long(r0), long(r1), b_packed); });
-  bf16_matmul(trans_a, trans_b, m, n, k, a_packed, a_cols, b_packed, b_cols, c, ldc, threads_);
+void CpuBackend::round_bf16(const float* src, long rows, long cols, long ld, uint16_t* dst) {
+  const size_t row_grain = std::max<size_t>(1, kParallelGrain / size_t(std::max(cols, 1L)));
+  split(size_t(rows), row_grain, [&](size_t r0, size_t r1) { pack_bf16(src, ld, cols, long(r0), long(r1), dst); });
+}
+
+void CpuBackend::gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda,
+                           const uint16_t* b, long ldb, float* c, long ldc) {
+  bf16_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, threads_);
 }
 
 void CpuBackend::bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,

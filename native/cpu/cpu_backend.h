@@ -19,7 +19,8 @@ class CpuBackend final : public Backend {
 
   void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
             long ldb, float beta, float* c, long ldc) override;
-  void gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
+  void round_bf16(const float* src, long rows, long cols, long ld, uint16_t* dst) override;
+  void gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda, const uint16_t* b,
                  long ldb, float* c, long ldc) override;
   void bias_activation_forward(const ActivationSpec& act, const float* bias, float* z, float* y, long rows,
                                long cols) override;

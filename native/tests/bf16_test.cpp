@@ -52,7 +52,10 @@ void check_product(cpu::CpuBackend& be, bool ta, bool tb, long m, long n, long k
   const std::vector<float> a = test::to_float(test::uniform(rng, size_t(a_rows * a_cols), -1.0, 1.0));
   const std::vector<float> b = test::to_float(test::uniform(rng, size_t(b_rows * b_cols), -1.0, 1.0));
   std::vector<float> c16(size_t(m * n)), c32(size_t(m * n));
-  be.gemm_bf16(ta, tb, m, n, k, a.data(), a_cols, b.data(), b_cols, c16.data(), n);
+  std::vector<uint16_t> a16(a.size()), b16(b.size());
+  be.round_bf16(a.data(), a_rows, a_cols, a_cols, a16.data());
+  be.round_bf16(b.data(), b_rows, b_cols, b_cols, b16.data());
+  be.gemm_bf16(ta, tb, m, n, k, a16.data(), a_cols, b16.data(), b_cols, c16.data(), n);
   be.gemm(ta, tb, m, n, k, 1.0f, a.data(), a_cols, b.data(), b_cols, 0.0f, c32.data(), n);
   const std::vector<double> exact = rounded_product(ta, tb, m, n, k, a, a_cols, b, b_cols);
   SCOPED_TRACE("op(A) " + std::to_string(m) + " x " + std::to_string(k) + (ta ? " (transposed)" : "") + ", op(B) " +
@@ -81,7 +84,8 @@ TEST(Bf16, EveryLayerProductOfW1ToW3MatchesFloat64AndFloat32) {
 TEST(Bf16, UnavailableProductsSaySo) {
   if (cpu::bf16_support().available) GTEST_SKIP() << "bf16 is available here: " << cpu::bf16_support().kernels;
   cpu::CpuBackend be;
-  float a = 1, b = 1, c = 0;
+  const uint16_t a = cpu::to_bf16(1.0f), b = cpu::to_bf16(1.0f);
+  float c = 0;
   try {
     be.gemm_bf16(false, false, 1, 1, 1, &a, 1, &b, 1, &c, 1);
     FAIL() << "expected ERR_BF16_UNAVAILABLE";

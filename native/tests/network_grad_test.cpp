@@ -50,8 +50,7 @@ std::vector<float> production_gradients(Model& model, const std::vector<float>& 
   cpu::CpuBackend be;
   const int layers = model.layer_count();
   const LayerSpec& out = model.spec().layers.back();
-  Workspace ws(model.spec(), 0, layers, kRows, true);
-  ws.precision = precision;
+  Workspace ws(model.spec(), 0, layers, kRows, true, precision);
   forward(be, model, ws, 0, layers, x.data(), kRows, true, &model.rng());
   const LossInput input = loss_input(loss.kind, out.activation.kind);
   const float scale = float(1.0 / loss_terms(loss, kRows, out.units, 0));
