@@ -3,6 +3,7 @@
 // same GEMM, measured in the same run.
 //   ae_bench [--threads N[,N...]] [--epochs N] [--workloads W1,W2,W3]
 //   ae_bench --bf16-gemm N [--threads ...]    bfloat16 product rates on N × N × N instead
+//   ae_bench --precision bf16 ...             train with bfloat16 products (the GEMM column stays float32)
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -120,7 +121,7 @@ struct Row {
   double samples_per_second, gflops, gemm_gflops, final_loss;
 };
 
-Row run(const Workload& w, int threads, int epochs) {
+Row run(const Workload& w, int threads, int epochs, Precision precision) {
   cpu::CpuBackend be(threads);
   Model model(make_spec(w), 1);
   std::vector<float> data = make_data(w.rows, w.widths[0], 7);
@@ -131,6 +132,7 @@ Row run(const Workload& w, int threads, int epochs) {
   config.loss.kind = w.loss;
   config.optimizer.kind = w.optimizer;
   config.optimizer.learning_rate = w.learning_rate;
+  config.precision = precision;
   FitObserver quiet;
   fit(be, model, train, nullptr, config, quiet);  // warm-up
   config.epochs = epochs;
@@ -189,6 +191,7 @@ int main(int argc, char** argv) {
   int epochs = 3;
   std::vector<std::string> names = {"W1", "W2", "W3"};
   long bf16_n = 0;
+  Precision precision = Precision::Float32;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
     if (flag == "--threads") {
@@ -198,6 +201,8 @@ int main(int argc, char** argv) {
       epochs = std::max(1, std::atoi(value.c_str()));
     } else if (flag == "--workloads") {
       names = split_list(value);
+    } else if (flag == "--precision") {
+      precision = value == "bf16" ? Precision::Bf16 : Precision::Float32;
     } else if (flag == "--bf16-gemm") {
       bf16_n = std::atol(value.c_str());
     } else {
@@ -218,7 +223,7 @@ int main(int argc, char** argv) {
   for (const Workload& w : workloads()) {
     if (std::find(names.begin(), names.end(), w.name) == names.end()) continue;
     for (int t : thread_counts) {
-      Row r = run(w, t, epochs);
+      Row r = run(w, t, epochs, precision);
       std::printf("| %s | %d | %.0f | %.1f | %.1f | %.0f%% | %.5f |\n", r.name.c_str(), r.threads, r.samples_per_second,
                   r.gflops, r.gemm_gflops, 100.0 * r.gflops / r.gemm_gflops, r.final_loss);
       std::fflush(stdout);

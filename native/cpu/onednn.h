@@ -1,4 +1,4 @@
-// bfloat16 matrix products through oneDNN's matmul, loaded at run time (dlopen of libdnnl), so the
+// bfloat16 matrix products through oneDNN, loaded at run time (dlopen of libdnnl), so the
 // addon loads where oneDNN is absent. Used only where the CPU has AMX-BF16 or AVX512-BF16.
 #pragma once
 #include <cstdint>
@@ -8,7 +8,7 @@ namespace ae::cpu {
 
 struct Bf16Support {
   bool available = false;
-  std::string kernels;  // oneDNN's implementation for bf16 matmul here, e.g. "brg:avx512_core_amx_bf16"
+  std::string kernels;  // what runs the products, e.g. "oneDNN gemm_bf16bf16f32 on AMX-BF16"
   std::string reason;   // why bf16 is unavailable: no CPU support, no oneDNN in the build, or none found
 };
 
