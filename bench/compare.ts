@@ -490,7 +490,7 @@ function nativeBf16Rates(): { threads: number; alone: number; rounding: number; 
   if (run.status !== 0) throw new Error(`native bf16 benchmark failed: ${run.stderr}`);
   const rates = [];
   for (const line of run.stdout.split('\n')) {
-    const m = /^bf16 products 2048\^3, (\d+) threads: ([\d.]+) GFLOP\/s \(oneDNN (\S+) alone\), ([\d.]+) GFLOP\/s/.exec(line);
+    const m = /^bf16 products 2048\^3, (\d+) threads: ([\d.]+) GFLOP\/s \((.+) alone\), ([\d.]+) GFLOP\/s/.exec(line);
     if (m) rates.push({ threads: Number(m[1]), alone: Number(m[2]), kernels: m[3], rounding: Number(m[4]) });
   }
   return rates;
@@ -900,7 +900,7 @@ async function main(): Promise<void> {
     [
       bf16Rates.length > 0
         ? `Our bf16 products on 2048³ (${bf16Rates[0].kernels}): ${bf16Rates.map((r) => `${r.threads} thr ${r.alone.toFixed(0)} GFLOP/s alone, ${r.rounding.toFixed(0)} rounding from float32`).join('; ')}.`
-        : `Our bf16 products: not run (${info.bf16 ? '--no-native-bench' : info.bf16Reason}).`,
+        : `Our bf16 products: not run (${!info.bf16 ? info.bf16Reason : WITH_NATIVE_BENCH ? 'the native benchmark printed no rates' : '--no-native-bench'}).`,
       torchBf16Rates.length > 0 ? `PyTorch torch.mm in bfloat16 on 2048³: ${torchBf16Rates.map(([t, r]) => `${t} thr ${r.best.toFixed(0)} GFLOP/s`).join('; ')}.` : '',
       'The training rows ours-bf16 and torch-bf16 (CPU autocast) are in the table above; their "of our GEMM limit" column is against the float32 limit.',
     ]
@@ -957,18 +957,29 @@ async function main(): Promise<void> {
   const w3b = oursRow('W3', 2);
   targets.push(['W3 2 threads ≥ 1.8× 1 thread', w3a && w3b ? `${(w3b.samplesPerSecond / w3a.samplesPerSecond).toFixed(2)}× (the runs got ${w3a.coresUsed?.toFixed(2) ?? '?'} and ${w3b.coresUsed?.toFixed(2) ?? '?'} cores)` : 'not measured', w3a && w3b ? w3b.samplesPerSecond / w3a.samplesPerSecond >= 1.8 : null]);
   const systemRow = (name: string, system: string) => trainRows.find((r) => r.workload === name && r.system === system);
+  // The issue's float32 limit is a large sgemm's rate on 2 threads (torch.mm 2048³ here, in this run);
+  // our own step-GEMM limit is lower while the built-in GEMM stands in for OpenBLAS's generic kernels.
   for (const [name, goal] of [['W3', 2], ['W2', 1.5]] as const) {
-    const limit = limits.get(name);
+    const w = WORKLOADS.find((x) => x.name === name)!;
+    const sgemmLimit = torchMmBest > 0 ? (torchMmBest * 1e9) / trainFlops(w) : undefined;
+    const ownLimit = limits.get(name);
     const r = systemRow(name, 'ours-bf16');
     const torch = systemRow(name, 'torch-bf16');
     const f32 = oursRow(name, THREADS[THREADS.length - 1]);
+    const limit = sgemmLimit ?? ownLimit;
     targets.push([
-      `${name} bf16 ≥ ${goal}× the float32 GEMM limit`,
-      limit && r ? `${(r.samplesPerSecond / limit).toFixed(2)}× (${fmtInt(r.samplesPerSecond)} of ${fmtInt(limit)} samples/s)` : `not measured${info.bf16 ? '' : ` (${info.bf16Reason})`}`,
+      `${name} bf16 ≥ ${goal}× the float32 sgemm limit`,
+      limit && r
+        ? `${(r.samplesPerSecond / limit).toFixed(2)}× (${fmtInt(r.samplesPerSecond)} of ${fmtInt(limit)} samples/s at ${sgemmLimit ? `torch.mm's ${torchMmBest.toFixed(0)} GFLOP/s` : 'our step-GEMM rate'}${sgemmLimit && ownLimit ? `; ${(r.samplesPerSecond / ownLimit).toFixed(2)}× our step-GEMM limit` : ''})`
+        : `not measured${info.bf16 ? '' : ` (${info.bf16Reason})`}`,
       limit && r ? r.samplesPerSecond / limit >= goal : null,
     ]);
     targets.push([`${name} bf16 ahead of PyTorch bf16 autocast`, r && torch ? `${(r.samplesPerSecond / torch.samplesPerSecond).toFixed(2)}× (${fmtInt(r.samplesPerSecond)} vs ${fmtInt(torch.samplesPerSecond)} samples/s)` : 'not measured', r && torch ? r.samplesPerSecond > torch.samplesPerSecond : null]);
-    targets.push([`${name} bf16 loss within 1% of float32 after the same steps`, r && f32 ? `${(((r.lossAfter - f32.lossAfter) / f32.lossAfter) * 100).toFixed(3)}%` : 'not measured', r && f32 ? Math.abs(r.lossAfter - f32.lossAfter) / f32.lossAfter < 0.01 : null]);
+    targets.push([
+      `${name} bf16 loss within 1% of float32 after the same ${f32?.steps ?? ''} steps`,
+      r && f32 ? `${(((r.lossAfter - f32.lossAfter) / f32.lossAfter) * 100).toFixed(3)}%${torch ? ` (PyTorch's autocast: ${(((torch.lossAfter - f32.lossAfter) / f32.lossAfter) * 100).toFixed(3)}%)` : ''}` : 'not measured',
+      r && f32 ? Math.abs(r.lossAfter - f32.lossAfter) / f32.lossAfter < 0.01 : null,
+    ]);
   }
   out.push('');
   out.push('## Targets');

@@ -173,7 +173,7 @@ void bf16_gemm_rates(long n, int threads) {
     be.round_bf16(b.data(), n, n, n, b16.data());
     be.gemm_bf16(false, false, n, n, n, a16.data(), n, b16.data(), n, c.data(), n);
   });
-  std::printf("bf16 products %ld^3, %d threads: %.1f GFLOP/s (oneDNN %s alone), %.1f GFLOP/s rounding from float32\n", n,
+  std::printf("bf16 products %ld^3, %d threads: %.1f GFLOP/s (%s alone), %.1f GFLOP/s rounding from float32\n", n,
               threads, alone, support.kernels.c_str(), rounding);
 }
 
