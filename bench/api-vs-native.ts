@@ -3,7 +3,7 @@
 //   npx tsx bench/api-vs-native.ts        (builds the native benchmark first through scripts/native-bench.sh)
 import { spawnSync } from 'node:child_process';
 import type { FitOptions } from 'native-autoencoder';
-import { W1, W2, buildWorkload, type WorkloadSpec } from './workloads';
+import { W1, W2, buildWorkload, median, smoothRows as data, type WorkloadSpec } from './workloads';
 
 interface Workload {
   spec: WorkloadSpec;
@@ -18,14 +18,6 @@ const workloads: Workload[] = [
 function fitOptions(w: WorkloadSpec): FitOptions {
   return { batchSize: w.batch, loss: w.loss, optimizer: { type: w.optimizer, learningRate: w.learningRate } };
 }
-
-function data(rows: number, cols: number): Float32Array {
-  const x = new Float32Array(rows * cols);
-  for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-Math.sin(i * 0.37) * 3));
-  return x;
-}
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 async function apiRate(w: Workload): Promise<number> {
   const ae = buildWorkload(w.spec);

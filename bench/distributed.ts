@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initDistributed, setThreads } from 'native-autoencoder';
-import { W3, buildWorkload } from './workloads';
+import { W3, buildWorkload, median, smoothRows as data } from './workloads';
 
 function option(name: string, fallback: string): string {
   const i = process.argv.indexOf(name);
@@ -23,14 +23,6 @@ interface Run {
   communicationSeconds: number[];
   loss: number;
 }
-
-function data(rows: number, cols: number): Float32Array {
-  const x = new Float32Array(rows * cols);
-  for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-Math.sin(i * 0.37) * 3));
-  return x;
-}
-
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
 async function train(distributed: boolean): Promise<Run> {
   setThreads(1);

@@ -63,39 +63,29 @@ def main():
     }
     threads = request.get('threads', [1, 2])
 
-    sg = request.get('sgemm')
-    if sg:
-        n = int(sg.get('n', 2048))
+    def mm_rates(spec, dtype, label):
+        """torch.mm n x n x n in `dtype`, GFLOP/s per thread count."""
+        n = int(spec.get('n', 2048))
         g = torch.Generator().manual_seed(0)
-        a = torch.rand(n, n, generator=g)
-        b = torch.rand(n, n, generator=g)
+        a = torch.rand(n, n, generator=g).to(dtype)
+        b = torch.rand(n, n, generator=g).to(dtype)
+        out = {}
         for t in threads:
             set_threads(t)
             torch.mm(a, b)
             rates = []
-            for _ in range(int(sg.get('reps', 3))):
+            for _ in range(int(spec.get('reps', 3))):
                 t0 = time.perf_counter()
                 torch.mm(a, b)
                 rates.append(2.0 * n ** 3 / (time.perf_counter() - t0) / 1e9)
-            answer['sgemm'][str(t)] = {'best': max(rates), 'median': sorted(rates)[len(rates) // 2], 'all': rates}
-            log(f'sgemm {n}^3 threads {t}: best {max(rates):.1f} GFLOP/s')
+            out[str(t)] = {'best': max(rates), 'median': sorted(rates)[len(rates) // 2], 'all': rates}
+            log(f'{label} {n}^3 threads {t}: best {max(rates):.1f} GFLOP/s')
+        return out
 
-    bm = request.get('bf16mm')
-    if bm:
-        n = int(bm.get('n', 2048))
-        g = torch.Generator().manual_seed(0)
-        a = torch.rand(n, n, generator=g).to(torch.bfloat16)
-        b = torch.rand(n, n, generator=g).to(torch.bfloat16)
-        for t in threads:
-            set_threads(t)
-            torch.mm(a, b)
-            rates = []
-            for _ in range(int(bm.get('reps', 3))):
-                t0 = time.perf_counter()
-                torch.mm(a, b)
-                rates.append(2.0 * n ** 3 / (time.perf_counter() - t0) / 1e9)
-            answer['bf16mm'][str(t)] = {'best': max(rates), 'median': sorted(rates)[len(rates) // 2], 'all': rates}
-            log(f'bf16 mm {n}^3 threads {t}: best {max(rates):.1f} GFLOP/s')
+    if request.get('sgemm'):
+        answer['sgemm'] = mm_rates(request['sgemm'], torch.float32, 'sgemm')
+    if request.get('bf16mm'):
+        answer['bf16mm'] = mm_rates(request['bf16mm'], torch.bfloat16, 'bf16 mm')
 
     acts = {
         'relu': torch.nn.ReLU,

@@ -52,3 +52,12 @@ export function buildWorkload(w: WorkloadSpec): Autoencoder {
     seed: 1,
   });
 }
+
+/** Rows of smooth values in (0, 1), the same on every call: data for timing, not for learning. */
+export function smoothRows(rows: number, cols: number): Float32Array {
+  const x = new Float32Array(rows * cols);
+  for (let i = 0; i < x.length; i++) x[i] = 1 / (1 + Math.exp(-Math.sin(i * 0.37) * 3));
+  return x;
+}
+
+export const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
