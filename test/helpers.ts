@@ -1,23 +1,10 @@
 // Shared by the tests: seeded learnable data (x = sigmoid(z·M)) and exact comparisons of weights and errors.
 import { expect } from 'vitest';
 import type { WeightTensor } from 'native-autoencoder';
+import { normalFrom as gaussian, seededRandom as mulberry32 } from '../lib/random';
 
-/** A seeded uniform generator on [0, 1) (mulberry32). */
-export function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Standard normal samples drawn from a uniform generator (Box–Muller). */
-export function gaussian(uniform: () => number): () => number {
-  return () => Math.sqrt(-2 * Math.log(1 - uniform())) * Math.cos(2 * Math.PI * uniform());
-}
+// The library's seeded uniform generator (mulberry32) and its Box–Muller normals.
+export { gaussian, mulberry32 };
 
 /** Width of the hidden factors z: any latent size of 8 or more can learn the data. */
 export const FACTORS = 8;

@@ -13,7 +13,10 @@ import * as fc from 'fast-check';
 
 const entry = process.argv[2];
 if (!entry) throw new Error('usage: node runner.mjs <path of dist/cjs/index.js>');
-const lib = createRequire(import.meta.url)(entry);
+const load = createRequire(import.meta.url);
+const lib = load(entry);
+// The library's own seeded generator, beside its entry.
+const { seededRandom: mulberry32 } = load(entry.replace(/index\.js$/, 'random.js'));
 const { Autoencoder, VariationalAutoencoder, Encoder, Decoder, LayerStack, TextCodec, HashedTfidf } = lib;
 const { ACTIVATIONS, INITIALIZERS, LOSSES, OPTIMIZERS, ROW_METRICS } = lib;
 
@@ -375,17 +378,6 @@ CONFIGS.VariationalAutoencoder = CONFIGS.Autoencoder;
 
 // ---------------------------------------------------------------------------------------------
 // Building values from recipes.
-
-function mulberry32(seed) {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const throwingHandler = Object.fromEntries(
   ['get', 'set', 'has', 'ownKeys', 'getOwnPropertyDescriptor', 'getPrototypeOf', 'defineProperty', 'deleteProperty', 'apply', 'construct', 'isExtensible', 'preventExtensions', 'setPrototypeOf'].map(
