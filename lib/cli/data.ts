@@ -51,6 +51,15 @@ function formatOf(file: string, options: ReadOptions): Format {
   throw usageError(`cannot tell the format of ${file} from its name; give --format ${FORMATS.join('|')}`);
 }
 
+/** Opens `file` to read, or throws the input error (exit 66) that names it. */
+async function openInput(file: string): Promise<FileHandle> {
+  try {
+    return await open(file, 'r');
+  } catch (error) {
+    throw inputError(file, error);
+  }
+}
+
 /** Reads `file` ('-' for standard input) as rows of float32 values. */
 export async function readTable(file: string, options: ReadOptions = {}): Promise<Table> {
   const format = formatOf(file, options);
@@ -63,12 +72,7 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
     if (format !== 'csv' && format !== 'tsv') throw usageError('standard input can be read as csv or tsv only');
     return applyMissing(await readCsv('<stdin>', process.stdin, delimiter, missing !== 'error'), missing, '<stdin>');
   }
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw inputError(file, error);
-  }
+  const handle = await openInput(file);
   try {
     const stats = await handle.stat();
     if (stats.isDirectory()) throw inputError(file, { code: 'EISDIR' });
@@ -205,12 +209,7 @@ export async function binaryLayout(file: string, options: ReadOptions): Promise<
   if (file === '-' || (format !== 'npy' && format !== 'f32')) {
     throw usageError('--stream-rows reads .npy and raw float32 files; convert CSV or TSV data to one of them first');
   }
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw inputError(file, error);
-  }
+  const handle = await openInput(file);
   try {
     const { size } = await handle.stat();
     return await layoutOf(handle, file, size, format, options.dim);
@@ -225,12 +224,7 @@ export async function binaryLayout(file: string, options: ReadOptions): Promise<
  */
 export async function* readChunks(file: string, layout: Layout, rowsPerChunk: number, missing: Missing): AsyncGenerator<Float32Array> {
   if (missing === 'mean' || missing === 'drop') throw usageError(`--missing ${missing} needs the whole file; with --stream-rows use --missing zero or error`);
-  let handle: FileHandle;
-  try {
-    handle = await open(file, 'r');
-  } catch (error) {
-    throw inputError(file, error);
-  }
+  const handle = await openInput(file);
   try {
     const rowBytes = layout.cols * layout.itemSize;
     for (let first = 0; first < layout.rows; first += rowsPerChunk) {
