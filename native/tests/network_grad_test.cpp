@@ -26,11 +26,7 @@ double reference_loss(const Model& model, const std::vector<double>& params, con
   std::vector<double> in = x;
   for (int i = 0; i < model.layer_count(); ++i) {
     const LayerSpec& l = spec.layers[size_t(i)];
-    std::vector<double> z(size_t(kRows * l.units)), y(z.size());
-    ref::dense_forward<double>(in.data(), params.data() + model.table().at(size_t(2 * i)).offset,
-                               params.data() + model.table().at(size_t(2 * i + 1)).offset, z.data(), kRows, l.inputs,
-                               l.units);
-    ref::bias_activation_forward<double>(l.activation, nullptr, z.data(), y.data(), kRows, l.units);
+    auto [z, y] = test::reference_layer(model, params, i, in, kRows);
     if (i == model.layer_count() - 1) {
       const double scale = 1.0 / loss_terms(loss, kRows, l.units, 0);
       std::vector<double> grad(z.size());

@@ -13,6 +13,7 @@
 #include "core/loss.h"
 #include "core/network.h"
 #include "core/optimizer.h"
+#include "core/reference.h"
 #include "core/rng.h"
 #include "cpu/kernels.h"
 
@@ -224,6 +225,23 @@ inline NetworkSpec dense_stack(std::initializer_list<DenseLayer> layers, int lat
   }
   spec.latent_layer = latent_layer;
   return spec;
+}
+
+struct LayerOutput {
+  std::vector<double> z, y;  // pre-activation and activation, rows × units
+};
+
+// Layer i of `model` on `rows` rows of `in`, in double, with every parameter taken from `params`
+// (laid out like model.params()): the forward pass of the reference objectives.
+inline LayerOutput reference_layer(const Model& model, const std::vector<double>& params, int i,
+                                   const std::vector<double>& in, long rows) {
+  const LayerSpec& l = model.spec().layers[size_t(i)];
+  LayerOutput out{std::vector<double>(size_t(rows * l.units)), std::vector<double>(size_t(rows * l.units))};
+  ref::dense_forward<double>(in.data(), params.data() + model.table().at(size_t(2 * i)).offset,
+                             params.data() + model.table().at(size_t(2 * i + 1)).offset, out.z.data(), rows, l.inputs,
+                             l.units);
+  ref::bias_activation_forward<double>(l.activation, nullptr, out.z.data(), out.y.data(), rows, l.units);
+  return out;
 }
 
 // Float parameter gradients against finite differences, tensor by tensor, so that a layer with

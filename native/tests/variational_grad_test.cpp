@@ -61,11 +61,7 @@ double reference_objective(const Model& model, const std::vector<double>& params
   double kl = 0;
   for (int i = 0; i < model.layer_count(); ++i) {
     const LayerSpec& l = spec.layers[size_t(i)];
-    std::vector<double> z(size_t(kRows * l.units)), y(z.size());
-    ref::dense_forward<double>(in.data(), params.data() + model.table().at(size_t(2 * i)).offset,
-                               params.data() + model.table().at(size_t(2 * i + 1)).offset, z.data(), kRows, l.inputs,
-                               l.units);
-    ref::bias_activation_forward<double>(l.activation, nullptr, z.data(), y.data(), kRows, l.units);
+    auto [z, y] = test::reference_layer(model, params, i, in, kRows);
     if (i == spec.latent_layer) {
       kl = vae::kl_sum(y.data(), kRows, kLatent);
       std::vector<double> sample(size_t(kRows * kLatent));
