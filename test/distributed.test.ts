@@ -3,6 +3,7 @@
 // or dies ends the job within a bounded time; a checkpoint from two ranks resumes on one.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -60,13 +61,8 @@ function launch(name: string, ranks: number, scenario: Scenario) {
   return { status: run.status, output: run.stdout + run.stderr, seconds: (Date.now() - started) / 1000, results };
 }
 
-function rows(count: number, dim: number): Float32Array {
-  const x = new Float32Array(count * dim);
-  for (let r = 0; r < count; r++) {
-    for (let c = 0; c < dim; c++) x[r * dim + c] = 0.5 + 0.4 * Math.sin(0.37 * r + 0.11 * c * (1 + (r % 5)));
-  }
-  return x;
-}
+// The rows every rank trains on, made by the ranks' own module.
+const { rows } = createRequire(import.meta.url)('./mpi/rows.cjs') as { rows: (count: number, dim: number) => Float32Array };
 
 /** The largest difference of each tensor relative to the tensor's largest magnitude. */
 function worstRelative(a: { name: string; data: ArrayLike<number> }[], b: { name: string; data: ArrayLike<number> }[]): number {

@@ -5,16 +5,8 @@
 const fs = require('node:fs');
 const [entry, json] = process.argv.slice(2);
 const { Autoencoder, initDistributed, setThreads } = require(entry);
+const { rows } = require('./rows.cjs');
 const s = JSON.parse(json);
-
-// The same rows on every rank (and in the single-process reference): a smooth pattern per row.
-function rows(count, dim) {
-  const x = new Float32Array(count * dim);
-  for (let r = 0; r < count; r++) {
-    for (let c = 0; c < dim; c++) x[r * dim + c] = 0.5 + 0.4 * Math.sin(0.37 * r + 0.11 * c * (1 + (r % 5)));
-  }
-  return x;
-}
 
 let rank = -1;
 (async () => {
