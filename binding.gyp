@@ -7,7 +7,7 @@
   "targets": [
     {
       "target_name": "native_autoencoder",
-      "sources": ["<!@(node native/build-config.js sources core cpu mpi binding)"],
+      "sources": ["<!@(node native/build-config.js sources core cpu mpi nocuda binding)"],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")", "native"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
       "cflags!": ["-fno-exceptions"],

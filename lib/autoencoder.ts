@@ -17,6 +17,7 @@ import {
   regularizationOptions,
 } from './fit';
 import { LayerStack, createShared, rebindStack, sharedOf } from './stack';
+import { loadBackend, resolveBackend, type BackendChoice, type LoadOptions } from './backend';
 import { writeFileAtomic } from './atomic-file';
 import { initDistributed } from './distributed';
 import { buildFrom, encodeModel, modelFromBuffer, readModelFile, type Architecture, type ModelFile } from './model-file';
@@ -38,6 +39,11 @@ export interface AutoencoderConfig {
   seed?: number;
   regularization?: RegularizationConfig;
   noise?: NoiseConfig;
+  /**
+   * Where the weights live and computations run: 'cpu', 'cuda', or 'auto' (CUDA when usable, else the
+   * CPU). Default: the adopted encoder's backend, else 'cpu'.
+   */
+  backend?: BackendChoice;
 }
 
 export const ROW_METRICS = ['mse', 'mae', 'binaryCrossentropy'] as const;
@@ -62,13 +68,14 @@ export class Autoencoder extends LayerStack {
 
   constructor(config: AutoencoderConfig) {
     const c = objectArg('config', config);
-    knownKeys('config', c, ['inputDim', 'latentDim', 'encoder', 'decoder', 'seed', 'regularization', 'noise']);
+    knownKeys('config', c, ['inputDim', 'latentDim', 'encoder', 'decoder', 'seed', 'regularization', 'noise', 'backend']);
     const seed = seedArg('config.seed', c.seed);
     const regularization = regularizationOptions(c.regularization, c.noise);
     const variational = (new.target as typeof Autoencoder).variational;
     const [encoder, decoder] = Autoencoder.#halves(c, seed, variational);
     const layers = [...sharedOf(encoder).layers, ...sharedOf(decoder).layers];
-    const shared = createShared(layers, sharedOf(encoder).layers.length - 1, seed, variational);
+    const backend = c.backend === undefined ? encoder.backend : resolveBackend('config.backend', c.backend);
+    const shared = createShared(layers, sharedOf(encoder).layers.length - 1, seed, variational, backend);
     super(variational ? 'VariationalAutoencoder' : 'Autoencoder', shared, 0, layers.length);
     for (const half of [encoder, decoder]) {
       const old = sharedOf(half);
@@ -396,17 +403,18 @@ export class Autoencoder extends LayerStack {
   }
 
   /** Loads an Autoencoder saved with `save()` (or a checkpoint written during `fit`). */
-  static async load(path: string): Promise<Autoencoder> {
-    return Autoencoder.fromModelFile(Autoencoder, await readModelFile(path));
+  static async load(path: string, options?: LoadOptions): Promise<Autoencoder> {
+    return Autoencoder.fromModelFile(Autoencoder, await readModelFile(path), options);
   }
 
   /** `load` from bytes made by `toBuffer()`. */
-  static fromBuffer(buffer: Uint8Array): Autoencoder {
-    return Autoencoder.fromModelFile(Autoencoder, modelFromBuffer(buffer));
+  static fromBuffer(buffer: Uint8Array, options?: LoadOptions): Autoencoder {
+    return Autoencoder.fromModelFile(Autoencoder, modelFromBuffer(buffer), options);
   }
 
   /** @internal Builds an autoencoder of class `cls` from a model file, after checking its kind. */
-  protected static fromModelFile<T extends typeof Autoencoder>(cls: T, file: ModelFile): InstanceType<T> {
+  protected static fromModelFile<T extends typeof Autoencoder>(cls: T, file: ModelFile, options?: LoadOptions): InstanceType<T> {
+    const backend = loadBackend(options);
     const arch = file.architecture;
     const kind = cls.kindName();
     const an = (word: string) => (/^[AEIOU]/.test(word) ? `an ${word}` : `a ${word}`);
@@ -417,6 +425,7 @@ export class Autoencoder extends LayerStack {
         decoder: new Decoder({ latentDim: arch.decoder?.latentDim, layers: arch.decoder?.layers, seed: 0 }),
         seed: 0,
       };
+      if (backend !== undefined) config.backend = backend;
       if (arch.regularization !== undefined) config.regularization = arch.regularization;
       if (arch.noise !== undefined) config.noise = arch.noise;
       return new cls(config) as InstanceType<T>;

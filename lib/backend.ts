@@ -1,6 +1,35 @@
-// What the library runs on, and the threads setting.
+// What the library runs on (the CPU, or a GPU through the CUDA backend), and the threads setting.
 import { native, type NativeBackendInfo } from './binding';
-import { integer } from './validate';
+import { integer, knownKeys, objectArg, oneOf } from './validate';
+
+/** Where a model's weights live and its computations run: 'cpu' (default), 'cuda', or 'auto' (CUDA when usable, else the CPU). */
+export type BackendChoice = 'cpu' | 'cuda' | 'auto';
+export const BACKENDS = ['cpu', 'cuda', 'auto'] as const;
+
+/** Options of the `load` and `fromBuffer` methods of every model. */
+export interface LoadOptions {
+  /** Where the loaded model lives and runs (see BackendChoice). Default 'cpu'. */
+  backend?: BackendChoice;
+}
+
+/** @internal The backend that `load(path, options)` asks for, checked. */
+export function loadBackend(options: unknown): BackendChoice | undefined {
+  if (options === undefined) return undefined;
+  const o = objectArg('options', options);
+  knownKeys('options', o, ['backend']);
+  return o.backend === undefined ? undefined : oneOf('options.backend', o.backend, BACKENDS);
+}
+
+/**
+ * @internal The backend a model is created on: 'auto' becomes 'cuda' where backendInfo().cuda names
+ * a device, else 'cpu' (backendInfo().cudaReason says why). 'cuda' without a usable GPU makes the
+ * model's constructor throw ERR_CUDA_UNAVAILABLE.
+ */
+export function resolveBackend(name: string, value: unknown): 'cpu' | 'cuda' {
+  const choice = value === undefined ? 'cpu' : oneOf(name, value, BACKENDS);
+  if (choice !== 'auto') return choice;
+  return native.backendInfo().cuda ? 'cuda' : 'cpu';
+}
 
 /**
  * What the library runs on: `backend` ('cpu'); `blas`, the GEMM in use ('openblas' or 'builtin',
@@ -10,7 +39,10 @@ import { integer } from './validate';
  * `flushDenormals`, whether denormals are flushed inside the library's compute threads; `mpi`,
  * whether this build can train data-parallel over MPI (see initDistributed); `bf16`, the kernels of
  * `precision: 'bf16'` fits (for example 'brg:avx512_core_amx_bf16'), empty where they are unavailable,
- * and `bf16Reason`, why; `version`.
+ * and `bf16Reason`, why; `cuda`, the GPU that `backend: 'cuda'` runs on (its name, memory and compute
+ * capability), empty where there is none, and `cudaReason`, why (a build without CUDA, no driver, no
+ * device); `cudaBuilt`, whether this build has the CUDA backend; `device`, the GPU this backend runs
+ * on (empty for the CPU), and `memoryFree`, its free memory in bytes (0 for the CPU); `version`.
  */
 export interface BackendInfo extends NativeBackendInfo {
   version: string;
@@ -19,8 +51,12 @@ export interface BackendInfo extends NativeBackendInfo {
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { version } = require('../../package.json') as { version: string };
 
-export function backendInfo(): BackendInfo {
-  return { ...native.backendInfo(), version };
+/**
+ * What the library runs on: the CPU backend by default, or with 'cuda' the GPU backend (which throws
+ * ERR_CUDA_UNAVAILABLE, saying why, where there is none).
+ */
+export function backendInfo(backend: 'cpu' | 'cuda' = 'cpu'): BackendInfo {
+  return { ...native.backendInfo(oneOf('backend', backend, ['cpu', 'cuda'] as const)), version };
 }
 
 /** Sets the threads used by matrix products and the library's own parallel work (default: the number of cores). Refused while a fit runs. */

@@ -56,6 +56,8 @@ export interface NativeCheckpoint {
 
 export interface NativeBackendInfo {
   backend: string;
+  device: string;
+  memoryFree: number;
   blas: string;
   blasKernels: string;
   gemmReason: string;
@@ -65,10 +67,14 @@ export interface NativeBackendInfo {
   mpi: boolean;
   bf16: string;
   bf16Reason: string;
+  cuda: string;
+  cudaReason: string;
+  cudaBuilt: boolean;
 }
 
 export interface NativeModel {
   readonly parameterCount: number | undefined;
+  readonly backend: 'cpu' | 'cuda';
   readonly busy: boolean;
   readonly disposed: boolean;
   tensors(): { name: string; shape: number[] }[];
@@ -94,8 +100,8 @@ export interface NativeModel {
 }
 
 export interface NativeBinding {
-  NativeModel: new (spec: NativeModelSpec, seed: number) => NativeModel;
-  backendInfo(): NativeBackendInfo;
+  NativeModel: new (spec: NativeModelSpec, seed: number, backend?: 'cpu' | 'cuda') => NativeModel;
+  backendInfo(backend?: 'cpu' | 'cuda'): NativeBackendInfo;
   setThreads(threads: number): void;
   mpiInit(timeoutSeconds?: number): { rank: number; size: number; library: string };
 }

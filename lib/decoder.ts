@@ -4,6 +4,7 @@ import type { DataInput, Matrix } from './data';
 import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
+import { loadBackend, resolveBackend, type BackendChoice, type LoadOptions } from './backend';
 import { formatError } from './safetensors';
 import { buildFrom, modelFromBuffer, readModelFile, type Architecture, type DecoderArchitecture, type ModelFile } from './model-file';
 
@@ -14,6 +15,8 @@ export interface DecoderConfig {
   layers: DenseLayerConfig[];
   /** Seed of the weight initializer. Default: random. */
   seed?: number;
+  /** Where the weights live and computations run: 'cpu' (default), 'cuda', or 'auto' (CUDA when usable). */
+  backend?: BackendChoice;
 }
 
 export class Decoder extends LayerStack {
@@ -23,10 +26,10 @@ export class Decoder extends LayerStack {
 
   constructor(config: DecoderConfig) {
     const c = objectArg('config', config);
-    knownKeys('config', c, ['latentDim', 'layers', 'seed']);
+    knownKeys('config', c, ['latentDim', 'layers', 'seed', 'backend']);
     const latentDim = integer('config.latentDim', c.latentDim, 1, 1 << 24);
     const layers = nativeLayers('config.layers', c.layers, latentDim, 'decoder');
-    const shared = createShared(layers, -1, seedArg('config.seed', c.seed));
+    const shared = createShared(layers, -1, seedArg('config.seed', c.seed), false, resolveBackend('config.backend', c.backend));
     super('Decoder', shared, 0, layers.length);
   }
 
@@ -46,21 +49,22 @@ export class Decoder extends LayerStack {
   }
 
   /** Loads a Decoder saved with `save()`, or the decoder half of a saved Autoencoder. */
-  static async load(path: string): Promise<Decoder> {
-    return Decoder.#fromFile(await readModelFile(path));
+  static async load(path: string, options?: LoadOptions): Promise<Decoder> {
+    return Decoder.#fromFile(await readModelFile(path), options);
   }
 
   /** `load` from bytes made by `toBuffer()`. */
-  static fromBuffer(buffer: Uint8Array): Decoder {
-    return Decoder.#fromFile(modelFromBuffer(buffer));
+  static fromBuffer(buffer: Uint8Array, options?: LoadOptions): Decoder {
+    return Decoder.#fromFile(modelFromBuffer(buffer), options);
   }
 
-  static #fromFile(file: ModelFile): Decoder {
+  static #fromFile(file: ModelFile, options?: LoadOptions): Decoder {
+    const backend = loadBackend(options);
     const arch = file.architecture;
     const config: Omit<DecoderArchitecture, 'kind'> | undefined =
       arch.kind === 'Decoder' ? arch : arch.kind === 'Autoencoder' || arch.kind === 'VariationalAutoencoder' ? arch.decoder : undefined;
     if (!config) throw formatError(file.source, `a ${arch.kind} file holds no decoder`);
-    const decoder = buildFrom(file, 'the decoder', () => new Decoder({ latentDim: config.latentDim, layers: config.layers, seed: 0 }));
+    const decoder = buildFrom(file, 'the decoder', () => new Decoder({ latentDim: config.latentDim, layers: config.layers, seed: 0, backend }));
     // Besides this half, an autoencoder file holds the encoder's tensors and, in a checkpoint, optimizer slots;
     // a decoder file holds nothing else.
     const training = file.metadata.training !== undefined;

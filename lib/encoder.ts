@@ -4,6 +4,7 @@ import type { DataInput, Matrix } from './data';
 import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
+import { loadBackend, resolveBackend, type BackendChoice, type LoadOptions } from './backend';
 import { formatError } from './safetensors';
 import { buildFrom, modelFromBuffer, readModelFile, type Architecture, type EncoderArchitecture, type ModelFile } from './model-file';
 
@@ -14,6 +15,8 @@ export interface EncoderConfig {
   layers: DenseLayerConfig[];
   /** Seed of the weight initializer (and of training, if this encoder trains on its own model). Default: random. */
   seed?: number;
+  /** Where the weights live and computations run: 'cpu' (default), 'cuda', or 'auto' (CUDA when usable). */
+  backend?: BackendChoice;
 }
 
 export class Encoder extends LayerStack {
@@ -23,10 +26,10 @@ export class Encoder extends LayerStack {
 
   constructor(config: EncoderConfig) {
     const c = objectArg('config', config);
-    knownKeys('config', c, ['inputDim', 'layers', 'seed']);
+    knownKeys('config', c, ['inputDim', 'layers', 'seed', 'backend']);
     const inputDim = integer('config.inputDim', c.inputDim, 1, 1 << 24);
     const layers = nativeLayers('config.layers', c.layers, inputDim, 'encoder');
-    const shared = createShared(layers, layers.length - 1, seedArg('config.seed', c.seed));
+    const shared = createShared(layers, layers.length - 1, seedArg('config.seed', c.seed), false, resolveBackend('config.backend', c.backend));
     super('Encoder', shared, 0, layers.length);
   }
 
@@ -46,21 +49,22 @@ export class Encoder extends LayerStack {
   }
 
   /** Loads an Encoder saved with `save()`, or the encoder half of a saved Autoencoder. */
-  static async load(path: string): Promise<Encoder> {
-    return Encoder.#fromFile(await readModelFile(path));
+  static async load(path: string, options?: LoadOptions): Promise<Encoder> {
+    return Encoder.#fromFile(await readModelFile(path), options);
   }
 
   /** `load` from bytes made by `toBuffer()`. */
-  static fromBuffer(buffer: Uint8Array): Encoder {
-    return Encoder.#fromFile(modelFromBuffer(buffer));
+  static fromBuffer(buffer: Uint8Array, options?: LoadOptions): Encoder {
+    return Encoder.#fromFile(modelFromBuffer(buffer), options);
   }
 
-  static #fromFile(file: ModelFile): Encoder {
+  static #fromFile(file: ModelFile, options?: LoadOptions): Encoder {
+    const backend = loadBackend(options);
     const arch = file.architecture;
     const config: Omit<EncoderArchitecture, 'kind'> | undefined =
       arch.kind === 'Encoder' ? arch : arch.kind === 'Autoencoder' || arch.kind === 'VariationalAutoencoder' ? arch.encoder : undefined;
     if (!config) throw formatError(file.source, `a ${arch.kind} file holds no encoder`);
-    const encoder = buildFrom(file, 'the encoder', () => new Encoder({ inputDim: config.inputDim, layers: config.layers, seed: 0 }));
+    const encoder = buildFrom(file, 'the encoder', () => new Encoder({ inputDim: config.inputDim, layers: config.layers, seed: 0, backend }));
     // Besides this half, an autoencoder file holds the decoder's tensors and, in a checkpoint, optimizer slots;
     // an encoder file holds nothing else.
     const training = file.metadata.training !== undefined;

@@ -142,9 +142,11 @@ export interface FitOptions {
    * The matrix products of the forward and backward passes: 'float32' (default), or 'bf16': operands
    * rounded to bfloat16 and products summed in float32, through oneDNN on CPUs with AMX-BF16 or
    * AVX512-BF16. Weights, gradients, activations, losses and the optimizer stay float32. Rejects with
-   * ERR_BF16_UNAVAILABLE elsewhere (backendInfo().bf16Reason says why).
+   * ERR_BF16_UNAVAILABLE elsewhere (backendInfo().bf16Reason says why). Or 'tf32', on models with
+   * `backend: 'cuda'`: float32 data multiplied in TF32 on the GPU's tensor cores (cuBLAS); rejects
+   * with ERR_TF32_UNAVAILABLE on the CPU.
    */
-  precision?: 'float32' | 'bf16';
+  precision?: 'float32' | 'bf16' | 'tf32';
 }
 
 export interface CheckpointConfig {
@@ -339,7 +341,7 @@ export function normalizeFit(options: unknown, regularization: Record<string, un
     skipNonFinite: (o.onNonFinite === undefined ? 'error' : oneOf('options.onNonFinite', o.onNonFinite, ['error', 'skip'] as const)) === 'skip',
     ...regularization,
   };
-  if (o.precision !== undefined) native.bf16 = oneOf('options.precision', o.precision, ['float32', 'bf16'] as const) === 'bf16';
+  if (o.precision !== undefined) native.precision = oneOf('options.precision', o.precision, ['float32', 'bf16', 'tf32'] as const);
   if (o.distributed !== undefined) native.distributed = oneOf('options.distributed', o.distributed, ['mpi'] as const) === 'mpi';
   if (o.seed !== undefined) native.seed = integer('options.seed', o.seed, 0);
   if (o.beta !== undefined) native.beta = finiteNumber('options.beta', o.beta, { min: 0 });

@@ -87,9 +87,13 @@ export function buildFrom<T>(file: ModelFile, what: string, build: () => T): T {
   try {
     return build();
   } catch (error) {
+    // The machine's refusals (no GPU, no memory) are not the file's fault: they pass unchanged.
+    if (MACHINE_ERRORS.has((error as { code?: string }).code ?? '')) throw error;
     throw formatError(file.source, `${what} in the architecture is invalid: ${(error as Error).message}`);
   }
 }
+
+const MACHINE_ERRORS = new Set(['ERR_CUDA_UNAVAILABLE', 'ERR_CUDA', 'ERR_OUT_OF_MEMORY']);
 
 /**
  * Checks that the file holds exactly the tensors `expected` (plus, in a checkpoint, its optimizer

@@ -29,9 +29,15 @@ export interface SharedModel {
 }
 
 /** @internal */
-export function createShared(layers: NativeLayerSpec[], latentLayer: number, seed: number, variational = false): SharedModel {
+export function createShared(
+  layers: NativeLayerSpec[],
+  latentLayer: number,
+  seed: number,
+  variational = false,
+  backend: 'cpu' | 'cuda' = 'cpu',
+): SharedModel {
   const shared: SharedModel = {
-    native: new native.NativeModel({ layers, latentLayer, variational }, seed),
+    native: new native.NativeModel({ layers, latentLayer, variational }, seed, backend),
     layers,
     disposed: false,
   };
@@ -55,6 +61,11 @@ export abstract class LayerStack {
     this.#shared = shared;
     this.#first = first;
     this.#last = last;
+  }
+
+  /** Where the weights live and every computation runs: 'cpu' or 'cuda' (see the `backend` option). */
+  get backend(): 'cpu' | 'cuda' {
+    return this.#shared.native.backend;
   }
 
   /** Width of each input row. */

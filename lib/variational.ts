@@ -5,6 +5,7 @@ import { Autoencoder, type AutoencoderConfig } from './autoencoder';
 import { type DataInput, type Matrix, checkResultSize, matrix, toRows } from './data';
 import { rangeError } from './errors';
 import { modelFromBuffer, readModelFile } from './model-file';
+import type { LoadOptions } from './backend';
 import { normalFrom, seededRandom } from './random';
 import { checkReceivers, finiteNumber, integer, knownKeys, optionalObject, seedArg } from './validate';
 
@@ -36,13 +37,13 @@ export class VariationalAutoencoder extends Autoencoder {
   }
 
   /** Loads a VariationalAutoencoder saved with `save()` (or a checkpoint written during `fit`). */
-  static override async load(path: string): Promise<VariationalAutoencoder> {
-    return VariationalAutoencoder.fromModelFile(VariationalAutoencoder, await readModelFile(path));
+  static override async load(path: string, options?: LoadOptions): Promise<VariationalAutoencoder> {
+    return VariationalAutoencoder.fromModelFile(VariationalAutoencoder, await readModelFile(path), options);
   }
 
   /** `load` from bytes made by `toBuffer()`. */
-  static override fromBuffer(buffer: Uint8Array): VariationalAutoencoder {
-    return VariationalAutoencoder.fromModelFile(VariationalAutoencoder, modelFromBuffer(buffer));
+  static override fromBuffer(buffer: Uint8Array, options?: LoadOptions): VariationalAutoencoder {
+    return VariationalAutoencoder.fromModelFile(VariationalAutoencoder, modelFromBuffer(buffer), options);
   }
 
   /** The latent means of the rows of `x`; with `{ withVariance: true }`, means and log-variances. */

@@ -4,6 +4,9 @@
 //   ae_bench [--threads N[,N...]] [--epochs N] [--workloads W1,W2,W3]
 //   ae_bench --bf16-gemm N [--threads ...]    bfloat16 product rates on N × N × N instead
 //   ae_bench --precision bf16 ...             train with bfloat16 products (the GEMM column stays float32)
+//   ae_bench --backend cuda [--precision tf32] [--rows-factor F] ...
+//                                             train on the GPU (F times the rows, for steadier epochs)
+//   ae_bench --sgemm N [--backend cuda]       the backend's bare float32 GEMM rate on N × N × N
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -17,6 +20,7 @@
 #include "cpu/bf16.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/onednn.h"
+#include "cuda/cuda_backend.h"
 
 namespace {
 
@@ -89,12 +93,19 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
+// A buffer where the backend computes, filled with `value`.
+Buffer filled(Backend& be, size_t n, float value) {
+  Buffer b(n, be.memory());
+  std::fill(b.data(), b.data() + n, value);
+  return b;
+}
+
 // GFLOP/s of the step's GEMMs alone (forward, weight gradient, input gradient), same shapes.
 double gemm_rate(Backend& be, const Workload& w) {
   const long b = w.batch;
   long widest = *std::max_element(w.widths.begin(), w.widths.end());
-  std::vector<float> x(size_t(b * widest), 0.5f), y(size_t(b * widest)), wt(size_t(widest * widest), 0.01f),
-      dw(size_t(widest * widest));
+  Buffer x = filled(be, size_t(b * widest), 0.5f), y = filled(be, size_t(b * widest), 0.0f),
+         wt = filled(be, size_t(widest * widest), 0.01f), dw = filled(be, size_t(widest * widest), 0.0f);
   auto step = [&] {
     for (size_t i = 0; i + 1 < w.widths.size(); ++i) {
       const long in = w.widths[i], out = w.widths[i + 1];
@@ -121,11 +132,26 @@ struct Row {
   double samples_per_second, gflops, gemm_gflops, final_loss;
 };
 
-Row run(const Workload& w, int threads, int epochs, Precision precision) {
-  cpu::CpuBackend be(threads);
-  Model model(make_spec(w), 1);
-  std::vector<float> data = make_data(w.rows, w.widths[0], 7);
-  DataView train{data.data(), w.rows, w.widths[0]};
+// The bare float32 GEMM rate on n × n × n, best of 5.
+double sgemm_rate(Backend& be, long n) {
+  auto scope = be.enter_compute();
+  Buffer a = filled(be, size_t(n * n), 0.5f), b = filled(be, size_t(n * n), 0.25f), c = filled(be, size_t(n * n), 0.0f);
+  be.gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+  double best = 0;
+  for (int rep = 0; rep < 5; ++rep) {
+    auto t0 = Clock::now();
+    be.gemm(false, false, n, n, n, 1.0f, a.data(), n, b.data(), n, 0.0f, c.data(), n);
+    best = std::max(best, 2.0 * double(n) * double(n) * double(n) /
+                              std::chrono::duration<double>(Clock::now() - t0).count() / 1e9);
+  }
+  return best;
+}
+
+Row run(Backend& be, const Workload& w, int threads, int epochs, Precision precision, long rows) {
+  be.set_threads(threads);
+  Model model(make_spec(w), 1, be.memory());
+  std::vector<float> data = make_data(rows, w.widths[0], 7);
+  DataView train{data.data(), rows, w.widths[0]};
   FitConfig config;
   config.epochs = 1;
   config.batch_size = w.batch;
@@ -190,7 +216,8 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   int epochs = 3;
   std::vector<std::string> names = {"W1", "W2", "W3"};
-  long bf16_n = 0;
+  long bf16_n = 0, sgemm_n = 0, rows_factor = 1;
+  bool on_gpu = false;
   Precision precision = Precision::Float32;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i], value = argv[i + 1];
@@ -202,9 +229,15 @@ int main(int argc, char** argv) {
     } else if (flag == "--workloads") {
       names = split_list(value);
     } else if (flag == "--precision") {
-      precision = value == "bf16" ? Precision::Bf16 : Precision::Float32;
+      precision = value == "bf16" ? Precision::Bf16 : value == "tf32" ? Precision::Tf32 : Precision::Float32;
     } else if (flag == "--bf16-gemm") {
       bf16_n = std::atol(value.c_str());
+    } else if (flag == "--sgemm") {
+      sgemm_n = std::atol(value.c_str());
+    } else if (flag == "--rows-factor") {
+      rows_factor = std::max(1L, std::atol(value.c_str()));
+    } else if (flag == "--backend") {
+      on_gpu = value == "cuda";
     } else {
       std::fprintf(stderr, "unknown flag %s\n", flag.c_str());
       return 64;
@@ -214,16 +247,34 @@ int main(int argc, char** argv) {
     for (int t : thread_counts) bf16_gemm_rates(bf16_n, t);
     return 0;
   }
-  cpu::CpuBackend probe(1);
-  BackendInfo info = probe.info();
-  std::printf("backend: %s, GEMM %s (%s), SIMD %s; medians of %d epochs after a warm-up\n", info.backend.c_str(),
-              info.blas.c_str(), info.gemm_reason.c_str(), info.simd.c_str(), epochs);
+  cpu::CpuBackend cpu_backend(thread_counts.front());
+  Backend* backend = &cpu_backend;
+  if (on_gpu) {
+    if (!cuda::cuda_status().available) {
+      std::printf("cuda: unavailable (%s)\n", cuda::cuda_status().reason.c_str());
+      return 69;
+    }
+    backend = &cuda::cuda_backend();
+    thread_counts = {1};
+  }
+  BackendInfo info = backend->info();
+  if (sgemm_n > 0) {
+    for (int t : thread_counts) {
+      backend->set_threads(t);
+      std::printf("sgemm %ld^3 on %s%s, %d threads: %.1f GFLOP/s\n", sgemm_n, info.backend.c_str(),
+                  (info.device.empty() ? "" : " " + info.device).c_str(), t, sgemm_rate(*backend, sgemm_n));
+    }
+    return 0;
+  }
+  std::printf("backend: %s%s, GEMM %s %s(%s), SIMD %s; medians of %d epochs after a warm-up\n", info.backend.c_str(),
+              (info.device.empty() ? "" : " " + info.device).c_str(), info.blas.c_str(), info.blas_kernels.c_str(),
+              info.gemm_reason.c_str(), info.simd.c_str(), epochs);
   std::printf("| workload | threads | samples/s | GFLOP/s | step GEMMs alone GFLOP/s | share | loss |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const Workload& w : workloads()) {
     if (std::find(names.begin(), names.end(), w.name) == names.end()) continue;
     for (int t : thread_counts) {
-      Row r = run(w, t, epochs, precision);
+      Row r = run(*backend, w, t, epochs, precision, w.rows * rows_factor);
       std::printf("| %s | %d | %.0f | %.1f | %.1f | %.0f%% | %.5f |\n", r.name.c_str(), r.threads, r.samples_per_second,
                   r.gflops, r.gemm_gflops, 100.0 * r.gflops / r.gemm_gflops, r.final_loss);
       std::fflush(stdout);

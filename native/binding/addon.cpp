@@ -5,6 +5,7 @@
 #include "binding/errors.h"
 #include "binding/model_wrap.h"
 #include "binding/workers.h"
+#include "cuda/cuda_backend.h"
 #include "mpi/mpi_collective.h"
 
 namespace ae::binding {
@@ -38,14 +39,33 @@ bool AddonState::has_jobs() {
   return !jobs_.empty();
 }
 
+Backend& AddonState::backend_named(const std::string& name) {
+  if (name == "cpu") return backend;
+  if (name == "cuda") return cuda::cuda_backend();
+  throw_range("backend must be one of cpu, cuda; received '" + name + "'");
+}
+
 AddonState& state_of(Napi::Env env) { return *env.GetInstanceData<AddonState>(); }
 
 namespace {
 
+// The CPU backend's description, or with 'cuda' the GPU backend's; both say whether CUDA is usable and why not.
 Napi::Value backend_info(const Napi::CallbackInfo& info) {
-  Napi::Object out = backend_info_to_js(info.Env(), state_of(info.Env()).backend.info());
-  out.Set("mpi", MpiCollective::built_with_mpi());
-  return out;
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    std::string name = "cpu";
+    if (!info[0].IsUndefined()) {
+      if (!info[0].IsString()) throw_type("backend must be a string");
+      name = info[0].As<Napi::String>().Utf8Value();
+    }
+    Napi::Object out = backend_info_to_js(env, state_of(env).backend_named(name).info());
+    out.Set("mpi", MpiCollective::built_with_mpi());
+    const cuda::CudaStatus& gpu = cuda::cuda_status();
+    out.Set("cuda", gpu.available ? gpu.device : std::string());
+    out.Set("cudaReason", gpu.reason);
+    out.Set("cudaBuilt", gpu.built);
+    return out;
+  });
 }
 
 Napi::Value set_threads(const Napi::CallbackInfo& info) {

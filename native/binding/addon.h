@@ -21,6 +21,9 @@ struct AddonState {
   cpu::CpuBackend backend;
   Napi::FunctionReference model_constructor;
 
+  // 'cpu', or 'cuda' (the process's GPU backend; throws ERR_CUDA_UNAVAILABLE saying why where there is none).
+  Backend& backend_named(const std::string& name);
+
   void add_job(const std::shared_ptr<FitJob>& job);
   void remove_job(const std::shared_ptr<FitJob>& job);
   bool has_jobs();

@@ -158,7 +158,10 @@ FitConfig fit_config_from(const Napi::Object& o) {
   c.min_delta = float(number_field(o, "minDelta", 0.0));
   c.restore_best = bool_field(o, "restoreBestWeights", false);
   c.skip_non_finite = bool_field(o, "skipNonFinite", false);
-  c.precision = bool_field(o, "bf16", false) ? Precision::Bf16 : Precision::Float32;
+  const std::string precision = string_field(o, "precision", "float32");
+  if (precision == "bf16") c.precision = Precision::Bf16;
+  else if (precision == "tf32") c.precision = Precision::Tf32;
+  else if (precision != "float32") throw_range("precision must be one of float32, bf16, tf32");
   c.checkpoint_every = int(integer_field(o, "checkpointEvery", 0, 0, 1L << 30));
   c.beta = float(number_field(o, "beta", 1.0));
   if (c.beta < 0.0f) throw_range("beta must be >= 0");
@@ -276,6 +279,8 @@ Napi::Object fit_result_to_js(Napi::Env env, const FitResult& r) {
 Napi::Object backend_info_to_js(Napi::Env env, const BackendInfo& info) {
   auto o = Napi::Object::New(env);
   o.Set("backend", info.backend);
+  o.Set("device", info.device);
+  o.Set("memoryFree", info.memory_free);
   o.Set("blas", info.blas);
   o.Set("blasKernels", info.blas_kernels);
   o.Set("gemmReason", info.gemm_reason);

@@ -25,6 +25,7 @@ Napi::Function ModelWrap::define(Napi::Env env) {
   return DefineClass(env, "NativeModel",
                      {
                          InstanceAccessor<&ModelWrap::parameter_count>("parameterCount"),
+                         InstanceAccessor<&ModelWrap::backend_name>("backend"),
                          InstanceAccessor<&ModelWrap::busy>("busy"),
                          InstanceAccessor<&ModelWrap::disposed>("disposed"),
                          InstanceMethod<&ModelWrap::tensors>("tensors"),
@@ -47,7 +48,13 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     if (info.Length() < 2 || !info[0].IsObject()) throw_type("spec must be an object");
     NetworkSpec spec = network_spec_from(info[0].As<Napi::Object>());
     const uint64_t seed = uint64_t(integer_arg(info[1], "seed", 0, (1L << 53) - 1));
-    model_ = std::make_shared<Model>(std::move(spec), seed);
+    backend_name_ = "cpu";
+    if (info.Length() > 2 && !info[2].IsUndefined()) {
+      if (!info[2].IsString()) throw_type("backend must be a string");
+      backend_name_ = info[2].As<Napi::String>().Utf8Value();
+    }
+    backend_ = &state_->backend_named(backend_name_);
+    model_ = std::make_shared<Model>(std::move(spec), seed, backend_->memory());
   });
   external_bytes_ = int64_t(model_->params().size() * sizeof(float));
   Napi::MemoryManagement::AdjustExternalMemory(env, external_bytes_);
@@ -80,6 +87,10 @@ void ModelWrap::end_fit() { job_.reset(); }
 Napi::Value ModelWrap::parameter_count(const Napi::CallbackInfo& info) {
   if (!model_) return info.Env().Undefined();
   return Napi::Number::New(info.Env(), double(model_->parameter_count()));
+}
+
+Napi::Value ModelWrap::backend_name(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), backend_name_);
 }
 
 Napi::Value ModelWrap::busy(const Napi::CallbackInfo& info) {
@@ -158,13 +169,14 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
     Workspace* reuse = nullptr;
     if (rows <= kSmallBatch) {
       if (small_ws_.first != first || small_ws_.last != last) {
-        small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, kSmallBatch, false);
+        small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, kSmallBatch, false, Precision::Float32,
+                                                   backend_->memory());
         small_ws_.first = first;
         small_ws_.last = last;
       }
       reuse = small_ws_.ws.get();
     }
-    ae::predict(state_->backend, model, first, last, x.data, rows, result.Data(), reuse);
+    ae::predict(*backend_, model, first, last, x.data, rows, result.Data(), reuse);
     return result;
   });
 }
@@ -197,7 +209,7 @@ Napi::Value ModelWrap::evaluate(const Napi::CallbackInfo& info) {
     if (model.spec().layers.back().units != cols) throw_range("evaluate needs a model whose output width equals its input width");
     FloatSpan x = float_rows(info[0], "x", rows, cols);
     LossSpec loss = loss_spec_from(info[2], info[3]);
-    return Napi::Number::New(env, ae::evaluate(state_->backend, model, DataView{x.data, rows, cols}, loss));
+    return Napi::Number::New(env, ae::evaluate(*backend_, model, DataView{x.data, rows, cols}, loss));
   });
 }
 
@@ -222,7 +234,7 @@ Napi::Value ModelWrap::reconstruction_error_impl(const Napi::CallbackInfo& info,
     RowMetric metric = parse_row_metric(info[2].As<Napi::String>().Utf8Value());
     if (async) return start_inference(info, copy_rows(x), rows, 0, model.layer_count(), metric);
     auto result = Napi::Float32Array::New(env, size_t(rows));
-    ae::reconstruction_error(state_->backend, model, x.data, rows, metric, result.Data());
+    ae::reconstruction_error(*backend_, model, x.data, rows, metric, result.Data());
     return result;
   });
 }

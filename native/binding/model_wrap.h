@@ -22,12 +22,15 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   explicit ModelWrap(const Napi::CallbackInfo& info);
   ~ModelWrap() override;
 
+  Backend& backend() { return *backend_; }
+
   // Called on the main thread when background work ends.
   void end_fit();
   void end_read() { --readers_; }
 
  private:
   Napi::Value parameter_count(const Napi::CallbackInfo& info);
+  Napi::Value backend_name(const Napi::CallbackInfo& info);
   Napi::Value busy(const Napi::CallbackInfo& info);
   Napi::Value disposed(const Napi::CallbackInfo& info);
   Napi::Value tensors(const Napi::CallbackInfo& info);
@@ -50,6 +53,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   void release_memory(Napi::Env env);
 
   AddonState* state_;
+  Backend* backend_ = nullptr;  // where the parameters live and every computation runs
+  std::string backend_name_;
   std::shared_ptr<Model> model_;
   std::shared_ptr<FitJob> job_;
   // Synchronous predictions of a few rows reuse one workspace per layer range (the main thread's only).

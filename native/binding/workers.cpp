@@ -63,7 +63,7 @@ void FitJob::run() {
     const long cols = model_->spec().layers.front().inputs;
     DataView train{train_.data(), train_rows_, cols};
     DataView val{val_.data(), val_rows_, cols};
-    outcome.result = ae::fit(state_->backend, *model_, train, val_rows_ > 0 ? &val : nullptr, config_, *this);
+    outcome.result = ae::fit(wrap_->backend(), *model_, train, val_rows_ > 0 ? &val : nullptr, config_, *this);
   } catch (const std::exception& e) {
     outcome.error = capture(e);
   }
@@ -176,10 +176,10 @@ void InferenceWorker::Execute() {
   try {
     if (metric_) {
       output_.resize(size_t(rows_));
-      ae::reconstruction_error(state_->backend, *model_, input_.data(), rows_, *metric_, output_.data());
+      ae::reconstruction_error(wrap_->backend(), *model_, input_.data(), rows_, *metric_, output_.data());
     } else {
       output_.resize(size_t(rows_) * size_t(model_->spec().layers[last_ - 1].units));
-      ae::predict(state_->backend, *model_, first_, last_, input_.data(), rows_, output_.data());
+      ae::predict(wrap_->backend(), *model_, first_, last_, input_.data(), rows_, output_.data());
     }
   } catch (const std::exception& e) {
     error_ = capture(e);

@@ -5,6 +5,8 @@
 #include <cmath>
 #include <string>
 
+#include "core/host_device.h"
+
 namespace ae {
 
 enum class Activation { Linear, Relu, LeakyRelu, Elu, Selu, Sigmoid, Tanh, Softplus, Silu, Gelu, Softmax };
@@ -20,7 +22,7 @@ const char* activation_name(Activation kind);
 float default_alpha(Activation kind);
 
 // Backward needs the pre-activation only for these; the others differentiate from the output.
-inline bool needs_preactivation(Activation kind) {
+AE_HOST_DEVICE inline bool needs_preactivation(Activation kind) {
   return kind == Activation::Softplus || kind == Activation::Silu || kind == Activation::Gelu;
 }
 
@@ -32,20 +34,20 @@ constexpr double kGeluC = 0.7978845608028654;  // sqrt(2 / pi)
 constexpr double kGeluK = 0.044715;
 
 template <typename T>
-T sigmoid(T x) {
+AE_HOST_DEVICE T sigmoid(T x) {
   T e = std::exp(-std::fabs(x));
   T s = T(1) / (T(1) + e);
   return x >= 0 ? s : e * s;
 }
 
 template <typename T>
-T softplus(T x) {
+AE_HOST_DEVICE T softplus(T x) {
   return std::fmax(x, T(0)) + std::log1p(std::exp(-std::fabs(x)));
 }
 
 // Element-wise activation (not softmax).
 template <typename T>
-T activate(Activation kind, T alpha, T z) {
+AE_HOST_DEVICE T activate(Activation kind, T alpha, T z) {
   switch (kind) {
     case Activation::Linear: return z;
     case Activation::Relu: return z > 0 ? z : T(0);
@@ -64,7 +66,7 @@ T activate(Activation kind, T alpha, T z) {
 
 // d activate / dz, from the pre-activation z and the output y.
 template <typename T>
-T derivative(Activation kind, T alpha, T z, T y) {
+AE_HOST_DEVICE T derivative(Activation kind, T alpha, T z, T y) {
   switch (kind) {
     case Activation::Linear: return T(1);
     case Activation::Relu: return z > 0 ? T(1) : T(0);

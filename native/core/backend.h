@@ -8,17 +8,22 @@
 #include <string>
 
 #include "core/activation.h"
+#include "core/errors.h"
 #include "core/loss.h"
+#include "core/memory.h"
 #include "core/optimizer.h"
 
 namespace ae {
 
-// The precision of the matrix products of a fit: float32, or bfloat16 operands with float32
-// accumulation (mixed precision; weights, gradients and optimizer state stay float32).
-enum class Precision { Float32, Bf16 };
+// The precision of the matrix products of a fit: float32; bfloat16 operands with float32
+// accumulation (mixed precision; weights, gradients and optimizer state stay float32); or TF32
+// tensor-core math on float32 data (CUDA only).
+enum class Precision { Float32, Bf16, Tf32 };
 
 struct BackendInfo {
-  std::string backend;  // "cpu"
+  std::string backend;  // "cpu" or "cuda"
+  std::string device;   // the GPU's name, memory and compute capability; empty on the CPU
+  double memory_free = 0;  // bytes free on the GPU when info() was called; 0 on the CPU
   std::string blas;     // "openblas" or "builtin"
   std::string blas_kernels;  // OpenBLAS's kernel family for this CPU, when it reports one
   std::string gemm_reason;   // why matrix products use the BLAS they use
@@ -41,6 +46,15 @@ class Backend {
   virtual ~Backend() = default;
   virtual BackendInfo info() const = 0;
   virtual std::unique_ptr<ComputeScope> enter_compute() = 0;
+  // Memory that this backend's kernels reach and the host reads and writes too; null: host memory.
+  virtual MemoryResource* memory() { return nullptr; }
+  // Float32 matrix products in TF32 tensor-core math while on. Throws ERR_TF32_UNAVAILABLE where the
+  // backend has no such math.
+  virtual void set_tf32(bool on) {
+    if (on)
+      throw Error(ErrorKind::State, "ERR_TF32_UNAVAILABLE",
+                  "precision 'tf32' needs the CUDA backend (backend: 'cuda') on a GPU with tensor cores");
+  }
 
   // C = alpha · op(A) · op(B) + beta · C, all row-major; op transposes when asked.
   virtual void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,

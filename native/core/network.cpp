@@ -38,13 +38,13 @@ void validate_spec(const NetworkSpec& spec) {
   }
 }
 
-Model::Model(NetworkSpec spec, uint64_t seed) : spec_(std::move(spec)), rng_(seed) {
+Model::Model(NetworkSpec spec, uint64_t seed, MemoryResource* memory) : spec_(std::move(spec)), rng_(seed) {
   validate_spec(spec_);
   for (const LayerSpec& l : spec_.layers) {
     table_.add(l.name + ".weight", {l.units, l.inputs});
     table_.add(l.name + ".bias", {l.units});
   }
-  params_ = Buffer(table_.total());
+  params_ = Buffer(table_.total(), memory);
   for (int i = 0; i < layer_count(); ++i) {
     const LayerSpec& l = spec_.layers[i];
     initialize_weights(l.kernel_initializer, weight(i), l.inputs, l.units, rng_);
@@ -58,7 +58,7 @@ size_t Model::parameter_count() const {
 }
 
 Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
-                     Precision precision)
+                     Precision precision, MemoryResource* memory)
     : first_(first), capacity_(capacity), precision_(precision) {
   TensorTable table;
   long widest = spec.layers[first].inputs;
@@ -95,7 +95,7 @@ Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity
     grad_b_ = table.entries().size();
     table.add("grad.b", {capacity, widest});
   }
-  buffer_ = Buffer(table.total());
+  buffer_ = Buffer(table.total(), memory);
   // Slots recorded entry indices; turn them into offsets.
   auto resolve = [&](size_t& v) {
     if (v != npos) v = table.at(v).offset;

@@ -39,7 +39,8 @@ void validate_spec(const NetworkSpec& spec);  // throws on inconsistent shapes o
 
 class Model {
  public:
-  Model(NetworkSpec spec, uint64_t seed);
+  // The parameters live in `memory` (host memory when null): the memory of the backend that runs the model.
+  Model(NetworkSpec spec, uint64_t seed, MemoryResource* memory = nullptr);
 
   const NetworkSpec& spec() const { return spec_; }
   int layer_count() const { return int(spec_.layers.size()); }
@@ -66,7 +67,7 @@ class Model {
 class Workspace {
  public:
   Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
-            Precision precision = Precision::Float32);
+            Precision precision = Precision::Float32, MemoryResource* memory = nullptr);
 
   long capacity() const { return capacity_; }
   float* y(int layer) { return ptr(slots_[layer - first_].y); }

@@ -6,6 +6,8 @@
 #include <limits>
 #include <string>
 
+#include "core/host_device.h"
+
 namespace ae {
 
 enum class OptimizerKind { Sgd, Adam, AdamW, RmsProp, Adagrad };
@@ -58,49 +60,54 @@ UpdateStep make_update_step(const OptimizerConfig& config, double learning_rate,
 
 namespace ref {
 
-// One update of n parameters. s1 and s2 are the optimizer's state slots (unused ones may be null).
+// The update of one parameter w with gradient g; s1 and s2 point at its optimizer state slots
+// (unused ones may be null). The CPU reference and the CUDA kernel both call it.
 template <typename T>
-void optimizer_step(const UpdateStep& step, T* w, const T* grad, T* s1, T* s2, long n) {
+AE_HOST_DEVICE void update_parameter(const UpdateStep& step, T& w, T grad, T* s1, T* s2) {
   const OptimizerConfig& c = step.config;
   const T lr = T(step.learning_rate);
   const T clip = T(step.clip_value);
-  for (long i = 0; i < n; ++i) {
-    T g = std::fmin(std::fmax(grad[i] * T(step.grad_scale), -clip), clip);
-    if (c.kind != OptimizerKind::AdamW) g += T(c.weight_decay) * w[i];
-    switch (c.kind) {
-      case OptimizerKind::Sgd:
-        if (c.momentum != 0.0f) {
-          s1[i] = T(c.momentum) * s1[i] + g;
-          g = c.nesterov ? g + T(c.momentum) * s1[i] : s1[i];
-        }
-        w[i] -= lr * g;
-        break;
-      case OptimizerKind::AdamW:
-        w[i] *= T(1) - lr * T(c.weight_decay);
-        [[fallthrough]];
-      case OptimizerKind::Adam: {
-        s1[i] = T(c.beta1) * s1[i] + (T(1) - T(c.beta1)) * g;
-        s2[i] = T(c.beta2) * s2[i] + (T(1) - T(c.beta2)) * g * g;
-        T denom = std::sqrt(s2[i]) / std::sqrt(T(step.bias_correction2)) + T(c.epsilon);
-        w[i] -= lr / T(step.bias_correction1) * s1[i] / denom;
-        break;
+  T g = std::fmin(std::fmax(grad * T(step.grad_scale), -clip), clip);
+  if (c.kind != OptimizerKind::AdamW) g += T(c.weight_decay) * w;
+  switch (c.kind) {
+    case OptimizerKind::Sgd:
+      if (c.momentum != 0.0f) {
+        *s1 = T(c.momentum) * *s1 + g;
+        g = c.nesterov ? g + T(c.momentum) * *s1 : *s1;
       }
-      case OptimizerKind::RmsProp: {
-        s1[i] = T(c.rho) * s1[i] + (T(1) - T(c.rho)) * g * g;
-        T update = g / (std::sqrt(s1[i]) + T(c.epsilon));
-        if (c.momentum != 0.0f) {
-          s2[i] = T(c.momentum) * s2[i] + update;
-          update = s2[i];
-        }
-        w[i] -= lr * update;
-        break;
-      }
-      case OptimizerKind::Adagrad:
-        s1[i] += g * g;
-        w[i] -= lr * g / (std::sqrt(s1[i]) + T(c.epsilon));
-        break;
+      w -= lr * g;
+      break;
+    case OptimizerKind::AdamW:
+      w *= T(1) - lr * T(c.weight_decay);
+      [[fallthrough]];
+    case OptimizerKind::Adam: {
+      *s1 = T(c.beta1) * *s1 + (T(1) - T(c.beta1)) * g;
+      *s2 = T(c.beta2) * *s2 + (T(1) - T(c.beta2)) * g * g;
+      const T denom = std::sqrt(*s2) / std::sqrt(T(step.bias_correction2)) + T(c.epsilon);
+      w -= lr / T(step.bias_correction1) * *s1 / denom;
+      break;
     }
+    case OptimizerKind::RmsProp: {
+      *s1 = T(c.rho) * *s1 + (T(1) - T(c.rho)) * g * g;
+      T update = g / (std::sqrt(*s1) + T(c.epsilon));
+      if (c.momentum != 0.0f) {
+        *s2 = T(c.momentum) * *s2 + update;
+        update = *s2;
+      }
+      w -= lr * update;
+      break;
+    }
+    case OptimizerKind::Adagrad:
+      *s1 += g * g;
+      w -= lr * g / (std::sqrt(*s1) + T(c.epsilon));
+      break;
   }
+}
+
+// One update of n parameters. s1 and s2 are the optimizer's state slots (unused ones may be null).
+template <typename T>
+void optimizer_step(const UpdateStep& step, T* w, const T* grad, T* s1, T* s2, long n) {
+  for (long i = 0; i < n; ++i) update_parameter(step, w[i], grad[i], s1 ? s1 + i : nullptr, s2 ? s2 + i : nullptr);
 }
 
 }  // namespace ref

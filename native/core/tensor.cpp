@@ -37,12 +37,21 @@ std::string gib(size_t bytes) {
 }
 }  // namespace
 
-Buffer::Buffer(size_t count) : size_(count) {
+Buffer::Buffer(size_t count, MemoryResource* memory) : size_(count), memory_(memory) {
   if (count == 0) return;
   if (count > std::numeric_limits<size_t>::max() / sizeof(float) - kAlignBytes) {
     throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY", "buffer of " + std::to_string(count) + " floats is too large");
   }
   size_t bytes = (count * sizeof(float) + kAlignBytes - 1) / kAlignBytes * kAlignBytes;
+  if (memory) {
+    try {
+      data_ = static_cast<float*>(memory->allocate(bytes));
+    } catch (...) {
+      size_ = 0;
+      throw;
+    }
+    return;
+  }
   static const size_t physical = physical_memory();
   if (physical != 0 && bytes > physical) {
     size_ = 0;
@@ -59,18 +68,29 @@ Buffer::Buffer(size_t count) : size_(count) {
   std::memset(data_, 0, bytes);
 }
 
-Buffer::~Buffer() { std::free(data_); }
+Buffer::~Buffer() { release(); }
 
-Buffer::Buffer(Buffer&& other) noexcept : data_(other.data_), size_(other.size_) {
+void Buffer::release() noexcept {
+  if (!data_) return;
+  if (memory_) {
+    memory_->release(data_);
+  } else {
+    std::free(data_);
+  }
+  data_ = nullptr;
+}
+
+Buffer::Buffer(Buffer&& other) noexcept : data_(other.data_), size_(other.size_), memory_(other.memory_) {
   other.data_ = nullptr;
   other.size_ = 0;
 }
 
 Buffer& Buffer::operator=(Buffer&& other) noexcept {
   if (this != &other) {
-    std::free(data_);
+    release();
     data_ = other.data_;
     size_ = other.size_;
+    memory_ = other.memory_;
     other.data_ = nullptr;
     other.size_ = 0;
   }

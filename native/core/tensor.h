@@ -7,14 +7,17 @@
 #include <string>
 #include <vector>
 
+#include "core/memory.h"
+
 namespace ae {
 
-// Owns a 64-byte aligned, zero-initialised array of floats. Alignment suits AVX-512 loads and
-// keeps every slice of a table on its own cache line.
+// Owns a 64-byte aligned, zero-initialised array of floats, in host memory or in the memory of a
+// resource (see memory.h). Alignment suits AVX-512 loads and keeps every slice of a table on its own
+// cache line.
 class Buffer {
  public:
   Buffer() = default;
-  explicit Buffer(size_t count);
+  explicit Buffer(size_t count, MemoryResource* memory = nullptr);
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -28,10 +31,14 @@ class Buffer {
     if (size_) std::memset(data_, 0, size_ * sizeof(float));
   }
   void copy_from(const Buffer& other);
+  MemoryResource* memory() const { return memory_; }
 
  private:
+  void release() noexcept;
+
   float* data_ = nullptr;
   size_t size_ = 0;
+  MemoryResource* memory_ = nullptr;
 };
 
 // A non-owning row-major matrix view: rows × cols floats, rows `stride` apart.

@@ -29,10 +29,10 @@ int output_group(const Model& model) {
 }
 
 // Fresh optimizer slots, initialised as each update rule expects.
-void init_optimizer_slots(TrainingState& state, const OptimizerConfig& config, size_t n) {
+void init_optimizer_slots(TrainingState& state, const OptimizerConfig& config, size_t n, MemoryResource* memory) {
   const int slots = optimizer_state_slots(config);
-  state.s1 = Buffer(slots >= 1 ? n : 0);
-  state.s2 = Buffer(slots >= 2 ? n : 0);
+  state.s1 = Buffer(slots >= 1 ? n : 0, memory);
+  state.s2 = Buffer(slots >= 2 ? n : 0, memory);
   if (config.kind == OptimizerKind::Adagrad) std::fill(state.s1.data(), state.s1.data() + n, config.initial_accumulator);
 }
 
@@ -175,6 +175,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "precision 'bf16' is unavailable: " + info.bf16_reason);
   }
   auto scope = be.enter_compute();
+  be.set_tf32(c.precision == Precision::Tf32);
+  struct Float32Products {
+    Backend& be;
+    ~Float32Products() { be.set_tf32(false); }
+  } restore_float32{be};
   if (c.reseed && !c.resume) model.rng().reseed(c.seed);
 
   const int layers = model.layer_count();
@@ -188,10 +193,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   const long rank_batch = (batch + ranks - 1) / ranks;
 
   // Everything the loop touches is allocated here, once.
-  Workspace ws(model.spec(), 0, layers, rank_batch, true, c.precision);
-  Buffer grads(nparams + (comm ? kReducedExtras : 0));
+  MemoryResource* memory = be.memory();
+  Workspace ws(model.spec(), 0, layers, rank_batch, true, c.precision, memory);
+  Buffer grads(nparams + (comm ? kReducedExtras : 0), memory);
   TrainingState state;
-  init_optimizer_slots(state, c.optimizer, nparams);
+  init_optimizer_slots(state, c.optimizer, nparams, memory);
   if (c.resume) {
     copy_slots(state, *c.resume);
     state.epoch = c.resume->epoch;
@@ -202,8 +208,8 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     model.rng().set_state(c.resume->rng);
   }
   if (comm) agree_across_ranks(*comm, model, train, val, c, state);
-  Buffer inputs(size_t(rank_batch) * size_t(cols));
-  Buffer targets(c.noise != NoiseKind::None ? size_t(rank_batch) * size_t(cols) : 0);
+  Buffer inputs(size_t(rank_batch) * size_t(cols), memory);
+  Buffer targets(c.noise != NoiseKind::None ? size_t(rank_batch) * size_t(cols) : 0, memory);
   Buffer epoch_start(nparams);
   Buffer best(c.restore_best ? nparams : 0);
   std::vector<long> order(size_t(train.rows));
@@ -377,7 +383,7 @@ Evaluation evaluate_terms(Backend& be, const Model& model, const DataView& x, co
   const NetworkSpec& spec = model.spec();
   const int layers = model.layer_count();
   const long chunk = std::min(kInferenceChunk, std::max(x.rows, 1L));
-  Workspace ws(spec, 0, layers, chunk, true);
+  Workspace ws(spec, 0, layers, chunk, true, Precision::Float32, be.memory());
   double total = 0, kl = 0;
   for (long first = 0; first < x.rows; first += chunk) {
     const long rows = std::min(chunk, x.rows - first);
@@ -401,7 +407,8 @@ void predict(Backend& be, const Model& model, int first_layer, int last_layer, c
   const long out_cols = model.spec().layers[last_layer - 1].units;
   std::unique_ptr<Workspace> own;
   if (!reuse) own = std::make_unique<Workspace>(model.spec(), first_layer, last_layer,
-                                                std::min(kInferenceChunk, std::max(rows, 1L)), false);
+                                                std::min(kInferenceChunk, std::max(rows, 1L)), false,
+                                                Precision::Float32, be.memory());
   Workspace& ws = reuse ? *reuse : *own;
   const long chunk = ws.capacity();
   for (long first = 0; first < rows; first += chunk) {

@@ -1,12 +1,14 @@
 // Whole-network gradient check: the parameter gradients of forward + loss + backward through
-// CpuBackend in float (and with bfloat16 matrix products, where the CPU has them), against finite
-// differences of a double-precision reference forward.
+// CpuBackend in float (and with bfloat16 matrix products, where the CPU has them; and through the
+// CUDA backend, in float32 and TF32, where there is a GPU), against finite differences of a
+// double-precision reference forward.
 #include <gtest/gtest.h>
 
 #include "core/network.h"
 #include "core/reference.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/onednn.h"
+#include "cuda/cuda_backend.h"
 #include "test_util.h"
 
 namespace ae {
@@ -41,12 +43,12 @@ double reference_loss(const Model& model, const std::vector<double>& params, con
 
 // Parameter gradients as fit() computes them: forward, the loss gradient at the output layer's
 // pre-activation (fused, or d/dy followed by the activation's backward), then backward.
-std::vector<float> production_gradients(Model& model, const std::vector<float>& x, const LossSpec& loss,
+std::vector<float> production_gradients(Backend& be, Model& model, const std::vector<float>& x, const LossSpec& loss,
                                         Precision precision) {
-  cpu::CpuBackend be;
   const int layers = model.layer_count();
   const LayerSpec& out = model.spec().layers.back();
-  Workspace ws(model.spec(), 0, layers, kRows, true, precision);
+  be.set_tf32(precision == Precision::Tf32);
+  Workspace ws(model.spec(), 0, layers, kRows, true, precision, be.memory());
   forward(be, model, ws, 0, layers, x.data(), kRows, true, &model.rng());
   const LossInput input = loss_input(loss.kind, out.activation.kind);
   const float scale = float(1.0 / loss_terms(loss, kRows, out.units, 0));
@@ -56,14 +58,15 @@ std::vector<float> production_gradients(Model& model, const std::vector<float>& 
     const float* z = needs_preactivation(out.activation.kind) ? ws.z(layers - 1) : nullptr;
     be.activation_backward(out.activation, z, ws.y(layers - 1), ws.grad_a(), ws.grad_a(), kRows, out.units);
   }
-  std::vector<float> grads(model.params().size());
+  Buffer grads(model.params().size(), be.memory());
   backward(be, model, ws, 0, layers, x.data(), kRows, grads.data(), 0.0f, 0.0f);
-  return grads;
+  be.set_tf32(false);
+  return std::vector<float>(grads.data(), grads.data() + grads.size());
 }
 
-void check_network_gradient(Loss kind, LossInput expected_input, Precision precision = Precision::Float32,
+void check_network_gradient(Backend& be, Loss kind, LossInput expected_input, Precision precision = Precision::Float32,
                             double tolerance = 2e-3) {
-  Model model(mixed_network(), 5);
+  Model model(mixed_network(), 5, be.memory());
   Rng rng(41);
   // Biases start at zero; random ones put every unit at a generic point.
   for (int i = 0; i < model.layer_count(); ++i) {
@@ -74,7 +77,7 @@ void check_network_gradient(Loss kind, LossInput expected_input, Precision preci
   const LossSpec loss = test::loss(kind);
   ASSERT_EQ(loss_input(kind, Activation::Sigmoid), expected_input);
 
-  const std::vector<float> grads = production_gradients(model, x, loss, precision);
+  const std::vector<float> grads = production_gradients(be, model, x, loss, precision);
   const std::vector<double> params(model.params().data(), model.params().data() + model.params().size());
   const std::vector<double> xd = test::to_double(x);
   const auto numeric = test::numeric_gradient(
@@ -83,19 +86,34 @@ void check_network_gradient(Loss kind, LossInput expected_input, Precision preci
 }
 
 TEST(NetworkGrad, MseThroughSigmoidOutputMatchesFiniteDifferences) {
-  check_network_gradient(Loss::Mse, LossInput::Output);
+  cpu::CpuBackend be;
+  check_network_gradient(be, Loss::Mse, LossInput::Output);
 }
 
 TEST(NetworkGrad, FusedBinaryCrossentropyMatchesFiniteDifferences) {
-  check_network_gradient(Loss::BinaryCrossentropy, LossInput::Logits);
+  cpu::CpuBackend be;
+  check_network_gradient(be, Loss::BinaryCrossentropy, LossInput::Logits);
+}
+
+TEST(NetworkGrad, CudaBackendMatchesFiniteDifferences) {
+  if (!cuda::cuda_status().available) GTEST_SKIP() << "skipped: no GPU (" << cuda::cuda_status().reason << ")";
+  check_network_gradient(cuda::cuda_backend(), Loss::Mse, LossInput::Output);
+  check_network_gradient(cuda::cuda_backend(), Loss::BinaryCrossentropy, LossInput::Logits);
+}
+
+// TF32 keeps 10 significant bits: products match to about 1e-3, gradients to about 1e-2.
+TEST(NetworkGrad, CudaTf32ProductsMatchFiniteDifferencesWithinTf32Tolerance) {
+  if (!cuda::cuda_status().available) GTEST_SKIP() << "skipped: no GPU (" << cuda::cuda_status().reason << ")";
+  check_network_gradient(cuda::cuda_backend(), Loss::Mse, LossInput::Output, Precision::Tf32, 1e-2);
 }
 
 // bfloat16 keeps 8 significant bits: each product's operands carry relative errors up to 2^-9, so
 // the gradients match to about 1e-2.
 TEST(NetworkGrad, Bf16ProductsMatchFiniteDifferencesWithinBf16Tolerance) {
   if (!cpu::bf16_support().available) GTEST_SKIP() << "no bf16 here: " << cpu::bf16_support().reason;
-  check_network_gradient(Loss::Mse, LossInput::Output, Precision::Bf16, 1e-2);
-  check_network_gradient(Loss::BinaryCrossentropy, LossInput::Logits, Precision::Bf16, 1e-2);
+  cpu::CpuBackend be;
+  check_network_gradient(be, Loss::Mse, LossInput::Output, Precision::Bf16, 1e-2);
+  check_network_gradient(be, Loss::BinaryCrossentropy, LossInput::Logits, Precision::Bf16, 1e-2);
 }
 
 }  // namespace
