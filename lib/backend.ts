@@ -21,12 +21,21 @@ export function loadBackend(options: unknown): BackendChoice | undefined {
 }
 
 /**
+ * The backend of models that name none: NATIVE_AUTOENCODER_BACKEND ('cpu', 'cuda' or 'auto') where
+ * it is set, else 'cpu'. (scripts/gpu-check.sh runs the whole test suite on the GPU this way.)
+ */
+export function defaultBackend(): BackendChoice {
+  const chosen = process.env.NATIVE_AUTOENCODER_BACKEND;
+  return chosen ? oneOf('NATIVE_AUTOENCODER_BACKEND', chosen, BACKENDS) : 'cpu';
+}
+
+/**
  * @internal The backend a model is created on: 'auto' becomes 'cuda' where backendInfo().cuda names
  * a device, else 'cpu' (backendInfo().cudaReason says why). 'cuda' without a usable GPU makes the
  * model's constructor throw ERR_CUDA_UNAVAILABLE.
  */
 export function resolveBackend(name: string, value: unknown): 'cpu' | 'cuda' {
-  const choice = value === undefined ? 'cpu' : oneOf(name, value, BACKENDS);
+  const choice = value === undefined ? defaultBackend() : oneOf(name, value, BACKENDS);
   if (choice !== 'auto') return choice;
   return native.backendInfo().cuda ? 'cuda' : 'cpu';
 }

@@ -30,6 +30,6 @@ export {
   type ScheduleConfig,
 } from './fit';
 export { type DataInput, type Matrix } from './data';
-export { backendInfo, getThreads, setThreads, type BackendChoice, type BackendInfo, type LoadOptions } from './backend';
+export { backendInfo, defaultBackend, getThreads, setThreads, type BackendChoice, type BackendInfo, type LoadOptions } from './backend';
 export { initDistributed, type DistributedInfo, type DistributedOptions } from './distributed';
 export { type CodedError, type ErrorCode } from './errors';

@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Autoencoder, Decoder, Encoder, VariationalAutoencoder, backendInfo, type FitOptions } from 'native-autoencoder';
+import { Autoencoder, Decoder, Encoder, VariationalAutoencoder, backendInfo, defaultBackend, type FitOptions } from 'native-autoencoder';
 
 const info = backendInfo();
 const gpu = info.cuda;
@@ -75,10 +75,12 @@ describe('the backend option', () => {
     );
   });
 
-  it("defaults to 'cpu'; 'auto' picks CUDA only where backendInfo().cuda names a GPU", () => {
+  it("defaults to 'cpu' (or NATIVE_AUTOENCODER_BACKEND); 'auto' picks CUDA only where backendInfo().cuda names a GPU", () => {
+    const expected = process.env.NATIVE_AUTOENCODER_BACKEND === 'cuda' || (process.env.NATIVE_AUTOENCODER_BACKEND === 'auto' && gpu) ? 'cuda' : 'cpu';
+    expect(defaultBackend()).toBe(process.env.NATIVE_AUTOENCODER_BACKEND || 'cpu');
     const plain = new Autoencoder({ inputDim: 4, latentDim: 2 });
-    expect(plain.backend).toBe('cpu');
-    expect(plain.encoder.backend).toBe('cpu');
+    expect(plain.backend).toBe(expected);
+    expect(plain.encoder.backend).toBe(expected);
     const auto = new VariationalAutoencoder({ inputDim: 4, latentDim: 2, backend: 'auto' });
     expect(auto.backend).toBe(gpu ? 'cuda' : 'cpu');
     plain.dispose();
@@ -117,7 +119,7 @@ describe('the backend option', () => {
   });
 
   it("rejects precision 'tf32' on the CPU with ERR_TF32_UNAVAILABLE", async () => {
-    const ae = new Autoencoder({ inputDim: 4, latentDim: 2 });
+    const ae = new Autoencoder({ inputDim: 4, latentDim: 2, backend: 'cpu' });
     await expect(ae.fit(data(8, 4), { precision: 'tf32' })).rejects.toMatchObject({ code: 'ERR_TF32_UNAVAILABLE' });
     expect((await ae.fit(data(8, 4))).steps).toBe(1);
     ae.dispose();

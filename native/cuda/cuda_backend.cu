@@ -101,8 +101,9 @@ class ManagedMemory final : public MemoryResource {
       cudaMemGetInfo(&free_bytes, &total);
       out_of_memory(bytes, free_bytes, total, cudaGetErrorString(status));
     }
+    // On the calling thread's default stream: a fit running on the backend's stream is not waited for.
     const cudaError_t zeroed = cudaMemset(data, 0, bytes);
-    if (zeroed == cudaSuccess) check(cudaDeviceSynchronize(), "cudaDeviceSynchronize");
+    if (zeroed == cudaSuccess) check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize");
     if (zeroed != cudaSuccess) {
       cudaFree(data);
       check(zeroed, "cudaMemset");
