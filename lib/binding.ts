@@ -104,6 +104,7 @@ export interface NativeBinding {
   backendInfo(backend?: 'cpu' | 'cuda'): NativeBackendInfo;
   setThreads(threads: number): void;
   mpiInit(timeoutSeconds?: number): { rank: number; size: number; library: string };
+  allocateFloat32(length: number): Float32Array;
 }
 
 function load(): NativeBinding {

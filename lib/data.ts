@@ -3,7 +3,9 @@
 import { constants } from 'node:buffer';
 import { totalmem } from 'node:os';
 import { types } from 'node:util';
+import { native } from './binding';
 import { codedError, typeError, rangeError } from './errors';
+import { integer } from './validate';
 
 /** A row-major matrix: `data` holds `rows × cols` values, row after row. */
 export interface Matrix {
@@ -19,6 +21,15 @@ export interface Matrix {
  * - an array of rows, each a number[] or a typed array.
  */
 export type DataInput = Float32Array | Matrix | ReadonlyArray<ArrayLike<number>>;
+
+/**
+ * A zeroed Float32Array of `length` values in memory the library owns. `fit` trains on such an
+ * array (or a subarray of it) where it is, without a copy, so a large dataset is held once; any
+ * other array is copied when a fit starts. Writes to the array during a fit reach the fit.
+ */
+export function allocateFloat32(length: number): Float32Array {
+  return native.allocateFloat32(integer('length', length, 0, constants.MAX_LENGTH));
+}
 
 export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
   return { data, rows, cols };
@@ -38,7 +49,7 @@ function isMatrix(value: unknown): value is Matrix {
 
 /**
  * Converts rows into one Float32Array of `cols` columns. A Float32Array or Matrix is used as it is
- * (no copy); arrays of rows are copied once.
+ * (no copy); arrays of rows are copied once, into library-owned memory that a fit need not copy again.
  */
 export function toRows(name: string, value: unknown, cols: number, minRows = 0): Matrix {
   let out: Matrix;
@@ -62,7 +73,7 @@ export function toRows(name: string, value: unknown, cols: number, minRows = 0):
     }
     out = matrix(data, rows, cols);
   } else if (Array.isArray(value)) {
-    const data = new Float32Array(value.length * cols);
+    const data = allocateFloat32(value.length * cols);
     for (let r = 0; r < value.length; r++) {
       const row: unknown = value[r];
       if (!Array.isArray(row) && !(ArrayBuffer.isView(row) && !(row instanceof DataView))) {

@@ -48,7 +48,7 @@ describe('backendInfo() and the CUDA status', () => {
     } else {
       expect(info.cudaReason).not.toBe('');
       // A build without CUDA says how to get one; a CUDA build says what the machine lacks.
-      expect(info.cudaReason).toMatch(info.cudaBuilt ? /driver|device|CUDA runtime/ : /npm run build:cuda/);
+      expect(info.cudaReason).toMatch(info.cudaBuilt ? /driver|device|CUDA runtime|managed memory/ : /npm run build:cuda/);
     }
     expect(info.backend).toBe('cpu');
     expect(info.device).toBe('');

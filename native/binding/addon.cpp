@@ -4,6 +4,7 @@
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/model_wrap.h"
+#include "binding/owned_rows.h"
 #include "binding/workers.h"
 #include "cuda/cuda_backend.h"
 #include "mpi/mpi_collective.h"
@@ -112,6 +113,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("backendInfo", Napi::Function::New(env, backend_info, "backendInfo"));
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
   exports.Set("mpiInit", Napi::Function::New(env, mpi_init, "mpiInit"));
+  exports.Set("allocateFloat32", Napi::Function::New(env, allocate_float32, "allocateFloat32"));
   return exports;
 }
 

@@ -3,6 +3,7 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/owned_rows.h"
 #include "binding/workers.h"
 #include "mpi/mpi_collective.h"
 
@@ -246,16 +247,16 @@ Napi::Value ModelWrap::fit(const Napi::CallbackInfo& info) {
     const long cols = model.spec().layers.front().inputs;
     const long rows = integer_arg(info[1], "rows", 1, kMaxRows);
     FloatSpan x = float_rows(info[0], "x", rows, cols);
-    std::vector<float> val;
+    std::shared_ptr<const float> val;
     long val_rows = 0;
     if (!info[2].IsNull() && !info[2].IsUndefined()) {
       val_rows = integer_arg(info[3], "validationRows", 1, kMaxRows);
-      val = copy_rows(float_rows(info[2], "validationData", val_rows, cols));
+      val = hold_rows(float_rows(info[2], "validationData", val_rows, cols));
     }
     if (!info[4].IsObject()) throw_type("options must be an object");
     FitConfig config = fit_config_from(info[4].As<Napi::Object>());
     DataView train_view{x.data, rows, cols};
-    DataView val_view{val.data(), val_rows, cols};
+    DataView val_view{val.get(), val_rows, cols};
     std::unique_ptr<TrainingState> resume;
     Napi::Value resume_arg = info[4].As<Napi::Object>().Get("resume");
     if (resume_arg.IsObject()) {
@@ -266,7 +267,7 @@ Napi::Value ModelWrap::fit(const Napi::CallbackInfo& info) {
     validate_fit(model, config, train_view, val_rows > 0 ? &val_view : nullptr);
     std::shared_ptr<Collective> collective;
     if (info[4].As<Napi::Object>().Get("distributed").ToBoolean()) collective = MpiCollective::instance().lease();
-    job_ = std::make_shared<FitJob>(env, this, info.This().As<Napi::Object>(), model_, copy_rows(x), rows,
+    job_ = std::make_shared<FitJob>(env, this, info.This().As<Napi::Object>(), model_, hold_rows(x), rows,
                                     std::move(val), val_rows, config, info[5], info[6], info[7], std::move(resume),
                                     std::move(collective));
     return job_->start();

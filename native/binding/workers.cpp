@@ -24,7 +24,8 @@ struct FitEvent {
 };
 
 FitJob::FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
-               std::vector<float> train, long train_rows, std::vector<float> val, long val_rows, FitConfig config,
+               std::shared_ptr<const float> train, long train_rows, std::shared_ptr<const float> val, long val_rows,
+               FitConfig config,
                Napi::Value on_batch, Napi::Value on_epoch, Napi::Value on_checkpoint,
                std::unique_ptr<TrainingState> resume, std::shared_ptr<Collective> collective)
     : env_(env),
@@ -61,8 +62,8 @@ void FitJob::run() {
   auto& outcome = std::get<DoneEvent>(done->payload);
   try {
     const long cols = model_->spec().layers.front().inputs;
-    DataView train{train_.data(), train_rows_, cols};
-    DataView val{val_.data(), val_rows_, cols};
+    DataView train{train_.get(), train_rows_, cols};
+    DataView val{val_.get(), val_rows_, cols};
     outcome.result = ae::fit(wrap_->backend(), *model_, train, val_rows_ > 0 ? &val : nullptr, config_, *this);
   } catch (const std::exception& e) {
     outcome.error = capture(e);

@@ -22,8 +22,9 @@ struct FitEvent;
 
 class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
  public:
-  FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model, std::vector<float> train,
-         long train_rows, std::vector<float> val, long val_rows, FitConfig config, Napi::Value on_batch,
+  // train and val: rows held for the fit (see owned_rows.h); val may be null.
+  FitJob(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
+         std::shared_ptr<const float> train, long train_rows, std::shared_ptr<const float> val, long val_rows, FitConfig config, Napi::Value on_batch,
          Napi::Value on_epoch, Napi::Value on_checkpoint, std::unique_ptr<TrainingState> resume,
          std::shared_ptr<Collective> collective);
 
@@ -55,7 +56,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   Napi::Promise::Deferred deferred_;
   Channel channel_;
   std::shared_ptr<Model> model_;
-  std::vector<float> train_, val_;
+  std::shared_ptr<const float> train_, val_;
   long train_rows_, val_rows_;
   FitConfig config_;
   std::unique_ptr<TrainingState> resume_;

@@ -35,9 +35,13 @@ std::string gib(size_t bytes) {
   return text;
 }
 
+// AE_CUDA_DEVICE, or 0; -1 where it is not a number.
 int chosen_device() {
   const char* value = std::getenv("AE_CUDA_DEVICE");
-  return value && *value ? std::atoi(value) : 0;
+  if (!value || !*value) return 0;
+  char* end = nullptr;
+  const long device = std::strtol(value, &end, 10);
+  return *end == '\0' && device >= 0 && device < 1024 ? int(device) : -1;
 }
 
 CudaStatus probe() {
@@ -65,7 +69,8 @@ CudaStatus probe() {
   }
   const int device = chosen_device();
   if (device < 0 || device >= count) {
-    s.reason = "AE_CUDA_DEVICE=" + std::to_string(device) + " but there are " + std::to_string(count) + " device(s)";
+    s.reason = "AE_CUDA_DEVICE=" + std::string(std::getenv("AE_CUDA_DEVICE")) + " is not a device number below " +
+               std::to_string(count);
     return s;
   }
   cudaDeviceProp prop{};
@@ -75,8 +80,11 @@ CudaStatus probe() {
   }
   s.device = std::string(prop.name) + " (" + gib(prop.totalGlobalMem) + ", compute capability " +
              std::to_string(prop.major) + "." + std::to_string(prop.minor) + ")";
-  if (!prop.managedMemory) {
-    s.reason = s.device + " does not support managed memory";
+  // The host gathers batches and reads weights while other models may compute: that needs
+  // concurrent managed access (Linux on Pascal or later; not Windows or WSL2).
+  if (!prop.managedMemory || !prop.concurrentManagedAccess) {
+    s.reason = s.device + " lacks concurrent managed memory access (a GPU before Pascal, or Windows/WSL2), which "
+               "this backend needs";
     return s;
   }
   s.available = true;
@@ -110,7 +118,10 @@ class ManagedMemory final : public MemoryResource {
     }
     return data;
   }
-  void release(void* data) noexcept override { cudaFree(data); }
+  void release(void* data) noexcept override {
+    cudaSetDevice(device_);  // a thread that never chose a device would otherwise start a context on device 0
+    cudaFree(data);
+  }
 
  private:
   [[noreturn]] static void out_of_memory(size_t bytes, size_t free_bytes, size_t total, const std::string& why) {
@@ -132,6 +143,9 @@ class CudaBackend final : public Backend {
     check(cudaSetDevice(device_), "cudaSetDevice");
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     check(cudaMalloc(&sum_, sizeof(double)), "cudaMalloc");
+    cudaDeviceProp prop{};
+    check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
+    tensor_cores_tf32_ = prop.major >= 8;
     const char* gemm = std::getenv("AE_CUDA_GEMM");
     if (gemm && std::string(gemm) == "tiled") {
       gemm_reason_ = "AE_CUDA_GEMM=tiled chose the library's own kernel";
@@ -172,7 +186,14 @@ class CudaBackend final : public Backend {
 
   MemoryResource* memory() override { return &memory_; }
 
-  void set_tf32(bool on) override { tf32_products = on; }
+  void set_tf32(bool on) override {
+    if (on && !(tensor_cores_tf32_ && cublas_))
+      throw Error(ErrorKind::State, "ERR_TF32_UNAVAILABLE",
+                  std::string("precision 'tf32' is unavailable: ") +
+                      (tensor_cores_tf32_ ? "it runs through cuBLAS, and " + gemm_reason_
+                                          : device_name_ + " has no TF32 tensor cores (compute capability 8.0 or later)"));
+    tf32_products = on;
+  }
 
   void gemm(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
             long ldb, float beta, float* c, long ldc) override {
@@ -318,8 +339,7 @@ class CudaBackend final : public Backend {
       cudaGetLastError();
       return false;
     }
-    return attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged ||
-           attributes.type == cudaMemoryTypeHost;
+    return attributes.type == cudaMemoryTypeDevice || attributes.type == cudaMemoryTypeManaged;
   }
 
   // Inputs that live in ordinary host memory (a JavaScript typed array passed to predict or evaluate)
@@ -331,7 +351,13 @@ class CudaBackend final : public Backend {
       if (s.data) cudaFree(s.data);
       s.data = nullptr;
       s.capacity = 0;
-      check(cudaMalloc(&s.data, count * sizeof(float)), "cudaMalloc of a staging buffer");
+      if (cudaMalloc(&s.data, count * sizeof(float)) != cudaSuccess) {
+        cudaGetLastError();
+        s.data = nullptr;
+        throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY",
+                    "CUDA could not allocate " + std::to_string(count * sizeof(float)) +
+                        " bytes to stage an input from host memory");
+      }
       s.capacity = count;
     }
     check(cudaMemcpyAsync(s.data, p, count * sizeof(float), cudaMemcpyHostToDevice, stream_), "cudaMemcpyAsync");
@@ -362,6 +388,7 @@ class CudaBackend final : public Backend {
   const Cublas* cublas_ = nullptr;
   CublasHandle handle_ = nullptr;
   int cublas_version_ = 0;
+  bool tensor_cores_tf32_ = false;
   std::string gemm_reason_;
 };
 

@@ -1,0 +1,69 @@
+// The registry of addon-owned arrays, by address, and the fit's hold on them.
+#include "binding/owned_rows.h"
+
+#include <map>
+#include <mutex>
+#include <vector>
+
+#include "binding/errors.h"
+#include "core/tensor.h"
+
+namespace ae::binding {
+
+namespace {
+
+std::mutex registry_mutex;
+// Keyed by the first float; an entry lives as long as the JavaScript array that owns the memory.
+std::map<const float*, std::weak_ptr<Buffer>>& registry() {
+  static auto* blocks = new std::map<const float*, std::weak_ptr<Buffer>>();
+  return *blocks;
+}
+
+void release(Napi::Env, void*, std::shared_ptr<Buffer>* share) {
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry().erase((*share)->data());
+  }
+  delete share;  // a running fit may still hold its own share
+}
+
+}  // namespace
+
+Napi::Value allocate_float32(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return guarded(env, [&]() -> Napi::Value {
+    const long length = integer_arg(info[0], "length", 0, (1L << 53) / long(sizeof(float)));
+    // One float at least, so that every array has an address of its own.
+    auto block = std::make_shared<Buffer>(size_t(std::max(length, 1L)));
+    {
+      std::lock_guard<std::mutex> lock(registry_mutex);
+      registry()[block->data()] = block;
+    }
+    auto* share = new std::shared_ptr<Buffer>(block);
+    Napi::ArrayBuffer memory;
+    try {
+      memory = Napi::ArrayBuffer::New(env, block->data(), size_t(length) * sizeof(float), release, share);
+    } catch (...) {
+      release(env, nullptr, share);
+      throw;
+    }
+    return Napi::Float32Array::New(env, size_t(length), memory, 0);
+  });
+}
+
+std::shared_ptr<const float> hold_rows(const FloatSpan& span) {
+  if (span.length > 0) {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    auto next = registry().upper_bound(span.data);
+    if (next != registry().begin()) {
+      if (std::shared_ptr<Buffer> block = std::prev(next)->second.lock()) {
+        if (span.data + span.length <= block->data() + block->size())
+          return std::shared_ptr<const float>(block, span.data);
+      }
+    }
+  }
+  auto copy = std::make_shared<std::vector<float>>(span.data, span.data + span.length);
+  return std::shared_ptr<const float>(copy, copy->data());
+}
+
+}  // namespace ae::binding

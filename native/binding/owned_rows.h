@@ -1,0 +1,20 @@
+// Float32Arrays in memory the addon owns (allocateFloat32): a fit reads them where they are and
+// holds a share of the memory, so that neither garbage collection nor a transfer of the array frees
+// it mid-fit. Any other array is copied once, so a fit never reads memory that JavaScript controls.
+#pragma once
+#include <napi.h>
+
+#include <memory>
+
+#include "binding/convert.h"
+
+namespace ae::binding {
+
+// allocateFloat32(length): a zeroed Float32Array in addon-owned, 64-byte aligned memory.
+Napi::Value allocate_float32(const Napi::CallbackInfo& info);
+
+// The rows of `span` for a fit on another thread: a share of the addon's memory where `span` lies
+// inside an array from allocateFloat32, else a copy.
+std::shared_ptr<const float> hold_rows(const FloatSpan& span);
+
+}  // namespace ae::binding

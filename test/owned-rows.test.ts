@@ -1,0 +1,79 @@
+// allocateFloat32: rows in library-owned memory that fit() reads where they are. The fit holds a
+// share of that memory, so garbage collection or a transfer of the array cannot pull it away.
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { describe, expect, it } from 'vitest';
+import { Autoencoder, allocateFloat32, type FitOptions } from 'native-autoencoder';
+
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
+
+function fill(x: Float32Array): Float32Array {
+  for (let i = 0; i < x.length; i++) x[i] = 0.5 + 0.4 * Math.sin(i * 0.37);
+  return x;
+}
+
+const options: FitOptions = { epochs: 3, batchSize: 16, seed: 5, validationSplit: 0.25 };
+
+async function losses(x: Float32Array): Promise<number[]> {
+  const ae = new Autoencoder({ inputDim: 12, latentDim: 3, seed: 9 });
+  const history = await ae.fit(x, options);
+  ae.dispose();
+  return [...history.loss, ...(history.valLoss ?? [])];
+}
+
+describe('allocateFloat32', () => {
+  it('returns a zeroed Float32Array of the length asked, and checks the length', () => {
+    const x = allocateFloat32(1000);
+    expect(x).toBeInstanceOf(Float32Array);
+    expect(x.length).toBe(1000);
+    expect(x.every((v) => v === 0)).toBe(true);
+    expect(allocateFloat32(0).length).toBe(0);
+    expect(() => allocateFloat32(-1)).toThrow(expect.objectContaining({ name: 'RangeError', message: expect.stringMatching(/length/) }));
+    expect(() => allocateFloat32(1.5)).toThrow(expect.objectContaining({ message: expect.stringMatching(/length/) }));
+    expect(() => allocateFloat32('8' as never)).toThrow(expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(/length/) }));
+  });
+
+  it('trains exactly as a plain Float32Array with the same rows, validation split included', async () => {
+    const plain = fill(new Float32Array(12 * 200));
+    const owned = allocateFloat32(plain.length);
+    owned.set(plain);
+    expect(await losses(owned)).toEqual(await losses(plain));
+  });
+
+  it('keeps the rows for a running fit when the array is collected or transferred away', async () => {
+    const reference = await losses(fill(new Float32Array(12 * 400)));
+    const ae = new Autoencoder({ inputDim: 12, latentDim: 3, seed: 9 });
+    let x: Float32Array | null = fill(allocateFloat32(12 * 400));
+    const running = ae.fit(x, options);
+    try {
+      structuredClone(x.buffer, { transfer: [x.buffer] });
+    } catch {
+      // Arrays over addon memory may refuse to be transferred; then collection is what is tried.
+    }
+    x = null;
+    gc();
+    const history = await running;
+    expect([...history.loss, ...(history.valLoss ?? [])]).toEqual(reference);
+    ae.dispose();
+  });
+
+  it('is read where it is: a fit on 400 MB of owned rows does not copy them, a plain array is copied', async () => {
+    const cols = 1000;
+    const rows = 100_000;
+    const peakGrowth = async (x: Float32Array) => {
+      const ae = new Autoencoder({ inputDim: cols, latentDim: 2, seed: 1 });
+      const before = process.memoryUsage().rss;
+      let peak = before;
+      await ae.fit(x, { epochs: 1, batchSize: 256, onBatchEnd: () => void (peak = Math.max(peak, process.memoryUsage().rss)) });
+      ae.dispose();
+      return peak - before;
+    };
+    const owned = allocateFloat32(rows * cols).fill(0.5);
+    const ownedGrowth = await peakGrowth(owned);
+    const plain = new Float32Array(rows * cols).fill(0.5);
+    const plainGrowth = await peakGrowth(plain);
+    expect(plainGrowth).toBeGreaterThan(0.8 * owned.byteLength);
+    expect(ownedGrowth).toBeLessThan(0.25 * owned.byteLength);
+  });
+});
