@@ -47,7 +47,7 @@ describe('allocateFloat32', () => {
     let x: Float32Array | null = fill(allocateFloat32(12 * 400));
     const running = ae.fit(x, options);
     try {
-      structuredClone(x.buffer, { transfer: [x.buffer] });
+      structuredClone(x.buffer, { transfer: [x.buffer as ArrayBuffer] });
     } catch {
       // Arrays over addon memory may refuse to be transferred; then collection is what is tried.
     }

@@ -17,6 +17,9 @@ namespace {
 
 constexpr long kMaxRows = 1L << 40;
 constexpr long kSmallBatch = 16;
+// A workspace for up to one inference chunk is kept between synchronous predictions when it is at
+// most this large: allocating and faulting in a fresh one cost a fifth of a 1,024-row W1 prediction.
+constexpr size_t kCachedWorkspaceBytes = size_t(4) << 20;
 
 std::vector<float> copy_rows(const FloatSpan& span) { return std::vector<float>(span.data, span.data + span.length); }
 
@@ -166,11 +169,16 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     const auto [x, rows, first, last] = predict_args(info, model);
     const long out = model.spec().layers[last - 1].units;
-    auto result = Napi::Float32Array::New(env, size_t(rows) * size_t(out));
+    // Written whole by the prediction; owned by the addon, so that a fit on it needs no copy.
+    auto result = owned_float32(env, size_t(rows) * size_t(out), false);
     Workspace* reuse = nullptr;
-    if (rows <= kSmallBatch) {
-      if (small_ws_.first != first || small_ws_.last != last) {
-        small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, kSmallBatch, false, Precision::Float32,
+    const long capacity = std::max(kSmallBatch, std::min(rows, kInferenceChunk));
+    size_t units = 0;
+    for (int i = first; i < last; ++i) units += size_t(model.spec().layers[size_t(i)].units);
+    // y and, where backward would need it, z: at most two floats per unit and row.
+    if (2 * units * size_t(capacity) * sizeof(float) <= kCachedWorkspaceBytes) {
+      if (small_ws_.first != first || small_ws_.last != last || small_ws_.ws->capacity() < capacity) {
+        small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, Precision::Float32,
                                                    backend_->memory());
         small_ws_.first = first;
         small_ws_.last = last;

@@ -57,7 +57,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   std::string backend_name_;
   std::shared_ptr<Model> model_;
   std::shared_ptr<FitJob> job_;
-  // Synchronous predictions of a few rows reuse one workspace per layer range (the main thread's only).
+  // Synchronous predictions reuse one workspace per layer range while it is small (the main thread's only).
   struct CachedWorkspace {
     int first = -1, last = -1;
     std::unique_ptr<Workspace> ws;

@@ -29,25 +29,30 @@ void release(Napi::Env, void*, std::shared_ptr<Buffer>* share) {
 
 }  // namespace
 
+Napi::Float32Array owned_float32(Napi::Env env, size_t length, bool zeroed) {
+  // One float at least, so that every array has an address of its own.
+  const size_t count = std::max<size_t>(length, 1);
+  auto block = std::make_shared<Buffer>(zeroed ? Buffer(count) : Buffer::uninitialized(count));
+  {
+    std::lock_guard<std::mutex> lock(registry_mutex);
+    registry()[block->data()] = block;
+  }
+  auto* share = new std::shared_ptr<Buffer>(block);
+  Napi::ArrayBuffer memory;
+  try {
+    memory = Napi::ArrayBuffer::New(env, block->data(), length * sizeof(float), release, share);
+  } catch (...) {
+    release(env, nullptr, share);
+    throw;
+  }
+  return Napi::Float32Array::New(env, length, memory, 0);
+}
+
 Napi::Value allocate_float32(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     const long length = integer_arg(info[0], "length", 0, (1L << 53) / long(sizeof(float)));
-    // One float at least, so that every array has an address of its own.
-    auto block = std::make_shared<Buffer>(size_t(std::max(length, 1L)));
-    {
-      std::lock_guard<std::mutex> lock(registry_mutex);
-      registry()[block->data()] = block;
-    }
-    auto* share = new std::shared_ptr<Buffer>(block);
-    Napi::ArrayBuffer memory;
-    try {
-      memory = Napi::ArrayBuffer::New(env, block->data(), size_t(length) * sizeof(float), release, share);
-    } catch (...) {
-      release(env, nullptr, share);
-      throw;
-    }
-    return Napi::Float32Array::New(env, size_t(length), memory, 0);
+    return owned_float32(env, size_t(length), true);
   });
 }
 

@@ -13,6 +13,9 @@ namespace ae::binding {
 // allocateFloat32(length): a zeroed Float32Array in addon-owned, 64-byte aligned memory.
 Napi::Value allocate_float32(const Napi::CallbackInfo& info);
 
+// A Float32Array of `length` values in addon-owned memory, zeroed or not (for results written whole).
+Napi::Float32Array owned_float32(Napi::Env env, size_t length, bool zeroed);
+
 // The rows of `span` for a fit on another thread: a share of the addon's memory where `span` lies
 // inside an array from allocateFloat32, else a copy.
 std::shared_ptr<const float> hold_rows(const FloatSpan& span);

@@ -163,13 +163,15 @@ void draw_sample(Workspace& ws, const NetworkSpec& spec, long rows, Rng& rng) {
 }  // namespace
 
 const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
-                     bool training, Rng* rng) {
+                     bool training, Rng* rng, float* out) {
   const NetworkSpec& spec = model.spec();
   for (int i = first; i < last; ++i) {
     const LayerSpec& l = spec.layers[i];
     if (training && spec.reads_sample(i) && i > first) draw_sample(ws, spec, rows, *rng);
     const Input in = layer_input(ws, spec, i, first, x, training);
-    float* z = ws.z(i);
+    const bool into_out = out && !training && i == last - 1;
+    float* z = into_out ? out : ws.z(i);
+    float* y = into_out ? out : ws.y(i);
     if (ws.precision() == Precision::Bf16) {
       be.round_bf16(in.data, rows, l.inputs, in.stride, ws.input16(i));
       be.round_bf16(model.weight(i), l.units, l.inputs, l.inputs, ws.weight16(i));
@@ -178,14 +180,14 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
       be.gemm(false, true, rows, l.units, l.inputs, 1.0f, in.data, in.stride, model.weight(i), l.inputs, 0.0f, z,
               l.units);
     }
-    be.bias_activation_forward(l.activation, model.bias(i), z, ws.y(i), rows, l.units);
+    be.bias_activation_forward(l.activation, model.bias(i), z, y, rows, l.units);
     if (training && l.dropout > 0.0f) {
       const size_t n = size_t(rows) * size_t(l.units);
       draw_dropout_mask(ws.mask(i), n, l.dropout, *rng);
       be.multiply(ws.y(i), ws.mask(i), ws.dropped(i), n);
     }
   }
-  return ws.y(last - 1);
+  return out && !training ? out : ws.y(last - 1);
 }
 
 double backward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,

@@ -108,10 +108,11 @@ class Workspace {
   std::vector<uint16_t> half_;
 };
 
-// Runs layers [first, last) on `rows` rows of x; returns the last layer's output inside ws. With
-// `training`, dropout masks are drawn from rng and applied.
+// Runs layers [first, last) on `rows` rows of x; returns the last layer's output inside ws, or in
+// `out` where given (inference only: the last layer computes there, saving a copy). With `training`,
+// dropout masks are drawn from rng and applied.
 const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
-                     bool training, Rng* rng);
+                     bool training, Rng* rng, float* out = nullptr);
 
 // Given d(loss)/d(pre-activation of layer last-1) in ws.grad_a(), accumulates parameter gradients
 // for layers [first, last) into grads (laid out like model.params()). `x` is the input that

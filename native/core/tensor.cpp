@@ -37,7 +37,11 @@ std::string gib(size_t bytes) {
 }
 }  // namespace
 
-Buffer::Buffer(size_t count, MemoryResource* memory) : size_(count), memory_(memory) {
+Buffer::Buffer(size_t count, MemoryResource* memory) : Buffer(count, memory, true) {}
+
+Buffer Buffer::uninitialized(size_t count) { return Buffer(count, nullptr, false); }
+
+Buffer::Buffer(size_t count, MemoryResource* memory, bool zeroed) : size_(count), memory_(memory) {
   if (count == 0) return;
   if (count > std::numeric_limits<size_t>::max() / sizeof(float) - kAlignBytes) {
     throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY", "buffer of " + std::to_string(count) + " floats is too large");
@@ -65,7 +69,7 @@ Buffer::Buffer(size_t count, MemoryResource* memory) : size_(count), memory_(mem
     throw Error(ErrorKind::Resource, "ERR_OUT_OF_MEMORY",
                 "could not allocate " + std::to_string(bytes) + " bytes");
   }
-  std::memset(data_, 0, bytes);
+  if (zeroed) std::memset(data_, 0, bytes);
 }
 
 Buffer::~Buffer() { release(); }

@@ -18,6 +18,8 @@ class Buffer {
  public:
   Buffer() = default;
   explicit Buffer(size_t count, MemoryResource* memory = nullptr);
+  // Host memory left as the allocator gave it, for results that are written whole before anyone reads them.
+  static Buffer uninitialized(size_t count);
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -35,6 +37,7 @@ class Buffer {
 
  private:
   void release() noexcept;
+  Buffer(size_t count, MemoryResource* memory, bool zeroed);
 
   float* data_ = nullptr;
   size_t size_ = 0;

@@ -15,8 +15,6 @@ namespace ae {
 
 namespace {
 
-constexpr long kInferenceChunk = 1024;
-
 using Clock = std::chrono::steady_clock;
 
 double seconds_since(Clock::time_point start) {
@@ -413,8 +411,14 @@ void predict(Backend& be, const Model& model, int first_layer, int last_layer, c
   const long chunk = ws.capacity();
   for (long first = 0; first < rows; first += chunk) {
     const long n = std::min(chunk, rows - first);
-    const float* y = forward(be, model, ws, first_layer, last_layer, x + size_t(first) * in_cols, n, false, nullptr);
-    std::copy_n(y, size_t(n) * out_cols, out + size_t(first) * out_cols);
+    float* rows_out = out + size_t(first) * out_cols;
+    // Host backends write the last layer straight into `out`; a device computes in its own memory.
+    if (!be.memory()) {
+      forward(be, model, ws, first_layer, last_layer, x + size_t(first) * in_cols, n, false, nullptr, rows_out);
+    } else {
+      const float* y = forward(be, model, ws, first_layer, last_layer, x + size_t(first) * in_cols, n, false, nullptr);
+      std::copy_n(y, size_t(n) * out_cols, rows_out);
+    }
   }
 }
 

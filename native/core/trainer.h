@@ -112,6 +112,9 @@ Evaluation evaluate_terms(Backend& be, const Model& model, const DataView& x, co
 
 // Output of layers [first, last) for each row of x, written to out (rows × units of last-1). A
 // caller that predicts often passes a workspace for those layers to reuse (any capacity).
+// Inference runs in chunks of this many rows, so its workspace stays small whatever the input.
+constexpr long kInferenceChunk = 1024;
+
 void predict(Backend& be, const Model& model, int first, int last, const float* x, long rows, float* out,
              Workspace* reuse = nullptr);
 

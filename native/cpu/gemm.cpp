@@ -1,5 +1,6 @@
 // GEMM dispatch and the built-in blocked GEMM (packing in the style of GotoBLAS: B in kc × nc
-// panels, A in mc × kc panels, a register-tiled micro-kernel over both).
+// panels, A in mc × kc panels, a register-tiled micro-kernel over both). A row-major A that only a
+// few column panels reuse is read in place: packing it would cost about as much as the product.
 #include "cpu/gemm.h"
 
 #include <algorithm>
@@ -57,6 +58,8 @@ namespace {
 constexpr long kKc = 256;
 constexpr long kMc = 96;
 constexpr long kNc = 2048;
+// Up to this many column panels of nr, a row-major A is read in place rather than packed.
+constexpr long kInPlacePanels = 4;
 
 struct Operand {
   const float* data;
@@ -113,15 +116,20 @@ void serial_gemm(const KernelTable& kt, const Operand& a, const Operand& b, long
       const long kc = std::min(kKc, k - pc);
       const float beta_here = pc == 0 ? beta : 1.0f;
       pack_b(b, pc, kc, jc, nc, nr, packed_b.data());
+      const bool in_place = !a.trans && (nc + nr - 1) / nr <= kInPlacePanels;
       for (long ic = 0; ic < m; ic += kMc) {
         const long mc = std::min(kMc, m - ic);
-        pack_a(a, ic, mc, pc, kc, mr, packed_a.data());
+        if (!in_place) pack_a(a, ic, mc, pc, kc, mr, packed_a.data());
         for (long jr = 0; jr < nc; jr += nr) {
           const float* bp = packed_b.data() + (jr / nr) * nr * kc;
           for (long ir = 0; ir < mc; ir += mr) {
-            const float* ap = packed_a.data() + (ir / mr) * mr * kc;
-            kt.gemm_micro(kc, ap, bp, c + (ic + ir) * ldc + jc + jr, ldc, alpha, beta_here,
-                          std::min<long>(mr, mc - ir), std::min<long>(nr, nc - jr));
+            float* cp = c + (ic + ir) * ldc + jc + jr;
+            const long rows = std::min<long>(mr, mc - ir), cols = std::min<long>(nr, nc - jr);
+            if (in_place) {
+              kt.gemm_micro(kc, a.data + (ic + ir) * a.ld + pc, a.ld, 1, bp, cp, ldc, alpha, beta_here, rows, cols);
+            } else {
+              kt.gemm_micro(kc, packed_a.data() + (ir / mr) * mr * kc, 1, mr, bp, cp, ldc, alpha, beta_here, rows, cols);
+            }
           }
         }
       }

@@ -31,10 +31,11 @@ struct KernelTable {
   void (*exp)(const float* x, float* y, size_t n);
   void (*log)(const float* x, float* y, size_t n);
   void (*tanh)(const float* x, float* y, size_t n);
-  // C[mr × nr] = alpha · Σ_k A[i, k] B[k, j] + beta · C, from packed panels (A: k-major groups of
-  // gemm_mr rows; B: k-major groups of gemm_nr columns). beta == 0 never reads C.
-  void (*gemm_micro)(long kc, const float* a, const float* b, float* c, long ldc, float alpha, float beta, long mr,
-                     long nr);
+  // C[mr × nr] = alpha · Σ_k A[i, k] B[k, j] + beta · C, with A[i, k] at a[i · a_row + k · a_depth]
+  // (a packed panel: a_row 1, a_depth gemm_mr; or A read in place: a_row lda, a_depth 1) and B a packed
+  // panel (k-major groups of gemm_nr columns). Rows i ≥ mr of A are never read; beta == 0 never reads C.
+  void (*gemm_micro)(long kc, const float* a, long a_row, long a_depth, const float* b, float* c, long ldc,
+                     float alpha, float beta, long mr, long nr);
   int gemm_mr;
   int gemm_nr;
   // C = alpha · A · op(B) + beta · C straight from the operands, for a few rows of A (one-row

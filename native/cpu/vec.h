@@ -29,6 +29,7 @@ struct ScalarVec {
   static F sub(F a, F b) { return a - b; }
   static F mul(F a, F b) { return a * b; }
   static F div(F a, F b) { return a / b; }
+  static F approx_reciprocal(F a) { return 1.0f / a; }
   static F fmadd(F a, F b, F c) { return std::fma(a, b, c); }
   static F max(F a, F b) { return a > b ? a : b; }  // returns b when a is NaN, like maxps
   static F min(F a, F b) { return a < b ? a : b; }
@@ -79,6 +80,7 @@ struct Avx2Vec {
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
   static F div(F a, F b) { return _mm256_div_ps(a, b); }
+  static F approx_reciprocal(F a) { return _mm256_rcp_ps(a); }  // 12 bits
   static F fmadd(F a, F b, F c) { return _mm256_fmadd_ps(a, b, c); }
   static F max(F a, F b) { return _mm256_max_ps(a, b); }
   static F min(F a, F b) { return _mm256_min_ps(a, b); }
@@ -149,6 +151,7 @@ struct Avx512Vec {
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm512_mul_ps(a, b); }
   static F div(F a, F b) { return _mm512_div_ps(a, b); }
+  static F approx_reciprocal(F a) { return _mm512_rcp14_ps(a); }  // 14 bits
   static F fmadd(F a, F b, F c) { return _mm512_fmadd_ps(a, b, c); }
   static F max(F a, F b) { return _mm512_max_ps(a, b); }
   static F min(F a, F b) { return _mm512_min_ps(a, b); }
