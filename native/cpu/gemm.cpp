@@ -46,6 +46,9 @@ bool prefer_openblas(const KernelTable& kernels, std::string* reason) {
     }
   }
   *reason = "OpenBLAS " + name + " kernels";
+  if (!openblas_requested_core().empty() && name == openblas_requested_core())
+    *reason += " (asked for on this AVX-512 CPU, which OpenBLAS would run on generic kernels; "
+               "AE_OPENBLAS_CORE_AUTO=1 lets it choose)";
   return true;
 }
 

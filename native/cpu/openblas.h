@@ -22,5 +22,8 @@ constexpr int kCblasTrans = 112;
 const OpenBlas* openblas();
 // Why openblas() is null.
 const std::string& openblas_unavailable_reason();
+// The kernel family the library asked OpenBLAS for (OPENBLAS_CORETYPE while it loaded), or empty
+// where OpenBLAS chose by itself.
+const std::string& openblas_requested_core();
 
 }  // namespace ae::cpu

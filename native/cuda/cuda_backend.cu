@@ -309,6 +309,7 @@ class CudaBackend final : public Backend {
     void finish() {
       check(cudaGetLastError(), "a kernel launch");
       check(cudaStreamSynchronize(be_.stream_), "a kernel");
+      be_.trim_staging();
     }
     double finish_with_sum() {
       double host = 0;
@@ -372,6 +373,17 @@ class CudaBackend final : public Backend {
   }
 
   void zero_sum() { check(cudaMemsetAsync(sum_, 0, sizeof(double), stream_), "cudaMemsetAsync"); }
+
+  // Staging buffers above 64 MB (one large prediction from host memory) go back after the call
+  // rather than holding device memory for the life of the process.
+  void trim_staging() {
+    for (Staging& s : staging_) {
+      if (s.capacity * sizeof(float) <= (size_t(64) << 20)) continue;
+      cudaFree(s.data);
+      s.data = nullptr;
+      s.capacity = 0;
+    }
+  }
 
   struct Staging {
     float* data = nullptr;
