@@ -4,6 +4,8 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
+#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -39,6 +41,8 @@ int default_thread_count() {
 
 CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kernels ? kernels : &best_kernels()) {
   use_openblas_ = prefer_openblas(*kernels_, &gemm_reason_);
+  const char* forced = std::getenv("AE_GEMM");
+  openblas_only_ = use_openblas_ && forced && std::strcmp(forced, "openblas") == 0;
   set_threads(threads > 0 ? threads : default_thread_count());
 }
 
@@ -85,7 +89,7 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   const double work = double(m) * double(n) * double(k);
   if (!trans_a && m <= kFewRows) {
     kernels_->gemm_few_rows(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else if (use_openblas_ && (work < kOpenBlasSmall || work >= kOpenBlasLarge || threads_ == 1)) {
+  } else if (use_openblas_ && (openblas_only_ || work < kOpenBlasSmall || work >= kOpenBlasLarge || threads_ == 1)) {
     cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else {
     builtin_gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -47,6 +47,7 @@ class CpuBackend final : public Backend {
 
   const KernelTable* kernels_;
   bool use_openblas_ = false;
+  bool openblas_only_ = false;  // AE_GEMM=openblas: every product, whatever its size
   std::string gemm_reason_;
   int threads_ = 1;
   std::unique_ptr<ThreadPool> pool_;
