@@ -20,6 +20,7 @@ constexpr long kSmallBatch = 16;
 // A workspace for up to one inference chunk is kept between synchronous predictions when it is at
 // most this large: allocating and faulting in a fresh one cost a fifth of a 1,024-row W1 prediction.
 constexpr size_t kCachedWorkspaceBytes = size_t(4) << 20;
+constexpr size_t kOwnedResultBytes = size_t(64) << 10;
 
 std::vector<float> copy_rows(const FloatSpan& span) { return std::vector<float>(span.data, span.data + span.length); }
 
@@ -169,8 +170,11 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     const auto [x, rows, first, last] = predict_args(info, model);
     const long out = model.spec().layers[last - 1].units;
-    // Written whole by the prediction; owned by the addon, so that a fit on it needs no copy.
-    auto result = owned_float32(env, size_t(rows) * size_t(out), false);
+    // Large results go into addon-owned memory without zero-filling it (the prediction writes every
+    // value; a fit on them needs no copy); small ones into V8's, which is quicker to get.
+    const size_t values = size_t(rows) * size_t(out);
+    Napi::Float32Array result = values * sizeof(float) >= kOwnedResultBytes ? owned_float32(env, values, false)
+                                                                             : Napi::Float32Array::New(env, values);
     Workspace* reuse = nullptr;
     const long capacity = std::max(kSmallBatch, std::min(rows, kInferenceChunk));
     size_t units = 0;
