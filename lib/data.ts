@@ -28,7 +28,7 @@ export type DataInput = Float32Array | Matrix | ReadonlyArray<ArrayLike<number>>
  * other array is copied when a fit starts. Writes to the array during a fit reach the fit.
  */
 export function allocateFloat32(length: number): Float32Array {
-  return native.allocateFloat32(integer('length', length, 0, constants.MAX_LENGTH));
+  return native.allocateFloat32(integer('length', length, 0, MAX_FLOATS));
 }
 
 export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
@@ -114,6 +114,9 @@ export function splitTail(data: Matrix, fraction: number): { head: Matrix; tail:
   };
 }
 
+/** The most floats one array holds: buffer.constants.MAX_LENGTH is in bytes (2^32 on Node.js 20). */
+const MAX_FLOATS = Math.floor(constants.MAX_LENGTH / Float32Array.BYTES_PER_ELEMENT);
+
 /** Physical memory, read once: os.totalmem() reads /proc/meminfo on every call. */
 const MEMORY = totalmem();
 
@@ -127,8 +130,8 @@ export function checkResultSize(what: string, rows: number, cols: number): void 
   const values = rows * cols;
   const bytes = values * Float32Array.BYTES_PER_ELEMENT;
   const limit =
-    values > constants.MAX_LENGTH
-      ? `the longest Float32Array holds ${constants.MAX_LENGTH} values`
+    values > MAX_FLOATS
+      ? `the longest array holds ${constants.MAX_LENGTH} bytes (${MAX_FLOATS} float32 values)`
       : bytes > MEMORY
         ? `the machine has ${MEMORY} bytes (${gib(MEMORY)}) of memory`
         : undefined;

@@ -31,6 +31,8 @@ describe('allocateFloat32', () => {
     expect(allocateFloat32(0).length).toBe(0);
     expect(() => allocateFloat32(-1)).toThrow(expect.objectContaining({ name: 'RangeError', message: expect.stringMatching(/length/) }));
     expect(() => allocateFloat32(1.5)).toThrow(expect.objectContaining({ message: expect.stringMatching(/length/) }));
+    // Past the longest array (4 GiB of floats on Node.js 20): refused before anything is allocated.
+    expect(() => allocateFloat32(2 ** 32)).toThrow(expect.objectContaining({ name: 'RangeError', message: expect.stringMatching(/length/) }));
     expect(() => allocateFloat32('8' as never)).toThrow(expect.objectContaining({ name: 'TypeError', message: expect.stringMatching(/length/) }));
   });
 

@@ -37,14 +37,9 @@ Napi::Float32Array owned_float32(Napi::Env env, size_t length, bool zeroed) {
     std::lock_guard<std::mutex> lock(registry_mutex);
     registry()[block->data()] = block;
   }
+  // Where V8 refuses the array, it has already called release() through the backing store's deleter.
   auto* share = new std::shared_ptr<Buffer>(block);
-  Napi::ArrayBuffer memory;
-  try {
-    memory = Napi::ArrayBuffer::New(env, block->data(), length * sizeof(float), release, share);
-  } catch (...) {
-    release(env, nullptr, share);
-    throw;
-  }
+  Napi::ArrayBuffer memory = Napi::ArrayBuffer::New(env, block->data(), length * sizeof(float), release, share);
   return Napi::Float32Array::New(env, length, memory, 0);
 }
 

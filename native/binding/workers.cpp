@@ -89,11 +89,15 @@ void FitJob::on_environment_teardown(void* arg) {
   job->wait_until_finished();
   // The finishing event will not be delivered now; drop the JS references while the environment
   // can still take them, rather than in a destructor that may run on the fit thread.
-  job->self_.Reset();
-  job->on_batch_.Reset();
-  job->on_epoch_.Reset();
-  job->on_checkpoint_.Reset();
-  job->callback_exception_.Reset();
+  job->release_references();
+}
+
+void FitJob::release_references() {
+  callback_exception_.Reset();
+  on_batch_.Reset();
+  on_epoch_.Reset();
+  on_checkpoint_.Reset();
+  self_.Reset();
 }
 
 void FitJob::wait_until_finished() {
@@ -120,22 +124,34 @@ void FitJob::on_checkpoint(const Model& model, const TrainingState& state) {
 void FitJob::deliver(Napi::Env env, Napi::Function, FitJob* job, FitEvent* event) {
   std::unique_ptr<FitEvent> owned(event);
   if (env == nullptr) return;  // the environment is shutting down
-  Napi::HandleScope scope(env);
-  if (auto* done = std::get_if<DoneEvent>(&event->payload)) return job->finish(env, *event);
-  if (job->callback_error_) return;  // a callback already threw; the fit is stopping
+  // Nothing may escape into Node's C callback. While a worker terminates, every call into JS fails
+  // with the termination as a pending exception (node-addon-api throws it as an empty Napi::Error);
+  // the fit is cancelled and the rest of its events are dropped with the environment.
   try {
-    if (auto* batch = std::get_if<BatchEvent>(&event->payload)) {
-      job->on_batch_.Call({Napi::Number::New(env, batch->epoch), Napi::Number::New(env, double(batch->batch)),
-                           Napi::Number::New(env, double(batch->batches)), Napi::Number::New(env, batch->loss)});
-    } else if (auto* epoch = std::get_if<EpochStats>(&event->payload)) {
-      job->on_epoch_.Call({epoch_to_js(env, *epoch)});
+    Napi::HandleScope scope(env);
+    if (std::holds_alternative<DoneEvent>(event->payload)) return job->finish(env, *event);
+    if (job->callback_error_) return;  // a callback already threw; the fit is stopping
+    job->call_back(env, *event);
+  } catch (const std::exception&) {
+    job->cancel();
+  }
+}
+
+void FitJob::call_back(Napi::Env env, FitEvent& event) {
+  try {
+    if (auto* batch = std::get_if<BatchEvent>(&event.payload)) {
+      on_batch_.Call({Napi::Number::New(env, batch->epoch), Napi::Number::New(env, double(batch->batch)),
+                      Napi::Number::New(env, double(batch->batches)), Napi::Number::New(env, batch->loss)});
+    } else if (auto* epoch = std::get_if<EpochStats>(&event.payload)) {
+      on_epoch_.Call({epoch_to_js(env, *epoch)});
     } else {
-      job->on_checkpoint_.Call({snapshot_to_js(env, std::get<CheckpointSnapshot>(event->payload))});
+      on_checkpoint_.Call({snapshot_to_js(env, std::get<CheckpointSnapshot>(event.payload))});
     }
   } catch (const Napi::Error& e) {
-    job->callback_error_ = ErrorInfo{ErrorKind::Internal, "ERR_CALLBACK", e.Message()};
-    job->callback_exception_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
-    job->cancel();
+    cancel();
+    callback_error_ = ErrorInfo{ErrorKind::Internal, "ERR_CALLBACK", "a callback threw"};
+    callback_exception_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
+    callback_error_->message = e.Message();
   }
 }
 
@@ -144,18 +160,19 @@ void FitJob::finish(Napi::Env env, FitEvent& event) {
   napi_remove_env_cleanup_hook(env, &FitJob::on_environment_teardown, this);
   wrap_->end_fit();
   state_->remove_job(event.job);
-  if (!callback_exception_.IsEmpty()) {
-    deferred_.Reject(callback_exception_.Value());
-  } else if (done.result) {
-    deferred_.Resolve(fit_result_to_js(env, *done.result));
-  } else {
-    deferred_.Reject(make_error(env, done.error));
+  try {
+    if (!callback_exception_.IsEmpty()) {
+      deferred_.Reject(callback_exception_.Value());
+    } else if (done.result) {
+      deferred_.Resolve(fit_result_to_js(env, *done.result));
+    } else {
+      deferred_.Reject(make_error(env, done.error));
+    }
+  } catch (...) {
+    release_references();  // settling failed (the environment is terminating); the references go regardless
+    throw;
   }
-  callback_exception_.Reset();
-  on_batch_.Reset();
-  on_epoch_.Reset();
-  on_checkpoint_.Reset();
-  self_.Reset();
+  release_references();
 }
 
 InferenceWorker::InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,

@@ -44,6 +44,8 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
  private:
   void run();
   void post(FitEvent* event);
+  void call_back(Napi::Env env, FitEvent& event);  // the event's JS callback; a throw cancels the fit
+  void release_references();
   void finish(Napi::Env env, FitEvent& event);
 
   using Channel = Napi::TypedThreadSafeFunction<FitJob, FitEvent, &FitJob::deliver>;

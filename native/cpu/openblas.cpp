@@ -37,14 +37,22 @@ std::vector<std::string> candidates() {
   return names;
 }
 
-// OpenBLAS picks its kernels when it loads, from a table of CPUs it knows. Debian 12's 0.3.21 knows
-// none newer than itself (Sapphire Rapids among them) and falls back to its generic Prescott kernels,
-// a quarter of the speed; on a CPU with the AVX-512 subsets its SkylakeX kernels use, those are
-// asked for instead, unless OPENBLAS_CORETYPE already says otherwise. The variable is set only while
-// the library loads, so child processes see the environment as it was.
-class CoreRequest {
+// OpenBLAS reads its settings from the environment when it loads; these are set only while it loads,
+// so child processes see the environment as it was, and never over the user's own.
+// - OPENBLAS_CORETYPE: OpenBLAS picks its kernels from a table of CPUs it knows. Debian 12's 0.3.21
+//   knows none newer than itself (Sapphire Rapids among them) and falls back to its generic Prescott
+//   kernels, a quarter of the speed; on a CPU with the AVX-512 subsets its SkylakeX kernels use,
+//   those are asked for instead.
+// - OPENBLAS_THREAD_TIMEOUT: its threads otherwise spin for about 2^28 cycles after each product,
+//   taking a core from the library's own pool and from the JavaScript thread (the event loop's p99
+//   delay reached 30 ms during a W2 fit); at 4 they sleep at once, which cost nothing measurable.
+class LoadSettings {
  public:
-  CoreRequest() {
+  LoadSettings() {
+    if (!std::getenv("OPENBLAS_THREAD_TIMEOUT")) {
+      setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
+      set_timeout_ = true;
+    }
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
     const bool skylakex = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -55,20 +63,22 @@ class CoreRequest {
     }
 #endif
   }
-  ~CoreRequest() {
+  ~LoadSettings() {
     if (!core_.empty()) unsetenv("OPENBLAS_CORETYPE");
+    if (set_timeout_) unsetenv("OPENBLAS_THREAD_TIMEOUT");
   }
   const std::string& core() const { return core_; }
 
  private:
   std::string core_;
+  bool set_timeout_ = false;
 };
 
 Loaded load() {
   Loaded out;
   std::string tried;
-  const CoreRequest request;
-  out.requested_core = request.core();
+  const LoadSettings settings;
+  out.requested_core = settings.core();
   for (const std::string& name : candidates()) {
     void* handle = dlopen(name.c_str(), RTLD_NOW | RTLD_LOCAL);
     if (!handle) {

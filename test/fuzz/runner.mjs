@@ -43,7 +43,17 @@ const userThrow = () => {
 class UserClass {}
 
 /** Codes the README documents for errors other than bad arguments. */
-const STATE_CODES = new Set(['ERR_BUSY', 'ERR_DISPOSED', 'ERR_IN_USE', 'ERR_NON_FINITE', 'ERR_OUT_OF_MEMORY', 'ERR_MODEL_FORMAT', 'ABORT_ERR']);
+const STATE_CODES = new Set([
+  'ERR_BUSY',
+  'ERR_DISPOSED',
+  'ERR_IN_USE',
+  'ERR_NON_FINITE',
+  'ERR_OUT_OF_MEMORY',
+  'ERR_MODEL_FORMAT',
+  'ABORT_ERR',
+  'ERR_CUDA_UNAVAILABLE',
+  'ERR_TF32_UNAVAILABLE',
+]);
 /** Codes of bad arguments: a TypeError or RangeError whose message names the argument in quotes. */
 const ARGUMENT_CODES = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE']);
 
@@ -273,7 +283,7 @@ const nonNegative = nums(0, 1e-3, 1, 1e300);
 const fitSchema = {
   epochs: maybe(nums(0, 1, 2, 3)),
   // 'bf16' is left to test/bf16.test.ts: its OpenMP threads cannot run under the leak checker.
-  precision: maybe(strs('float32')),
+  precision: maybe(strs('float32', 'tf32')),
   batchSize: maybe(nums(1, 2, 3, 32, 2 ** 30)),
   shuffle: maybe(bools),
   seed: maybe(nums(0, 1, 7, 2 ** 32, Number.MAX_SAFE_INTEGER)),
@@ -343,6 +353,8 @@ const layerRecipe = options(
 );
 const layers = maybe(fc.array(maybe(layerRecipe), { maxLength: 3 }).map((items) => ({ t: 'array', items })));
 const seed = maybe(nums(0, 1, 2 ** 32, Number.MAX_SAFE_INTEGER));
+// 'cuda' is refused with ERR_CUDA_UNAVAILABLE where there is no GPU, as in CI.
+const backend = maybe(strs('cpu', 'auto', 'cuda', 'gpu', ''));
 const CONFIGS = {
   Autoencoder: options({
     inputDim: maybe(dims),
@@ -350,6 +362,7 @@ const CONFIGS = {
     encoder: maybe(modelRecipe),
     decoder: maybe(modelRecipe),
     seed,
+    backend,
     regularization: maybe(options({ l2: maybe(nonNegative), latentL1: maybe(nonNegative) }, 0.5)),
     noise: maybe(
       fc.oneof(
@@ -358,8 +371,8 @@ const CONFIGS = {
       ),
     ),
   }, 0.4),
-  Encoder: options({ inputDim: maybe(dims), layers, seed }, 0.8),
-  Decoder: options({ latentDim: maybe(dims), layers, seed }, 0.8),
+  Encoder: options({ inputDim: maybe(dims), layers, seed, backend }, 0.8),
+  Decoder: options({ latentDim: maybe(dims), layers, seed, backend }, 0.8),
   TextCodec: options({
     vocabulary: maybe(fc.oneof(strs('abc', '', 'aab', '\u0003', '😀x', 'ab?'), array(maybe(strs('a', 'b', 'ab', '', '😀'))))),
     length: maybe(nums(1, 2, 8, 65_536, 65_537)),
@@ -834,7 +847,7 @@ property(
 );
 
 const initialThreads = lib.getThreads();
-property('backend', 3, [fc.constantFrom('setThreads', 'getThreads', 'backendInfo'), maybe(nums(1, 2, 3, 0, 1025))], async (run, fn, n) => {
+property('backend', 3, [fc.constantFrom('setThreads', 'getThreads', 'backendInfo', 'allocateFloat32'), maybe(fc.oneof(nums(1, 2, 3, 0, 1025, -1, 0.5, 2 ** 53), strs('cpu', 'cuda', 'gpu')))], async (run, fn, n) => {
   const value = build(n, run);
   try {
     await expectSafe(fn, () => lib[fn](value));
