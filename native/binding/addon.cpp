@@ -54,12 +54,7 @@ namespace {
 Napi::Value backend_info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
-    std::string name = "cpu";
-    if (!info[0].IsUndefined()) {
-      if (!info[0].IsString()) throw_type("backend must be a string");
-      name = info[0].As<Napi::String>().Utf8Value();
-    }
-    Napi::Object out = backend_info_to_js(env, state_of(env).backend_named(name).info());
+    Napi::Object out = backend_info_to_js(env, state_of(env).backend_named(backend_arg(info[0])).info());
     out.Set("mpi", MpiCollective::built_with_mpi());
     const cuda::CudaStatus& gpu = cuda::cuda_status();
     out.Set("cuda", gpu.available ? gpu.device : std::string());

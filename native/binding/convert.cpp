@@ -66,6 +66,12 @@ FloatSpan float_rows(const Napi::Value& value, const char* name, long rows, long
   return FloatSpan{array.Data(), array.ElementLength()};
 }
 
+std::string backend_arg(const Napi::Value& value) {
+  if (value.IsUndefined()) return "cpu";
+  if (!value.IsString()) throw_type("backend must be a string");
+  return value.As<Napi::String>().Utf8Value();
+}
+
 long integer_arg(const Napi::Value& value, const char* name, long min, long max) {
   if (!value.IsNumber()) throw_type(std::string(name) + " must be a number");
   double d = value.As<Napi::Number>().DoubleValue();

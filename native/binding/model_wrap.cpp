@@ -24,6 +24,14 @@ constexpr size_t kOwnedResultBytes = size_t(64) << 10;
 
 std::vector<float> copy_rows(const FloatSpan& span) { return std::vector<float>(span.data, span.data + span.length); }
 
+// Whether an inference workspace for layers [first, last) and `capacity` rows is small enough to keep:
+// y and, where backward would need it, z make at most two floats per unit and row.
+bool worth_keeping(const NetworkSpec& spec, int first, int last, long capacity) {
+  size_t units = 0;
+  for (int i = first; i < last; ++i) units += size_t(spec.layers[size_t(i)].units);
+  return 2 * units * size_t(capacity) * sizeof(float) <= kCachedWorkspaceBytes;
+}
+
 }  // namespace
 
 Napi::Function ModelWrap::define(Napi::Env env) {
@@ -53,11 +61,7 @@ ModelWrap::ModelWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ModelWra
     if (info.Length() < 2 || !info[0].IsObject()) throw_type("spec must be an object");
     NetworkSpec spec = network_spec_from(info[0].As<Napi::Object>());
     const uint64_t seed = uint64_t(integer_arg(info[1], "seed", 0, (1L << 53) - 1));
-    backend_name_ = "cpu";
-    if (info.Length() > 2 && !info[2].IsUndefined()) {
-      if (!info[2].IsString()) throw_type("backend must be a string");
-      backend_name_ = info[2].As<Napi::String>().Utf8Value();
-    }
+    backend_name_ = backend_arg(info[2]);
     backend_ = &state_->backend_named(backend_name_);
     model_ = std::make_shared<Model>(std::move(spec), seed, backend_->memory());
   });
@@ -177,18 +181,16 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
                                                                              : Napi::Float32Array::New(env, values);
     Workspace* reuse = nullptr;
     const long capacity = std::max(kSmallBatch, std::min(rows, kInferenceChunk));
-    size_t units = 0;
-    for (int i = first; i < last; ++i) units += size_t(model.spec().layers[size_t(i)].units);
-    // y and, where backward would need it, z: at most two floats per unit and row.
-    if (2 * units * size_t(capacity) * sizeof(float) <= kCachedWorkspaceBytes) {
-      if (small_ws_.first != first || small_ws_.last != last || small_ws_.ws->capacity() < capacity) {
-        small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, Precision::Float32,
-                                                   backend_->memory());
-        small_ws_.first = first;
-        small_ws_.last = last;
-      }
-      reuse = small_ws_.ws.get();
+    const auto kept = [&] {
+      return small_ws_.first == first && small_ws_.last == last && small_ws_.ws->capacity() >= capacity;
+    };
+    if (!kept() && worth_keeping(model.spec(), first, last, capacity)) {
+      small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, Precision::Float32,
+                                                 backend_->memory());
+      small_ws_.first = first;
+      small_ws_.last = last;
     }
+    if (kept()) reuse = small_ws_.ws.get();
     ae::predict(*backend_, model, first, last, x.data, rows, result.Data(), reuse);
     return result;
   });

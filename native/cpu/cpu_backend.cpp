@@ -4,8 +4,6 @@
 
 #include <algorithm>
 #include <array>
-#include <cstdlib>
-#include <cstring>
 #include <thread>
 #include <vector>
 
@@ -40,16 +38,14 @@ int default_thread_count() {
 }
 
 CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kernels ? kernels : &best_kernels()) {
-  use_openblas_ = prefer_openblas(*kernels_, &gemm_reason_);
-  const char* forced = std::getenv("AE_GEMM");
-  openblas_only_ = use_openblas_ && forced && std::strcmp(forced, "openblas") == 0;
+  gemm_choice_ = choose_gemm(*kernels_, &gemm_reason_);
   set_threads(threads > 0 ? threads : default_thread_count());
 }
 
 BackendInfo CpuBackend::info() const {
   BackendInfo info;
   info.backend = "cpu";
-  info.blas = use_openblas_ ? "openblas" : "builtin";
+  info.blas = gemm_choice_ == GemmChoice::Builtin ? "builtin" : "openblas";
   info.blas_kernels = blas_kernel_name();
   info.gemm_reason = gemm_reason_;
   info.simd = simd_level_name(kernels_->level);
@@ -89,7 +85,9 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   const double work = double(m) * double(n) * double(k);
   if (!trans_a && m <= kFewRows) {
     kernels_->gemm_few_rows(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else if (use_openblas_ && (openblas_only_ || work < kOpenBlasSmall || work >= kOpenBlasLarge || threads_ == 1)) {
+  } else if (gemm_choice_ == GemmChoice::OpenBlasOnly ||
+             (gemm_choice_ == GemmChoice::OpenBlasBySize &&
+              (work < kOpenBlasSmall || work >= kOpenBlasLarge || threads_ == 1))) {
     cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else {
     builtin_gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/backend.h"
+#include "cpu/gemm.h"
 #include "cpu/kernels.h"
 #include "cpu/thread_pool.h"
 
@@ -46,8 +47,7 @@ class CpuBackend final : public Backend {
   void split(size_t n, size_t grain, Fn&& fn);
 
   const KernelTable* kernels_;
-  bool use_openblas_ = false;
-  bool openblas_only_ = false;  // AE_GEMM=openblas: every product, whatever its size
+  GemmChoice gemm_choice_ = GemmChoice::Builtin;
   std::string gemm_reason_;
   int threads_ = 1;
   std::unique_ptr<ThreadPool> pool_;

@@ -19,19 +19,19 @@ std::string blas_kernel_name() {
   return name ? name : "";
 }
 
-bool prefer_openblas(const KernelTable& kernels, std::string* reason) {
+GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason) {
   if (!have_openblas()) {
     *reason = openblas_unavailable_reason();
-    return false;
+    return GemmChoice::Builtin;
   }
   const char* forced = std::getenv("AE_GEMM");
   if (forced && std::strcmp(forced, "builtin") == 0) {
     *reason = "AE_GEMM=builtin";
-    return false;
+    return GemmChoice::Builtin;
   }
   if (forced && std::strcmp(forced, "openblas") == 0) {
     *reason = "AE_GEMM=openblas";
-    return true;
+    return GemmChoice::OpenBlasOnly;
   }
   static const char* const kGeneric[] = {"Prescott", "Core2",   "Penryn", "Dunnington", "Nehalem", "Sandybridge",
                                          "Katmai",   "Northwood", "Banias", "Atom",      "Generic", "Barcelona"};
@@ -41,7 +41,7 @@ bool prefer_openblas(const KernelTable& kernels, std::string* reason) {
       if (name == generic) {
         *reason = "OpenBLAS chose its generic " + name + " kernels for this CPU; the built-in " +
                   simd_level_name(kernels.level) + " GEMM is faster";
-        return false;
+        return GemmChoice::Builtin;
       }
     }
   }
@@ -49,7 +49,7 @@ bool prefer_openblas(const KernelTable& kernels, std::string* reason) {
   if (!openblas_requested_core().empty() && name == openblas_requested_core())
     *reason += " (asked for on this AVX-512 CPU, which OpenBLAS would run on generic kernels; "
                "AE_OPENBLAS_CORE_AUTO=1 lets it choose)";
-  return true;
+  return GemmChoice::OpenBlasBySize;
 }
 
 void set_blas_threads(int threads) {

@@ -11,11 +11,13 @@ namespace ae::cpu {
 bool have_openblas();  // OpenBLAS was built in and loaded at run time
 std::string blas_kernel_name();  // OpenBLAS's kernel family for this CPU (e.g. "SkylakeX"), or ""
 
-// Whether matrix products should go through OpenBLAS rather than the built-in GEMM. OpenBLAS falls
-// back to generic pre-AVX2 kernels on CPUs newer than its release (Debian 12's 0.3.21 runs
-// "Prescott" kernels on 2023 Xeons), and then the built-in AVX2/AVX-512 GEMM is several times
-// faster. AE_GEMM=openblas|builtin overrides the choice. `reason` says why.
-bool prefer_openblas(const KernelTable& kernels, std::string* reason);
+// Which GEMM the CPU backend uses: the built-in one; OpenBLAS for the products whose size suits it
+// (the backend sends middling ones to the built-in GEMM); or, with AE_GEMM=openblas, OpenBLAS for
+// all. OpenBLAS is passed over where it runs generic pre-AVX2 kernels (an AVX-512 CPU it does not know,
+// when OPENBLAS_CORETYPE was set by the user): the built-in AVX2/AVX-512 GEMM is several times faster
+// then. AE_GEMM=builtin forces the built-in GEMM. `reason` says why.
+enum class GemmChoice { Builtin, OpenBlasBySize, OpenBlasOnly };
+GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason);
 void set_blas_threads(int threads);
 
 // C = alpha · op(A) · op(B) + beta · C, row-major.

@@ -67,7 +67,7 @@ CudaStatus probe() {
     s.reason = std::string("the CUDA runtime could not start: ") + cudaGetErrorString(status);
     return s;
   }
-  const int device = chosen_device();
+  const int device = s.ordinal = chosen_device();
   if (device < 0 || device >= count) {
     s.reason = "AE_CUDA_DEVICE=" + std::string(std::getenv("AE_CUDA_DEVICE")) + " is not a device number below " +
                std::to_string(count);
@@ -78,6 +78,7 @@ CudaStatus probe() {
     s.reason = "the properties of CUDA device " + std::to_string(device) + " could not be read";
     return s;
   }
+  s.tf32 = prop.major >= 8;
   s.device = std::string(prop.name) + " (" + gib(prop.totalGlobalMem) + ", compute capability " +
              std::to_string(prop.major) + "." + std::to_string(prop.minor) + ")";
   // The host gathers batches and reads weights while other models may compute: that needs
@@ -139,13 +140,11 @@ thread_local bool tf32_products = false;
 
 class CudaBackend final : public Backend {
  public:
-  explicit CudaBackend(const CudaStatus& status) : device_(chosen_device()), device_name_(status.device), memory_(device_) {
+  explicit CudaBackend(const CudaStatus& status)
+      : device_(status.ordinal), device_name_(status.device), tensor_cores_tf32_(status.tf32), memory_(device_) {
     check(cudaSetDevice(device_), "cudaSetDevice");
     check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking), "cudaStreamCreate");
     check(cudaMalloc(&sum_, sizeof(double)), "cudaMalloc");
-    cudaDeviceProp prop{};
-    check(cudaGetDeviceProperties(&prop, device_), "cudaGetDeviceProperties");
-    tensor_cores_tf32_ = prop.major >= 8;
     const char* gemm = std::getenv("AE_CUDA_GEMM");
     if (gemm && std::string(gemm) == "tiled") {
       gemm_reason_ = "AE_CUDA_GEMM=tiled chose the library's own kernel";
@@ -392,6 +391,7 @@ class CudaBackend final : public Backend {
 
   int device_;
   std::string device_name_;
+  bool tensor_cores_tf32_;
   ManagedMemory memory_;
   std::mutex mutex_;
   cudaStream_t stream_ = nullptr;
@@ -400,7 +400,6 @@ class CudaBackend final : public Backend {
   const Cublas* cublas_ = nullptr;
   CublasHandle handle_ = nullptr;
   int cublas_version_ = 0;
-  bool tensor_cores_tf32_ = false;
   std::string gemm_reason_;
 };
 

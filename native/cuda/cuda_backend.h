@@ -11,6 +11,8 @@ struct CudaStatus {
   bool built = false;      // this binary was compiled with the CUDA backend
   bool available = false;  // and a usable GPU was found
   std::string device;      // the GPU's name, memory and compute capability, when available
+  int ordinal = 0;         // the device chosen (AE_CUDA_DEVICE, default 0)
+  bool tf32 = false;       // it has TF32 tensor cores (compute capability 8.0 or later)
   std::string reason;      // why the backend is unavailable: a build without CUDA, no driver, no device
 };
 
