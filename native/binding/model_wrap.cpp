@@ -17,19 +17,18 @@ namespace {
 
 constexpr long kMaxRows = 1L << 40;
 constexpr long kSmallBatch = 16;
-// A workspace for up to one inference chunk is kept between synchronous predictions when it is at
-// most this large: allocating and faulting in a fresh one cost a fifth of a 1,024-row W1 prediction.
-constexpr size_t kCachedWorkspaceBytes = size_t(4) << 20;
+// A workspace for up to one inference chunk is kept between synchronous predictions while it costs
+// at most this much, or no more than the model's parameters: allocating and faulting in a fresh one
+// cost a fifth of a 1,024-row W1 prediction and a third of a W2 one.
+constexpr size_t kCachedWorkspaceBytes = size_t(8) << 20;
 constexpr size_t kOwnedResultBytes = size_t(64) << 10;
 
 std::vector<float> copy_rows(const FloatSpan& span) { return std::vector<float>(span.data, span.data + span.length); }
 
-// Whether an inference workspace for layers [first, last) and `capacity` rows is small enough to keep:
-// y and, where backward would need it, z make at most two floats per unit and row.
-bool worth_keeping(const NetworkSpec& spec, int first, int last, long capacity) {
-  size_t units = 0;
-  for (int i = first; i < last; ++i) units += size_t(spec.layers[size_t(i)].units);
-  return 2 * units * size_t(capacity) * sizeof(float) <= kCachedWorkspaceBytes;
+// Whether an inference workspace for layers [first, last) and `capacity` rows is small enough to keep.
+bool worth_keeping(const Model& model, int first, int last, long capacity) {
+  const size_t bytes = Workspace::inference_floats(model.spec(), first, last, capacity) * sizeof(float);
+  return bytes <= std::max(kCachedWorkspaceBytes, model.params().size() * sizeof(float));
 }
 
 }  // namespace
@@ -184,7 +183,7 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
     const auto kept = [&] {
       return small_ws_.first == first && small_ws_.last == last && small_ws_.ws->capacity() >= capacity;
     };
-    if (!kept() && worth_keeping(model.spec(), first, last, capacity)) {
+    if (!kept() && worth_keeping(model, first, last, capacity)) {
       small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, Precision::Float32,
                                                  backend_->memory());
       small_ws_.first = first;

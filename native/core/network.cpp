@@ -60,6 +60,17 @@ size_t Model::parameter_count() const {
 Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
                      Precision precision, MemoryResource* memory)
     : first_(first), capacity_(capacity), precision_(precision) {
+  if (!training) {
+    const size_t half = inference_floats(spec, first, last, capacity) / 2;
+    for (int i = first; i < last; ++i) {
+      const size_t offset = size_t(i - first) % 2 == 0 ? 0 : half;
+      slots_.push_back(Slot{offset, offset});
+    }
+    // Every value is written by a layer before the next one reads it.
+    buffer_ = memory ? Buffer(2 * half, memory) : Buffer::uninitialized(2 * half);
+    if (precision == Precision::Bf16) reserve_bf16(spec, first, last, capacity, false);
+    return;
+  }
   TensorTable table;
   long widest = spec.layers[first].inputs;
   for (int i = first; i < last; ++i) {
@@ -109,21 +120,31 @@ Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity
   }
   resolve(grad_a_);
   resolve(grad_b_);
-  if (precision == Precision::Bf16) {
-    size_t half = 0;
-    long widest_units = 0;
-    for (int i = first; i < last; ++i) {
-      const LayerSpec& l = spec.layers[i];
-      half_slots_.push_back({half, half + size_t(capacity) * size_t(l.inputs)});
-      half += size_t(capacity) * size_t(l.inputs) + size_t(l.units) * size_t(l.inputs);
-      widest_units = std::max(widest_units, l.units);
-    }
-    grad16_ = half;
-    half += training ? size_t(capacity) * size_t(widest_units) : 0;
-    half_.resize(half);
-  }
   resolve(sample_);
   resolve(noise_);
+  if (precision == Precision::Bf16) reserve_bf16(spec, first, last, capacity, training);
+}
+
+size_t Workspace::inference_floats(const NetworkSpec& spec, int first, int last, long capacity) {
+  long widest = 0;
+  for (int i = first; i < last; ++i) widest = std::max(widest, spec.layers[size_t(i)].units);
+  // Each half starts on a cache line of its own.
+  const size_t half = (size_t(widest) * size_t(capacity) + 15) / 16 * 16;
+  return 2 * half;
+}
+
+void Workspace::reserve_bf16(const NetworkSpec& spec, int first, int last, long capacity, bool training) {
+  size_t half = 0;
+  long widest_units = 0;
+  for (int i = first; i < last; ++i) {
+    const LayerSpec& l = spec.layers[i];
+    half_slots_.push_back({half, half + size_t(capacity) * size_t(l.inputs)});
+    half += size_t(capacity) * size_t(l.inputs) + size_t(l.units) * size_t(l.inputs);
+    widest_units = std::max(widest_units, l.units);
+  }
+  grad16_ = half;
+  half += training ? size_t(capacity) * size_t(widest_units) : 0;
+  half_.resize(half);
 }
 
 namespace {

@@ -64,10 +64,15 @@ class Model {
 // Activations of layers [first, last) for up to `capacity` rows, and the gradient scratch of a
 // training step, in one allocation. With bfloat16 products it also holds each layer's input and
 // weights rounded to bfloat16 by the forward pass, which the backward pass of the step reuses.
+// An inference workspace (training false) keeps only what a forward pass reads next: the layers
+// alternate between two buffers as wide as the widest layer, and activate in place.
 class Workspace {
  public:
   Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
             Precision precision = Precision::Float32, MemoryResource* memory = nullptr);
+
+  // The floats an inference workspace for these layers and rows holds.
+  static size_t inference_floats(const NetworkSpec& spec, int first, int last, long capacity);
 
   long capacity() const { return capacity_; }
   float* y(int layer) { return ptr(slots_[layer - first_].y); }
@@ -96,6 +101,7 @@ class Workspace {
   };
   static constexpr size_t npos = ~size_t(0);
   float* ptr(size_t offset) { return offset == npos ? nullptr : buffer_.data() + offset; }
+  void reserve_bf16(const NetworkSpec& spec, int first, int last, long capacity, bool training);
 
   int first_;
   long capacity_;

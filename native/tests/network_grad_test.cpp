@@ -6,6 +6,7 @@
 
 #include "core/network.h"
 #include "core/reference.h"
+#include "core/trainer.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/onednn.h"
 #include "cuda/cuda_backend.h"
@@ -114,6 +115,37 @@ TEST(NetworkGrad, Bf16ProductsMatchFiniteDifferencesWithinBf16Tolerance) {
   cpu::CpuBackend be;
   check_network_gradient(be, Loss::Mse, LossInput::Output, Precision::Bf16, 1e-2);
   check_network_gradient(be, Loss::BinaryCrossentropy, LossInput::Logits, Precision::Bf16, 1e-2);
+}
+
+}  // namespace
+}  // namespace ae
+
+namespace ae {
+namespace {
+
+// predict keeps two alternating activation buffers and activates in place (softmax and the
+// activations whose backward needs the pre-activation among them), chunk by chunk through a workspace
+// smaller than the input: every row must match the double-precision reference forward.
+TEST(Inference, AlternatingBuffersMatchTheReferenceForward) {
+  const NetworkSpec spec = test::dense_stack({{12, 20, Activation::Gelu},
+                                              {20, 9, Activation::Softplus},
+                                              {9, 16, Activation::Silu},
+                                              {16, 3, Activation::Relu},
+                                              {3, 12, Activation::Softmax}});
+  Model model(spec, 11);
+  const long rows = 2 * 64 + 37;
+  Rng rng(12);
+  const std::vector<float> x = test::to_float(test::uniform(rng, size_t(rows * 12), -1.0, 1.0));
+  cpu::CpuBackend be;
+  Workspace ws(spec, 0, model.layer_count(), 64, false);
+  EXPECT_EQ(Workspace::inference_floats(spec, 0, model.layer_count(), 64), size_t(2 * 20 * 64));
+  std::vector<float> out(size_t(rows * 12));
+  predict(be, model, 0, model.layer_count(), x.data(), rows, out.data(), &ws);
+
+  const std::vector<double> params(model.params().data(), model.params().data() + model.params().size());
+  std::vector<double> in = test::to_double(x);
+  for (int i = 0; i < model.layer_count(); ++i) in = test::reference_layer(model, params, i, in, rows).y;
+  for (size_t i = 0; i < out.size(); ++i) ASSERT_NEAR(out[i], in[i], 1e-5) << "value " << i;
 }
 
 }  // namespace
