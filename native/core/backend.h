@@ -96,6 +96,9 @@ class Backend {
 
   virtual void set_threads(int threads) = 0;
   virtual int threads() const = 0;
+  // A backend like this one that computes on the calling thread alone, for one thread of a fit that
+  // splits its batches across threads (see split_fit.h); null where the backend cannot.
+  virtual std::unique_ptr<Backend> single_thread_twin() const { return nullptr; }
 };
 
 }  // namespace ae

@@ -9,6 +9,7 @@
 #include <numeric>
 
 #include "core/errors.h"
+#include "core/split_fit.h"
 #include "core/variational.h"
 
 namespace ae {
@@ -172,6 +173,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     if (info.bf16_kernels.empty())
       throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "precision 'bf16' is unavailable: " + info.bf16_reason);
   }
+  if (const int ranks = split_ranks(be, model, c, train); ranks > 1) return fit_split(be, model, train, val, c, observer, ranks);
   auto scope = be.enter_compute();
   be.set_tf32(c.precision == Precision::Tf32);
   struct Float32Products {
@@ -323,7 +325,16 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     stats.has_validation = val != nullptr;
     if (val) {
       Evaluation e;
-      if (comm) {
+      if (comm && c.validation_backend) {
+        double whole[2] = {0, 0};
+        if (rank == 0) {
+          e = evaluate_terms(*c.validation_backend, model, *val, c.loss);
+          whole[0] = e.reconstruction;
+          whole[1] = e.kl;
+        }
+        comm->broadcast(whole, sizeof whole);
+        e = {whole[0], whole[1]};
+      } else if (comm) {
         const Share part = share_of(0, val->rows, rank, ranks);
         double sums[2] = {0, 0};
         if (part.rows > 0) {

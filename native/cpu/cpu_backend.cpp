@@ -42,6 +42,13 @@ CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kerne
   set_threads(threads > 0 ? threads : default_thread_count());
 }
 
+// No pool, and OpenBLAS's thread count left as the process has it: a split fit's products are all
+// small enough for OpenBLAS to run them on the calling thread.
+CpuBackend::CpuBackend(TwinOf twin)
+    : kernels_(twin.original.kernels_), gemm_choice_(twin.original.gemm_choice_), gemm_reason_(twin.original.gemm_reason_) {}
+
+std::unique_ptr<Backend> CpuBackend::single_thread_twin() const { return std::unique_ptr<Backend>(new CpuBackend(TwinOf{*this})); }
+
 BackendInfo CpuBackend::info() const {
   BackendInfo info;
   info.backend = "cpu";

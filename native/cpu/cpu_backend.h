@@ -38,10 +38,16 @@ class CpuBackend final : public Backend {
                       size_t n) override;
   void set_threads(int threads) override;
   int threads() const override { return threads_; }
+  std::unique_ptr<Backend> single_thread_twin() const override;
 
   const KernelTable& kernels() const { return *kernels_; }
 
  private:
+  struct TwinOf {
+    const CpuBackend& original;
+  };
+  explicit CpuBackend(TwinOf twin);
+
   // Splits [0, n) into equal chunks, one per thread, when n is large enough to pay for the hand-off.
   template <typename Fn>
   void split(size_t n, size_t grain, Fn&& fn);

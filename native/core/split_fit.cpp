@@ -1,0 +1,88 @@
+// Rank 0 trains the caller's model on the calling thread, with the caller's observer; the other
+// ranks train replicas on threads of their own and stay equal to it step by step, because every
+// rank takes the same averaged step.
+#include "core/split_fit.h"
+
+#include <algorithm>
+#include <exception>
+#include <memory>
+#include <thread>
+#include <vector>
+
+#include "core/errors.h"
+#include "core/thread_collective.h"
+
+namespace ae {
+
+namespace {
+// A product of a whole batch with fewer multiply-adds than this runs on one thread (see the CPU
+// backend's use of OpenBLAS's small-matrix kernels), so a batch of such products gains nothing
+// from splitting them and everything from splitting the batch.
+constexpr double kSplitBelow = double(1 << 18);
+// Fewer rows per thread than this leave too little work between two waits.
+constexpr long kMinRowsPerRank = 16;
+
+class SilentObserver final : public FitObserver {};
+
+bool abandoned(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const Error& e) {
+    return e.code() == "ERR_SPLIT_ABANDONED";
+  } catch (...) {
+    return false;
+  }
+}
+}  // namespace
+
+int split_ranks(Backend& be, const Model& model, const FitConfig& c, const DataView& train) {
+  const int threads = be.threads();
+  if (threads < 2 || c.collective || c.precision != Precision::Float32) return 1;
+  const long batch = std::min(c.batch_size, train.rows);
+  const int ranks = int(std::min<long>(threads, batch / kMinRowsPerRank));
+  if (ranks < 2) return 1;
+  for (const LayerSpec& l : model.spec().layers)
+    if (double(batch) * double(l.inputs) * double(l.units) >= kSplitBelow) return 1;
+  return be.single_thread_twin() ? ranks : 1;
+}
+
+FitResult fit_split(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& config,
+                    FitObserver& observer, int ranks) {
+  ThreadTeam team(ranks);
+  std::vector<std::unique_ptr<ThreadCollective>> collectives;
+  std::vector<std::unique_ptr<Backend>> backends;
+  std::vector<std::unique_ptr<Model>> replicas;
+  for (int r = 0; r < ranks; ++r) {
+    collectives.push_back(std::make_unique<ThreadCollective>(team, r));
+    backends.push_back(be.single_thread_twin());
+    if (r > 0) replicas.push_back(std::make_unique<Model>(model.spec(), 0));
+  }
+  SilentObserver silent;
+  std::vector<FitResult> results(static_cast<size_t>(ranks));
+  std::vector<std::exception_ptr> errors(static_cast<size_t>(ranks));
+  auto run = [&](int r) {
+    FitConfig mine = config;
+    mine.collective = collectives[size_t(r)].get();
+    mine.validation_backend = &be;
+    try {
+      results[size_t(r)] = fit(*backends[size_t(r)], r == 0 ? model : *replicas[size_t(r) - 1], train, val, mine,
+                               r == 0 ? observer : silent);
+    } catch (...) {
+      errors[size_t(r)] = std::current_exception();
+      team.abandon();
+    }
+  };
+  std::vector<std::thread> threads;
+  threads.reserve(size_t(ranks) - 1);
+  for (int r = 1; r < ranks; ++r) threads.emplace_back(run, r);
+  run(0);
+  for (std::thread& t : threads) t.join();
+  // The rank that failed first says why; the others only stopped waiting for it.
+  for (const std::exception_ptr& error : errors)
+    if (error && !abandoned(error)) std::rethrow_exception(error);
+  for (const std::exception_ptr& error : errors)
+    if (error) std::rethrow_exception(error);
+  return std::move(results[0]);
+}
+
+}  // namespace ae

@@ -1,0 +1,49 @@
+// The collective of a fit that splits each batch across threads of one process: the ranks are
+// threads, and a reduction reads every rank's buffer in place. Sums run in rank order, so a split
+// fit gives the same result on every run.
+#pragma once
+#include <atomic>
+#include <cstddef>
+#include <vector>
+
+#include "core/collective.h"
+
+namespace ae {
+
+// What the ranks of one split fit share: a barrier, and each rank's buffer for the operation under way.
+class ThreadTeam {
+ public:
+  explicit ThreadTeam(int size);
+  int size() const { return size_; }
+  // Returns when every rank has arrived; throws ae::Error once a rank has left the fit early.
+  void arrive_and_wait();
+  // Called by a rank that leaves the fit on an exception: the others stop waiting for it.
+  void abandon() noexcept { abandoned_.store(true, std::memory_order_release); }
+  std::vector<void*>& buffers() { return buffers_; }
+
+ private:
+  const int size_;
+  std::atomic<int> arrived_{0};
+  std::atomic<unsigned> generation_{0};
+  std::atomic<bool> abandoned_{false};
+  std::vector<void*> buffers_;
+};
+
+class ThreadCollective final : public Collective {
+ public:
+  ThreadCollective(ThreadTeam& team, int rank) : team_(team), rank_(rank) {}
+  int rank() const override { return rank_; }
+  int size() const override { return team_.size(); }
+  void broadcast(void* data, size_t bytes) override;
+  void allreduce_sum(float* data, size_t n) override;
+  void allreduce_sum(double* data, size_t n) override;
+
+ private:
+  template <typename T>
+  void sum_in_place(T* data, size_t n);
+
+  ThreadTeam& team_;
+  const int rank_;
+};
+
+}  // namespace ae
