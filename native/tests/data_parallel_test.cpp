@@ -85,16 +85,7 @@ std::vector<float> rows(long count) {
   return test::to_float(test::uniform(rng, size_t(count * 12), 0.0, 1.0));
 }
 
-FitConfig config() {
-  FitConfig c;
-  c.epochs = 3;
-  c.batch_size = 16;
-  c.reseed = true;
-  c.seed = 9;
-  c.optimizer.kind = OptimizerKind::Adam;
-  c.optimizer.learning_rate = 1e-2f;
-  return c;
-}
+FitConfig config() { return test::seeded_fit(OptimizerKind::Adam, 1e-2f, 16, 3, 9); }
 
 struct RankOutcome {
   std::vector<float> params;

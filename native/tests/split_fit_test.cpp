@@ -72,14 +72,8 @@ NetworkSpec w1() {
 }
 
 FitConfig config(OptimizerKind kind) {
-  FitConfig c;
-  c.epochs = 3;
-  c.batch_size = 64;
-  c.reseed = true;
-  c.seed = 5;
+  FitConfig c = test::seeded_fit(kind, kind == OptimizerKind::Adam ? 1e-3f : 0.05f, 64, 3, 5);
   c.loss.kind = Loss::Mse;
-  c.optimizer.kind = kind;
-  c.optimizer.learning_rate = kind == OptimizerKind::Adam ? 1e-3f : 0.05f;
   return c;
 }
 

@@ -15,6 +15,7 @@
 #include "core/optimizer.h"
 #include "core/reference.h"
 #include "core/rng.h"
+#include "core/trainer.h"
 #include "cpu/kernels.h"
 
 namespace ae::test {
@@ -31,6 +32,18 @@ inline std::vector<double> signed_uniform(Rng& rng, size_t n, double lo, double 
   for (double& x : v)
     if (rng.uniform() < 0.5) x = -x;
   return v;
+}
+
+// A fit of `epochs` epochs of `batch` rows that first reseeds the model's generator with `seed`.
+inline FitConfig seeded_fit(OptimizerKind kind, float learning_rate, long batch, int epochs, uint64_t seed) {
+  FitConfig c;
+  c.epochs = epochs;
+  c.batch_size = batch;
+  c.reseed = true;
+  c.seed = seed;
+  c.optimizer.kind = kind;
+  c.optimizer.learning_rate = learning_rate;
+  return c;
 }
 
 inline std::vector<float> to_float(const std::vector<double>& v) { return {v.begin(), v.end()}; }
