@@ -594,8 +594,25 @@ void gemm_few_rows(bool trans_b, long m, long n, long k, float alpha, const floa
     const float* ai = a + i * lda;
     float* ci = c + i * ldc;
     if (trans_b) {
-      // C[i, j] = A[i, :] · B[j, :]: contiguous dot products.
-      for (long j = 0; j < n; ++j) {
+      // C[i, j] = A[i, :] · B[j, :]: contiguous dot products, four at a time where there are four:
+      // each load of A serves four rows of B, and four chains of multiply-adds overlap instead of
+      // one chain and one horizontal sum per output (2.2× on W1's one-row layers).
+      long j = 0;
+      for (; j + 4 <= n; j += 4) {
+        const float* b0 = b + j * ldb;
+        F acc[4] = {V::zero(), V::zero(), V::zero(), V::zero()};
+        for (long p = 0; p < k; p += V::W) {
+          const F x = V::load(ai + p, k - p);
+          for (int o = 0; o < 4; ++o) acc[o] = V::fmadd(x, V::load(b0 + o * ldb + p, k - p), acc[o]);
+        }
+        float dots[4];
+        V::sum4(acc, dots);
+        for (int o = 0; o < 4; ++o) {
+          const float dot = alpha * dots[o];
+          ci[j + o] = beta == 0.0f ? dot : dot + beta * ci[j + o];
+        }
+      }
+      for (; j < n; ++j) {
         const float* bj = b + j * ldb;
         F acc = V::zero();
         for (long p = 0; p < k; p += V::W) acc = V::fmadd(V::load(ai + p, k - p), V::load(bj + p, k - p), acc);

@@ -51,6 +51,10 @@ struct ScalarVec {
     exp = float(e);
   }
   static float reduce_add(F a) { return a; }
+  // out[o] = the sum of v[o]'s lanes, for four vectors at once.
+  static void sum4(const F* v, float* out) {
+    for (int o = 0; o < 4; ++o) out[o] = v[o];
+  }
   static float reduce_max(F a) { return a; }
   static double reduce_add_double(F a) { return a; }
 };
@@ -114,6 +118,16 @@ struct Avx2Vec {
     s = _mm_add_ss(s, _mm_movehdup_ps(s));
     return _mm_cvtss_f32(s);
   }
+  static void sum4(const F* v, float* out) {
+    const F s = sum4_in_lanes(v);
+    _mm_storeu_ps(out, _mm_add_ps(_mm256_castps256_ps128(s), _mm256_extractf128_ps(s, 1)));
+  }
+  // Within each 128-bit lane L: [Σ v[0].L, Σ v[1].L, Σ v[2].L, Σ v[3].L].
+  static F sum4_in_lanes(const F* v) {
+    const F ab = _mm256_add_ps(_mm256_unpacklo_ps(v[0], v[1]), _mm256_unpackhi_ps(v[0], v[1]));
+    const F cd = _mm256_add_ps(_mm256_unpacklo_ps(v[2], v[3]), _mm256_unpackhi_ps(v[2], v[3]));
+    return _mm256_add_ps(_mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)), _mm256_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+  }
   static float reduce_max(F a) {
     __m128 s = _mm_max_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps(a, 1));
     s = _mm_max_ps(s, _mm_movehl_ps(s, s));
@@ -171,6 +185,15 @@ struct Avx512Vec {
     mant = _mm512_getmant_ps(x, _MM_MANT_NORM_p5_1, _MM_MANT_SIGN_src);
   }
   static float reduce_add(F a) { return _mm512_reduce_add_ps(a); }
+  static void sum4(const F* v, float* out) {
+    const F ab = _mm512_add_ps(_mm512_unpacklo_ps(v[0], v[1]), _mm512_unpackhi_ps(v[0], v[1]));
+    const F cd = _mm512_add_ps(_mm512_unpacklo_ps(v[2], v[3]), _mm512_unpackhi_ps(v[2], v[3]));
+    // Within each 128-bit lane L: [Σ v[0].L, Σ v[1].L, Σ v[2].L, Σ v[3].L]; then the four lanes added.
+    const F s = _mm512_add_ps(_mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(1, 0, 1, 0)), _mm512_shuffle_ps(ab, cd, _MM_SHUFFLE(3, 2, 3, 2)));
+    const __m128 lo = _mm_add_ps(_mm512_castps512_ps128(s), _mm512_extractf32x4_ps(s, 1));
+    const __m128 hi = _mm_add_ps(_mm512_extractf32x4_ps(s, 2), _mm512_extractf32x4_ps(s, 3));
+    _mm_storeu_ps(out, _mm_add_ps(lo, hi));
+  }
   static float reduce_max(F a) { return _mm512_reduce_max_ps(a); }
   static double reduce_add_double(F a) {
     __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(a));
