@@ -208,7 +208,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     model.rng().set_state(c.resume->rng);
   }
   if (comm) agree_across_ranks(*comm, model, train, val, c, state);
-  Buffer inputs(size_t(rank_batch) * size_t(cols), memory);
+  // Unshuffled, uncorrupted batches of host rows are read where they are, not copied.
+  const bool reads_rows_in_place = !c.shuffle && c.noise == NoiseKind::None && !memory;
+  Buffer inputs(reads_rows_in_place ? 0 : size_t(rank_batch) * size_t(cols), memory);
   Buffer targets(c.noise != NoiseKind::None ? size_t(rank_batch) * size_t(cols) : 0, memory);
   Buffer epoch_start(nparams);
   Buffer best(c.restore_best ? nparams : 0);
@@ -245,23 +247,27 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       const Share mine = share_of(first, rows, rank, ranks);
       double loss = 0, kl_row = 0, penalty = 0;
       if (mine.rows > 0) {
-        for (long r = 0; r < mine.rows; ++r)
-          std::copy_n(train.x + size_t(order[mine.first + r]) * cols, cols, inputs.data() + size_t(r) * cols);
-        const float* target = inputs.data();
+        const float* batch_rows = train.x + size_t(mine.first) * cols;
+        if (!reads_rows_in_place) {
+          for (long r = 0; r < mine.rows; ++r)
+            std::copy_n(train.x + size_t(order[mine.first + r]) * cols, cols, inputs.data() + size_t(r) * cols);
+          batch_rows = inputs.data();
+        }
+        const float* target = batch_rows;
         if (c.noise != NoiseKind::None) {
           std::copy_n(inputs.data(), size_t(mine.rows) * cols, targets.data());
           target = targets.data();
           corrupt_input(c.noise, c.noise_level, inputs.data(), size_t(mine.rows) * cols, draws);
         }
 
-        forward(be, model, ws, 0, layers, inputs.data(), mine.rows, true, &draws);
+        forward(be, model, ws, 0, layers, batch_rows, mine.rows, true, &draws);
         const double reconstruction = output_loss(be, model, ws, c.loss, target, mine.rows, ws.grad_a());
         // The loss holds β · (KL per row) / (loss terms per row): weighed against the per-term
         // reconstruction exactly as the per-sample ELBO weighs the summed reconstruction.
         const double kl_weight = variational ? beta / terms_per_row : 0.0;
         kl_row = variational ? ws.kl_sum / double(mine.rows) : 0.0;
         loss = reconstruction + kl_weight * kl_row;
-        penalty = backward(be, model, ws, 0, layers, inputs.data(), mine.rows, grads.data(), c.l2, c.latent_l1,
+        penalty = backward(be, model, ws, 0, layers, batch_rows, mine.rows, grads.data(), c.l2, c.latent_l1,
                            float(kl_weight / double(mine.rows)));
         penalty += weight_penalty(model, be, c.l2);
       } else {
