@@ -41,14 +41,8 @@ std::vector<float> synthetic_data(long rows, uint64_t seed) {
 }
 
 FitConfig fit_config(OptimizerKind kind, float lr, float momentum, int epochs) {
-  FitConfig c;
-  c.epochs = epochs;
-  c.batch_size = 64;
-  c.reseed = true;
-  c.seed = 2;
+  FitConfig c = test::seeded_fit(kind, lr, 64, epochs, 2);
   c.loss.kind = Loss::Mse;
-  c.optimizer.kind = kind;
-  c.optimizer.learning_rate = lr;
   c.optimizer.momentum = momentum;
   return c;
 }
