@@ -20,13 +20,4 @@ inline float from_bf16(uint16_t h) {
   return x;
 }
 
-// Rows [r0, r1) of a rows × cols matrix with leading dimension ld, packed (leading dimension cols).
-inline void pack_bf16(const float* src, long ld, long cols, long r0, long r1, uint16_t* dst) {
-  for (long r = r0; r < r1; ++r) {
-    const float* from = src + r * ld;
-    uint16_t* to = dst + r * cols;
-    for (long c = 0; c < cols; ++c) to[c] = to_bf16(from[c]);
-  }
-}
-
 }  // namespace ae::cpu

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "core/errors.h"
-#include "cpu/bf16.h"
 #include "cpu/gemm.h"
 #include "cpu/onednn.h"
 
@@ -103,7 +102,9 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
 
 void CpuBackend::round_bf16(const float* src, long rows, long cols, long ld, uint16_t* dst) {
   const size_t row_grain = std::max<size_t>(1, kParallelGrain / size_t(std::max(cols, 1L)));
-  split(size_t(rows), row_grain, [&](size_t r0, size_t r1) { pack_bf16(src, ld, cols, long(r0), long(r1), dst); });
+  split(size_t(rows), row_grain, [&](size_t r0, size_t r1) {
+    for (size_t r = r0; r < r1; ++r) kernels_->round_bf16(src + r * size_t(ld), dst + r * size_t(cols), size_t(cols));
+  });
 }
 
 void CpuBackend::gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda,

@@ -2,6 +2,7 @@
 // chosen once at run time from the CPU's features.
 #pragma once
 #include <cstddef>
+#include <cstdint>
 
 #include "core/activation.h"
 #include "core/loss.h"
@@ -25,6 +26,8 @@ struct KernelTable {
   double (*sum_squares)(const float* x, size_t n);
   void (*axpy)(float a, const float* x, float* y, size_t n);
   void (*multiply)(const float* x, const float* m, float* y, size_t n);
+  // y = x rounded to bfloat16 (nearest even; NaN stays NaN).
+  void (*round_bf16)(const float* x, uint16_t* y, size_t n);
   double (*l1_penalty)(const float* h, float* dh, float coeff, size_t n);
   void (*optimizer_step)(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, size_t n);
   // Vector math, exposed for the accuracy tests.

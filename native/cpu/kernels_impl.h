@@ -455,6 +455,14 @@ void multiply(const float* x, const float* m, float* y, size_t n) {
 }
 
 template <class V>
+void round_bf16(const float* x, uint16_t* y, size_t n) {
+  for (size_t i = 0; i < n; i += V::W) {
+    const long rem = long(n - i);
+    V::store_bf16(y + i, V::load(x + i, rem), rem);
+  }
+}
+
+template <class V>
 double l1_penalty(const float* h, float* dh, float coeff, size_t n) {
   const auto c = V::set1(coeff);
   auto acc = V::zero();
@@ -643,6 +651,7 @@ KernelTable make_kernel_table(SimdLevel level) {
                      &sum_squares<V>,
                      &axpy<V>,
                      &multiply<V>,
+                     &round_bf16<V>,
                      &l1_penalty<V>,
                      &optimizer_step<V>,
                      &vexp<V>,

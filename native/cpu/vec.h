@@ -24,6 +24,14 @@ struct ScalarVec {
   static F set1(float v) { return v; }
   static F load(const float* p, long) { return *p; }
   static void store(float* p, F v, long) { *p = v; }
+  // bfloat16: the top 16 bits rounded to nearest even; NaN stays a quiet NaN (as cpu/bf16.h, which
+  // is not included here so that no inline function crosses instruction sets).
+  static void store_bf16(uint16_t* p, F v, long) {
+    uint32_t bits;
+    std::memcpy(&bits, &v, sizeof bits);
+    *p = (bits & 0x7FFFFFFFu) > 0x7F800000u ? uint16_t((bits >> 16) | 0x0040u)
+                                            : uint16_t((bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16);
+  }
   static M active(long) { return true; }
   static F add(F a, F b) { return a + b; }
   static F sub(F a, F b) { return a - b; }
@@ -80,6 +88,23 @@ struct Avx2Vec {
     else _mm256_maskstore_ps(p, lane_mask(remaining), v);
   }
   static M active(long remaining) { return _mm256_castsi256_ps(lane_mask(remaining)); }
+  static void store_bf16(uint16_t* p, F v, long remaining) {
+    const __m256i bits = _mm256_castps_si256(v);
+    const __m256i high = _mm256_srli_epi32(bits, 16);
+    const __m256i up = _mm256_add_epi32(_mm256_and_si256(high, _mm256_set1_epi32(1)), _mm256_set1_epi32(0x7FFF));
+    const __m256i rounded = _mm256_srli_epi32(_mm256_add_epi32(bits, up), 16);
+    const __m256i quiet = _mm256_or_si256(high, _mm256_set1_epi32(0x40));
+    const __m256i nan = _mm256_castps_si256(_mm256_cmp_ps(v, v, _CMP_UNORD_Q));
+    const __m256i halves = _mm256_blendv_epi8(rounded, quiet, nan);
+    const __m128i packed = _mm_packus_epi32(_mm256_castsi256_si128(halves), _mm256_extracti128_si256(halves, 1));
+    if (remaining >= W) {
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(p), packed);
+    } else {
+      alignas(16) uint16_t lanes[W];
+      _mm_store_si128(reinterpret_cast<__m128i*>(lanes), packed);
+      std::memcpy(p, lanes, size_t(remaining) * sizeof(uint16_t));
+    }
+  }
   static F add(F a, F b) { return _mm256_add_ps(a, b); }
   static F sub(F a, F b) { return _mm256_sub_ps(a, b); }
   static F mul(F a, F b) { return _mm256_mul_ps(a, b); }
@@ -160,6 +185,15 @@ struct Avx512Vec {
   static void store(float* p, F v, long remaining) {
     if (remaining >= W) _mm512_storeu_ps(p, v);
     else _mm512_mask_storeu_ps(p, active(remaining), v);
+  }
+  static void store_bf16(uint16_t* p, F v, long remaining) {
+    const __m512i bits = _mm512_castps_si512(v);
+    const __m512i high = _mm512_srli_epi32(bits, 16);
+    const __m512i up = _mm512_add_epi32(_mm512_and_si512(high, _mm512_set1_epi32(1)), _mm512_set1_epi32(0x7FFF));
+    const __m512i rounded = _mm512_srli_epi32(_mm512_add_epi32(bits, up), 16);
+    const __m512i quiet = _mm512_or_si512(high, _mm512_set1_epi32(0x40));
+    const __m512i halves = _mm512_mask_blend_epi32(isnan(v), rounded, quiet);
+    _mm512_mask_cvtepi32_storeu_epi16(p, active(remaining), halves);
   }
   static F add(F a, F b) { return _mm512_add_ps(a, b); }
   static F sub(F a, F b) { return _mm512_sub_ps(a, b); }

@@ -4,6 +4,7 @@
 
 #include <cmath>
 #include <limits>
+#include <thread>
 
 #include "core/errors.h"
 #include "cpu/bf16.h"
@@ -79,6 +80,44 @@ TEST(Bf16, EveryLayerProductOfW1ToW3MatchesFloat64AndFloat32) {
     check_product(be, true, false, s.units, s.inputs, rows, rng);   // dW = dZᵀ · X
     check_product(be, false, false, rows, s.inputs, s.units, rng);  // dX = dZ · W
   }
+}
+
+// A product large enough for a matmul primitive (from 2^24 multiply-adds), with leading dimensions
+// wider than the operands: the same result from the first call, a repeat on the cached primitive,
+// and three threads running it at once (one primitive, each thread its own scratchpad).
+TEST(Bf16, RepeatedAndConcurrentProductsAgreeBitForBit) {
+  if (!cpu::bf16_support().available) GTEST_SKIP() << "no bf16 here: " << cpu::bf16_support().reason;
+  const long m = 96, n = 640, k = 384, lda = m + 5, ldb = k + 3, ldc = n + 7;  // op(A) = Aᵀ, op(B) = Bᵀ
+  ASSERT_GE(double(m) * double(n) * double(k), double(1L << 24));
+  Rng rng(5);
+  std::vector<uint16_t> a(size_t(k * lda)), b(size_t(n * ldb));
+  for (auto& v : a) v = cpu::to_bf16(float(rng.uniform() * 2 - 1));
+  for (auto& v : b) v = cpu::to_bf16(float(rng.uniform() * 2 - 1));
+  auto product = [&](int threads) {
+    std::vector<float> c(size_t(m * ldc), -7.0f);
+    cpu::bf16_matmul(true, true, m, n, k, a.data(), lda, b.data(), ldb, c.data(), ldc, threads);
+    return c;
+  };
+  const std::vector<float> first = product(2);
+  std::vector<double> exact(size_t(m * n));
+  for (long i = 0; i < m; ++i)
+    for (long j = 0; j < n; ++j) {
+      double sum = 0;
+      for (long p = 0; p < k; ++p) sum += double(cpu::from_bf16(a[size_t(p * lda + i)])) * cpu::from_bf16(b[size_t(j * ldb + p)]);
+      exact[size_t(i * n + j)] = sum;
+    }
+  std::vector<double> got(size_t(m * n));
+  for (long i = 0; i < m; ++i)
+    for (long j = 0; j < n; ++j) got[size_t(i * n + j)] = first[size_t(i * ldc + j)];
+  EXPECT_LT(test::norm_rel_error(got, exact), 1e-5);
+  for (long i = 0; i < m; ++i)
+    for (long j = n; j < ldc; ++j) ASSERT_EQ(first[size_t(i * ldc + j)], -7.0f) << "wrote between rows";
+  EXPECT_EQ(product(2), first);
+  std::vector<std::vector<float>> results(3);
+  std::vector<std::thread> workers;
+  for (auto& r : results) workers.emplace_back([&r, &product] { r = product(2); });
+  for (auto& w : workers) w.join();
+  for (const auto& r : results) EXPECT_EQ(r, first);
 }
 
 TEST(Bf16, UnavailableProductsSaySo) {

@@ -2,7 +2,12 @@
 // lengths with guard regions past the end and on ±0, ±Inf, NaN, ±1e30, ±88.8 and ±104.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cstring>
+#include <limits>
 #include <sstream>
+
+#include "cpu/bf16.h"
 
 #include "test_util.h"
 
@@ -393,6 +398,33 @@ TEST_P(KernelParity, AxpyAndMultiply) {
                [&] { return describe("multiply", i, x[i], prod[i], want_prod); });
     }
     m.expect(y.guard_intact(kSentinel) && prod.guard_intact(kSentinel),
+             [] { return std::string("wrote past the end"); });
+  }
+}
+
+TEST_P(KernelParity, RoundBf16) {
+  Rng rng(77);
+  for (long length : kLengths) {
+    const size_t n = size_t(length);
+    std::vector<float> x = values_with_specials(rng, n, -3, 3, true);
+    // Exact ties (halfway between two bfloat16 values, either parity), a NaN with payload bits that
+    // rounding would carry into the exponent, and the largest float, which rounds to infinity.
+    const float ties[] = {1.0f + 0x1p-8f, 1.0f + 3 * 0x1p-8f, -1.0f - 0x1p-8f, std::numeric_limits<float>::max()};
+    for (size_t i = 0; i < std::size(ties) && i < n; ++i) x[(i * 7) % n] = ties[i];
+    uint32_t payload_nan = 0x7FFFFFFFu;
+    std::memcpy(&x[n - 1], &payload_nan, sizeof payload_nan);
+    std::vector<uint16_t> y(n + kGuard, 0xBEEF);
+    kt().round_bf16(input(x).data(), y.data(), n);
+    Mismatches m("round_bf16 n=" + std::to_string(n));
+    for (size_t i = 0; i < n; ++i) {
+      const uint16_t want = cpu::to_bf16(x[i]);
+      m.expect(y[i] == want, [&] {
+        std::ostringstream out;
+        out << "at " << i << ": " << x[i] << " -> 0x" << std::hex << y[i] << ", want 0x" << want;
+        return out.str();
+      });
+    }
+    m.expect(std::all_of(y.begin() + long(n), y.end(), [](uint16_t v) { return v == 0xBEEF; }),
              [] { return std::string("wrote past the end"); });
   }
 }
