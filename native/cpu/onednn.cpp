@@ -302,9 +302,10 @@ class MatmulPlans {
   unsigned long clock_ = 0;
 };
 
+// Never destroyed: at exit, libdnnl may be torn down before this library's statics.
 MatmulPlans& plans() {
-  static MatmulPlans instance;
-  return instance;
+  static MatmulPlans* instance = new MatmulPlans;
+  return *instance;
 }
 
 #endif
