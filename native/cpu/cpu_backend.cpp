@@ -44,7 +44,10 @@ CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kerne
 // No pool, and OpenBLAS's thread count left as the process has it: a split fit's products are all
 // small enough for OpenBLAS to run them on the calling thread.
 CpuBackend::CpuBackend(TwinOf twin)
-    : kernels_(twin.original.kernels_), gemm_choice_(twin.original.gemm_choice_), gemm_reason_(twin.original.gemm_reason_) {}
+    : kernels_(twin.original.kernels_),
+      gemm_choice_(twin.original.gemm_choice_),
+      gemm_reason_(twin.original.gemm_reason_),
+      threads_(1) {}
 
 std::unique_ptr<Backend> CpuBackend::single_thread_twin() const { return std::unique_ptr<Backend>(new CpuBackend(TwinOf{*this})); }
 

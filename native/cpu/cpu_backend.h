@@ -55,7 +55,7 @@ class CpuBackend final : public Backend {
   const KernelTable* kernels_;
   GemmChoice gemm_choice_ = GemmChoice::Builtin;
   std::string gemm_reason_;
-  int threads_ = 1;
+  int threads_ = 0;  // 0 until set_threads first applies a count (to the pool and to OpenBLAS)
   std::unique_ptr<ThreadPool> pool_;
 };
 

@@ -87,8 +87,9 @@ Loaded load() {
     }
     out.api.sgemm = reinterpret_cast<decltype(out.api.sgemm)>(dlsym(handle, "cblas_sgemm"));
     out.api.set_num_threads = reinterpret_cast<decltype(out.api.set_num_threads)>(dlsym(handle, "openblas_set_num_threads"));
+    out.api.get_num_threads = reinterpret_cast<decltype(out.api.get_num_threads)>(dlsym(handle, "openblas_get_num_threads"));
     out.api.get_corename = reinterpret_cast<decltype(out.api.get_corename)>(dlsym(handle, "openblas_get_corename"));
-    if (out.api.sgemm && out.api.set_num_threads && out.api.get_corename) {
+    if (out.api.sgemm && out.api.set_num_threads && out.api.get_num_threads && out.api.get_corename) {
       out.ok = true;
       return out;
     }

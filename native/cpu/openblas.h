@@ -10,6 +10,7 @@ struct OpenBlas {
   void (*sgemm)(int order, int trans_a, int trans_b, int m, int n, int k, float alpha, const float* a, int lda,
                 const float* b, int ldb, float beta, float* c, int ldc);
   void (*set_num_threads)(int threads);
+  int (*get_num_threads)();
   char* (*get_corename)();
 };
 

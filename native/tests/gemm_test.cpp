@@ -9,6 +9,7 @@
 #include "core/reference.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/gemm.h"
+#include "cpu/openblas.h"
 #include "test_util.h"
 
 namespace ae {
@@ -143,6 +144,21 @@ TEST(Gemm, CpuBackendGemmMatchesFloat64Product) {
     be.gemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c, p.ldc);
   };
   for_each_problem({1, 4, 5, 33, 257}, true, [&](const Problem& p) { check(p, backend, "CpuBackend"); });
+}
+
+// OpenBLAS's thread count is the process's; every backend applies its own, the first one included
+// (a backend made with one thread once left OpenBLAS on all cores).
+TEST(Gemm, BackendThreadCountReachesOpenBlas) {
+  if (!cpu::have_openblas()) GTEST_SKIP() << "no OpenBLAS here";
+  const auto blas_threads = [] { return cpu::openblas()->get_num_threads(); };
+  cpu::CpuBackend two(2);
+  if (blas_threads() < 2) GTEST_SKIP() << "OpenBLAS runs at most one thread here";
+  cpu::CpuBackend one(1);
+  EXPECT_EQ(blas_threads(), 1);
+  one.set_threads(2);
+  EXPECT_EQ(blas_threads(), 2);
+  one.set_threads(1);
+  EXPECT_EQ(blas_threads(), 1);
 }
 
 TEST(Gemm, EmptyProductOnlyScalesC) {
