@@ -348,11 +348,17 @@ Bf16Support load(Api& out) {
   const std::string unit = amx ? "AMX-BF16" : "AVX512-BF16";
   s.kernels = "oneDNN gemm_bf16bf16f32 on " + unit;
 #if AE_ONEDNN_MATMUL
-  out.has_matmul = bind_matmul(library, out.matmul);
-  if (out.has_matmul) {
-    // A W3-sized product shows which kernels the primitives get.
-    const MatmulPlan probe(ProductShape{false, true, 512, 2048, 4096, 4096, 4096, 2048});
-    s.kernels = "oneDNN matmul primitives (" + probe.implementation() + ") from 2^24 multiply-adds, gemm_bf16bf16f32 below; " + unit;
+  if (bind_matmul(library, out.matmul)) {
+    // A W3-sized product shows which kernels the primitives get; where none can be made, every
+    // product takes the GEMM.
+    try {
+      const MatmulPlan probe(ProductShape{false, true, 512, 2048, 4096, 4096, 4096, 2048});
+      s.kernels = "oneDNN matmul primitives (" + probe.implementation() +
+                  ") from 2^24 multiply-adds, gemm_bf16bf16f32 below; " + unit;
+      out.has_matmul = true;
+    } catch (const Error&) {
+      out.has_matmul = false;
+    }
   }
 #endif
   s.available = true;

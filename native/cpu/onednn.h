@@ -8,7 +8,7 @@ namespace ae::cpu {
 
 struct Bf16Support {
   bool available = false;
-  std::string kernels;  // what runs the products, e.g. "oneDNN gemm_bf16bf16f32 on AMX-BF16"
+  std::string kernels;  // what runs the products, e.g. "oneDNN matmul primitives (brg:avx512_core_amx_bf16) ..."
   std::string reason;   // why bf16 is unavailable: no CPU support, no oneDNN in the build, or none found
 };
 
@@ -17,7 +17,9 @@ const Bf16Support& bf16_support();
 
 // C (m × n, float32, row-major, ldc) = op(A) · op(B), with A and B in bfloat16, row-major: op(A)
 // is m × k (A stored k × m when trans_a), op(B) is k × n (B stored n × k when trans_b). Accumulates
-// in float32. Throws ERR_BF16_UNAVAILABLE where bf16_support() is not available.
+// in float32. Products from 2^24 multiply-adds run on a oneDNN matmul primitive made for their shape
+// on first use and kept (oneDNN 2.x); smaller ones on oneDNN's bf16 GEMM. Safe to call from several
+// threads at once. Throws ERR_BF16_UNAVAILABLE where bf16_support() is not available.
 void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda, const uint16_t* b,
                  long ldb, float* c, long ldc, int threads);
 
