@@ -173,6 +173,7 @@ class ThreadContext {
   void* scratchpad(size_t bytes) {
     if (bytes > scratchpad_bytes_) {
       const size_t rounded = (bytes + 63) / 64 * 64;
+      scratchpad_bytes_ = 0;
       scratchpad_.reset(static_cast<char*>(std::aligned_alloc(64, rounded)));
       if (!scratchpad_) throw std::bad_alloc();
       scratchpad_bytes_ = rounded;
