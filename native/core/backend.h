@@ -96,8 +96,12 @@ class Backend {
 
   virtual void set_threads(int threads) = 0;
   virtual int threads() const = 0;
-  // A backend like this one that computes on the calling thread alone, for one thread of a fit that
-  // splits its batches across threads (see split_fit.h); null where the backend cannot.
+  // Products of fewer multiply-adds than this run on the calling thread however many threads the
+  // backend has; a fit whose batches hold only such products splits each batch across threads
+  // instead, one single_thread_twin() per thread (see split_fit.h). 0 where the backend cannot.
+  virtual double serial_products_below() const { return 0; }
+  // A backend like this one that computes on the calling thread alone; null where
+  // serial_products_below() is 0.
   virtual std::unique_ptr<Backend> single_thread_twin() const { return nullptr; }
 };
 

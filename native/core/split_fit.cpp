@@ -15,10 +15,6 @@
 namespace ae {
 
 namespace {
-// A product of a whole batch with fewer multiply-adds than this runs on one thread (see the CPU
-// backend's use of OpenBLAS's small-matrix kernels), so a batch of such products gains nothing
-// from splitting them and everything from splitting the batch.
-constexpr double kSplitBelow = double(1 << 18);
 // Fewer rows per thread than this leave too little work between two waits.
 constexpr long kMinRowsPerRank = 16;
 
@@ -38,10 +34,13 @@ int split_ranks(Backend& be, const Model& model, const FitConfig& c, const DataV
   if (threads < 2 || c.collective || c.precision != Precision::Float32) return 1;
   const long batch = std::min(c.batch_size, train.rows);
   const int ranks = int(std::min<long>(threads, batch / kMinRowsPerRank));
-  if (ranks < 2) return 1;
+  // Products the backend runs on one thread anyway gain nothing from its threads, and a batch of
+  // them everything from splitting the batch.
+  const double serial_below = be.serial_products_below();
+  if (ranks < 2 || serial_below <= 0) return 1;
   for (const LayerSpec& l : model.spec().layers)
-    if (double(batch) * double(l.inputs) * double(l.units) >= kSplitBelow) return 1;
-  return be.single_thread_twin() ? ranks : 1;
+    if (double(batch) * double(l.inputs) * double(l.units) >= serial_below) return 1;
+  return ranks;
 }
 
 FitResult fit_split(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& config,

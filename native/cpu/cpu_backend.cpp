@@ -18,12 +18,11 @@ namespace {
 constexpr size_t kParallelGrain = 1 << 16;
 // Products with at most this many rows skip packing and BLAS call overhead (one-row inference).
 constexpr long kFewRows = 4;
-// With OpenBLAS, products of fewer multiply-adds than this run on its single-threaded small-matrix
-// kernels (faster than the built-in GEMM's packing at W1's sizes), and products of at least
-// kOpenBlasLarge on its threads. Between the two, the built-in GEMM on the library's own pool is
+// With OpenBLAS, products of fewer multiply-adds than kSerialGemmBelow run on its single-threaded
+// small-matrix kernels (faster than the built-in GEMM's packing at W1's sizes), and products of at
+// least kOpenBlasLarge on its threads. Between the two, the built-in GEMM on the library's own pool is
 // faster: waking OpenBLAS's threads costs more than they save there, and on two cores they compete
 // with the pool's (a 1,024-row W1 prediction took 1.7× as long on OpenBLAS's two threads).
-constexpr double kOpenBlasSmall = double(1 << 18);
 constexpr double kOpenBlasLarge = double(1 << 25);
 
 struct FlushScope final : ComputeScope {
@@ -96,7 +95,7 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
     kernels_->gemm_few_rows(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else if (gemm_choice_ == GemmChoice::OpenBlasOnly ||
              (gemm_choice_ == GemmChoice::OpenBlasBySize &&
-              (work < kOpenBlasSmall || work >= kOpenBlasLarge || threads_ == 1))) {
+              (work < kSerialGemmBelow || work >= kOpenBlasLarge || threads_ == 1))) {
     cpu::gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else {
     builtin_gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);

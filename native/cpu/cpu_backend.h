@@ -38,6 +38,7 @@ class CpuBackend final : public Backend {
                       size_t n) override;
   void set_threads(int threads) override;
   int threads() const override { return threads_; }
+  double serial_products_below() const override { return kSerialGemmBelow; }
   std::unique_ptr<Backend> single_thread_twin() const override;
 
   const KernelTable& kernels() const { return *kernels_; }

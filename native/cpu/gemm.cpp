@@ -147,7 +147,7 @@ void builtin_gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool tr
   const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
   const int threads = pool ? pool->size() : 1;
   const double work = double(m) * double(n) * double(k);
-  if (threads == 1 || work < 1 << 18) return serial_gemm(kt, A, B, m, n, k, alpha, beta, c, ldc);
+  if (threads == 1 || work < kSerialGemmBelow) return serial_gemm(kt, A, B, m, n, k, alpha, beta, c, ldc);
   // Split C into bands of rows (or columns when it is wide), one per thread.
   const bool by_rows = m >= n;
   const long extent = by_rows ? m : n;

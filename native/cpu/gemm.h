@@ -20,6 +20,10 @@ enum class GemmChoice { Builtin, OpenBlasBySize, OpenBlasOnly };
 GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason);
 void set_blas_threads(int threads);
 
+// Products of fewer multiply-adds than this run on the calling thread alone: the built-in GEMM's
+// serial path, and (through the CPU backend) OpenBLAS's single-threaded small-matrix kernels.
+constexpr double kSerialGemmBelow = double(1 << 18);
+
 // C = alpha · op(A) · op(B) + beta · C, row-major.
 void gemm(const KernelTable& kernels, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k,
           float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc);
