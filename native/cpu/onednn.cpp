@@ -10,6 +10,7 @@
 #include <oneapi/dnnl/dnnl.h>
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -92,13 +93,11 @@ struct MatmulApi {
   decltype(&dnnl_primitive_attr_set_scratchpad_mode) attr_set_scratchpad_mode = nullptr;
   decltype(&dnnl_primitive_attr_destroy) attr_destroy = nullptr;
   decltype(&dnnl_primitive_desc_create) desc_create = nullptr;
-  decltype(&dnnl_primitive_desc_query) desc_query = nullptr;
   decltype(&dnnl_primitive_desc_query_md) desc_query_md = nullptr;
   decltype(&dnnl_primitive_desc_destroy) desc_destroy = nullptr;
   decltype(&dnnl_primitive_create) primitive_create = nullptr;
   decltype(&dnnl_primitive_execute) primitive_execute = nullptr;
   decltype(&dnnl_primitive_destroy) primitive_destroy = nullptr;
-  dnnl_engine_t engine = nullptr;
 };
 #endif
 
@@ -107,7 +106,9 @@ struct Api {
   void (*omp_set_num_threads)(int) = nullptr;
 #if AE_ONEDNN_MATMUL
   MatmulApi matmul;
-  bool has_matmul = false;
+  // Whether products from kMatmulFrom on take primitives: the library has the API, and none has
+  // failed to be made yet.
+  std::atomic<bool> use_matmul{false};
 #endif
 };
 
@@ -142,13 +143,24 @@ bool bind_matmul(void* library, MatmulApi& m) {
       bind(library, "dnnl_primitive_attr_set_scratchpad_mode", m.attr_set_scratchpad_mode) &&
       bind(library, "dnnl_primitive_attr_destroy", m.attr_destroy) &&
       bind(library, "dnnl_primitive_desc_create", m.desc_create) &&
-      bind(library, "dnnl_primitive_desc_query", m.desc_query) &&
       bind(library, "dnnl_primitive_desc_query_md", m.desc_query_md) &&
       bind(library, "dnnl_primitive_desc_destroy", m.desc_destroy) &&
       bind(library, "dnnl_primitive_create", m.primitive_create) &&
       bind(library, "dnnl_primitive_execute", m.primitive_execute) &&
       bind(library, "dnnl_primitive_destroy", m.primitive_destroy);
-  return all && m.engine_create(&m.engine, dnnl_cpu, 0) == dnnl_success;
+  return all;
+}
+
+// Made on first use, not when oneDNN loads: backendInfo() and processes that never run a bf16
+// product stay free of oneDNN's state (and of OpenMP's threads, which gcc 12's LeakSanitizer
+// cannot stop at exit).
+dnnl_engine_t engine() {
+  static const dnnl_engine_t instance = [] {
+    dnnl_engine_t made = nullptr;
+    check(api().matmul.engine_create(&made, dnnl_cpu, 0), "engine");
+    return made;
+  }();
+  return instance;
 }
 
 // What a product's shape decides: transposes, sizes and leading dimensions.
@@ -167,7 +179,7 @@ class ThreadContext {
     if (stream_) api().matmul.stream_destroy(stream_);
   }
   dnnl_stream_t stream() {
-    if (!stream_) check(api().matmul.stream_create(&stream_, api().matmul.engine, dnnl_stream_default_flags), "stream");
+    if (!stream_) check(api().matmul.stream_create(&stream_, engine(), dnnl_stream_default_flags), "stream");
     return stream_;
   }
   void* scratchpad(size_t bytes) {
@@ -214,14 +226,12 @@ class MatmulPlan {
     check(m.attr_create(&attr), "attributes");
     dnnl_primitive_desc_t desc = nullptr;
     dnnl_status_t status = m.attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
-    if (status == dnnl_success) status = m.desc_create(&desc, &op, attr, m.engine, nullptr);
+    if (status == dnnl_success) status = m.desc_create(&desc, &op, attr, engine(), nullptr);
     m.attr_destroy(attr);
     check(status, "matmul primitive descriptor");
     const dnnl_memory_desc_t* scratch = m.desc_query_md(desc, dnnl_query_scratchpad_md, 0);
     if (scratch) scratchpad_ = *scratch;
     scratchpad_bytes_ = scratch ? m.memory_desc_get_size(scratch) : 0;
-    const char* impl = nullptr;
-    if (m.desc_query(desc, dnnl_query_impl_info_str, 0, &impl) == dnnl_success && impl) implementation_ = impl;
     status = m.primitive_create(&primitive_, desc);
     m.desc_destroy(desc);
     check(status, "matmul primitive");
@@ -229,8 +239,6 @@ class MatmulPlan {
   ~MatmulPlan() { api().matmul.primitive_destroy(primitive_); }
   MatmulPlan(const MatmulPlan&) = delete;
   MatmulPlan& operator=(const MatmulPlan&) = delete;
-
-  const std::string& implementation() const { return implementation_; }
 
   void run(const uint16_t* a, const uint16_t* b, float* c) const {
     const MatmulApi& m = api().matmul;
@@ -242,14 +250,14 @@ class MatmulPlan {
         if (handle) api().matmul.memory_destroy(handle);
       }
     } src, weights, dst, scratchpad;
-    check(m.memory_create(&src.handle, &a_, m.engine, const_cast<uint16_t*>(a)), "memory");
-    check(m.memory_create(&weights.handle, &b_, m.engine, const_cast<uint16_t*>(b)), "memory");
-    check(m.memory_create(&dst.handle, &c_, m.engine, c), "memory");
+    check(m.memory_create(&src.handle, &a_, engine(), const_cast<uint16_t*>(a)), "memory");
+    check(m.memory_create(&weights.handle, &b_, engine(), const_cast<uint16_t*>(b)), "memory");
+    check(m.memory_create(&dst.handle, &c_, engine(), c), "memory");
     dnnl_exec_arg_t args[4] = {
         {DNNL_ARG_SRC, src.handle}, {DNNL_ARG_WEIGHTS, weights.handle}, {DNNL_ARG_DST, dst.handle}, {0, nullptr}};
     int count = 3;
     if (scratch) {
-      check(m.memory_create(&scratchpad.handle, &scratchpad_, m.engine, scratch), "memory");
+      check(m.memory_create(&scratchpad.handle, &scratchpad_, engine(), scratch), "memory");
       args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad.handle};
     }
     check(m.primitive_execute(primitive_, context.stream(), count, args), "matmul");
@@ -260,7 +268,6 @@ class MatmulPlan {
   dnnl_memory_desc_t a_{}, b_{}, c_{}, scratchpad_{};
   size_t scratchpad_bytes_ = 0;
   dnnl_primitive_t primitive_ = nullptr;
-  std::string implementation_;
 };
 
 // Products from 2^24 multiply-adds on take a primitive, made on first use of the shape (0.1-4 ms
@@ -350,16 +357,9 @@ Bf16Support load(Api& out) {
   s.kernels = "oneDNN gemm_bf16bf16f32 on " + unit;
 #if AE_ONEDNN_MATMUL
   if (bind_matmul(library, out.matmul)) {
-    // A W3-sized product shows which kernels the primitives get; where none can be made, every
-    // product takes the GEMM.
-    try {
-      const MatmulPlan probe(ProductShape{false, true, 512, 2048, 4096, 4096, 4096, 2048});
-      s.kernels = "oneDNN matmul primitives (" + probe.implementation() +
-                  ") from 2^24 multiply-adds, gemm_bf16bf16f32 below; " + unit;
-      out.has_matmul = true;
-    } catch (const Error&) {
-      out.has_matmul = false;
-    }
+    out.use_matmul = true;
+    s.kernels = "oneDNN matmul primitives (brgemm) on " + unit +
+                " for products from 2^24 multiply-adds, gemm_bf16bf16f32 below";
   }
 #endif
   s.available = true;
@@ -385,9 +385,17 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
     threads_set = threads;
   }
 #if AE_ONEDNN_MATMUL
-  if (dnnl.has_matmul && double(m) * double(n) * double(k) >= kMatmulFrom) {
-    plans().get(ProductShape{trans_a, trans_b, m, n, k, lda, ldb, ldc})->run(a, b, c);
-    return;
+  if (double(m) * double(n) * double(k) >= kMatmulFrom && api().use_matmul.load(std::memory_order_relaxed)) {
+    std::shared_ptr<const MatmulPlan> plan;
+    try {
+      plan = plans().get(ProductShape{trans_a, trans_b, m, n, k, lda, ldb, ldc});
+    } catch (const Error&) {
+      api().use_matmul = false;  // this oneDNN cannot make them: the GEMM from now on
+    }
+    if (plan) {
+      plan->run(a, b, c);
+      return;
+    }
   }
 #endif
   check(dnnl.gemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc),
