@@ -48,10 +48,11 @@ export function resolveBackend(name: string, value: unknown): 'cpu' | 'cuda' {
  * `flushDenormals`, whether denormals are flushed inside the library's compute threads; `mpi`,
  * whether this build can train data-parallel over MPI (see initDistributed); `bf16`, the kernels of
  * `precision: 'bf16'` fits (for example 'oneDNN matmul primitives (brgemm) on AMX-BF16 ...'), empty
- * where they are unavailable, and `bf16Reason`, why; `cuda`, the GPU that `backend: 'cuda'` runs on (its name, memory and compute
- * capability), empty where there is none, and `cudaReason`, why (a build without CUDA, no driver, no
- * device); `cudaBuilt`, whether this build has the CUDA backend; `device`, the GPU this backend runs
- * on (empty for the CPU), and `memoryFree`, its free memory in bytes (0 for the CPU); `version`.
+ * where they are unavailable, and `bf16Reason`, why; `cuda`, the GPU that `backend: 'cuda'` runs on
+ * (its name, memory and compute capability), empty where there is none, and `cudaReason`, why (a
+ * build without CUDA, no driver, no device); `cudaBuilt`, whether this build has the CUDA backend;
+ * `device`, the GPU this backend runs on (empty for the CPU), and `memoryFree`, its free memory in
+ * bytes (0 for the CPU); `version`.
  */
 export interface BackendInfo extends NativeBackendInfo {
   version: string;

@@ -242,6 +242,7 @@ class MatmulPlan {
 
   void run(const uint16_t* a, const uint16_t* b, float* c) const {
     const MatmulApi& m = api().matmul;
+    const dnnl_engine_t cpu = engine();
     ThreadContext& context = thread_context();
     void* scratch = scratchpad_bytes_ ? context.scratchpad(scratchpad_bytes_) : nullptr;
     struct Memory {
@@ -250,14 +251,14 @@ class MatmulPlan {
         if (handle) api().matmul.memory_destroy(handle);
       }
     } src, weights, dst, scratchpad;
-    check(m.memory_create(&src.handle, &a_, engine(), const_cast<uint16_t*>(a)), "memory");
-    check(m.memory_create(&weights.handle, &b_, engine(), const_cast<uint16_t*>(b)), "memory");
-    check(m.memory_create(&dst.handle, &c_, engine(), c), "memory");
+    check(m.memory_create(&src.handle, &a_, cpu, const_cast<uint16_t*>(a)), "memory");
+    check(m.memory_create(&weights.handle, &b_, cpu, const_cast<uint16_t*>(b)), "memory");
+    check(m.memory_create(&dst.handle, &c_, cpu, c), "memory");
     dnnl_exec_arg_t args[4] = {
         {DNNL_ARG_SRC, src.handle}, {DNNL_ARG_WEIGHTS, weights.handle}, {DNNL_ARG_DST, dst.handle}, {0, nullptr}};
     int count = 3;
     if (scratch) {
-      check(m.memory_create(&scratchpad.handle, &scratchpad_, engine(), scratch), "memory");
+      check(m.memory_create(&scratchpad.handle, &scratchpad_, cpu, scratch), "memory");
       args[count++] = {DNNL_ARG_SCRATCHPAD, scratchpad.handle};
     }
     check(m.primitive_execute(primitive_, context.stream(), count, args), "matmul");

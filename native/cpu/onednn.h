@@ -8,7 +8,7 @@ namespace ae::cpu {
 
 struct Bf16Support {
   bool available = false;
-  std::string kernels;  // what runs the products, e.g. "oneDNN matmul primitives (brg:avx512_core_amx_bf16) ..."
+  std::string kernels;  // what runs the products, e.g. "oneDNN matmul primitives (brgemm) on AMX-BF16 ..."
   std::string reason;   // why bf16 is unavailable: no CPU support, no oneDNN in the build, or none found
 };
 

@@ -99,13 +99,12 @@ TEST(Bf16, RepeatedAndConcurrentProductsAgreeBitForBit) {
     return c;
   };
   const std::vector<float> first = product(2);
-  std::vector<double> exact(size_t(m * n));
-  for (long i = 0; i < m; ++i)
-    for (long j = 0; j < n; ++j) {
-      double sum = 0;
-      for (long p = 0; p < k; ++p) sum += double(cpu::from_bf16(a[size_t(p * lda + i)])) * cpu::from_bf16(b[size_t(j * ldb + p)]);
-      exact[size_t(i * n + j)] = sum;
-    }
+  const auto widen = [](const std::vector<uint16_t>& v) {
+    std::vector<float> out(v.size());
+    for (size_t i = 0; i < v.size(); ++i) out[i] = cpu::from_bf16(v[i]);
+    return out;
+  };
+  const std::vector<double> exact = rounded_product(true, true, m, n, k, widen(a), lda, widen(b), ldb);
   std::vector<double> got(size_t(m * n));
   for (long i = 0; i < m; ++i)
     for (long j = 0; j < n; ++j) got[size_t(i * n + j)] = first[size_t(i * ldc + j)];
