@@ -1,7 +1,7 @@
 // Autoencoder: an Encoder and a Decoder trained together to rebuild their input. The three share
 // one native model, so training the autoencoder trains its encoder and decoder.
 import type { NativeCheckpoint, NativeEpoch, NativeFitResult, NativeModel } from './binding';
-import { type DataInput, type Matrix, splitTail, toRows } from './data';
+import { type DataInput, type Matrix, type PredictOptions, splitTail, toRows } from './data';
 import { abortError, codedError, disposedError, typeError, rangeError, valueError } from './errors';
 import { Decoder } from './decoder';
 import { Encoder } from './encoder';
@@ -462,18 +462,18 @@ export class Autoencoder extends LayerStack {
     return this.nativeModel().evaluate(rows.data, rows.rows, loss, huberDelta);
   }
 
-  /** Latent vectors of the rows of `x`. */
-  encode(x: DataInput): Matrix {
-    return this.encoder.encode(x);
+  /** Latent vectors of the rows of `x`; into `options.out` when given. */
+  encode(x: DataInput, options?: PredictOptions): Matrix {
+    return this.encoder.encode(x, options);
   }
 
   encodeAsync(x: DataInput): Promise<Matrix> {
     return this.encoder.encodeAsync(x);
   }
 
-  /** Rows rebuilt from latent vectors. */
-  decode(z: DataInput): Matrix {
-    return this.decoder.decode(z);
+  /** Rows rebuilt from latent vectors; into `options.out` when given. */
+  decode(z: DataInput, options?: PredictOptions): Matrix {
+    return this.decoder.decode(z, options);
   }
 
   decodeAsync(z: DataInput): Promise<Matrix> {
@@ -481,8 +481,8 @@ export class Autoencoder extends LayerStack {
   }
 
   /** The reconstruction of each row of `x` (the same as `predict`). */
-  reconstruct(x: DataInput): Matrix {
-    return this.predict(x);
+  reconstruct(x: DataInput, options?: PredictOptions): Matrix {
+    return this.predict(x, options);
   }
 
   /** One anomaly score per row: the mean reconstruction error of the row under `metric` (default 'mse'). */

@@ -80,7 +80,7 @@ export interface NativeModel {
   tensors(): { name: string; shape: number[] }[];
   getTensor(name: string): Float32Array;
   setTensor(name: string, values: Float32Array): void;
-  predict(x: Float32Array, rows: number, first: number, last: number): Float32Array;
+  predict(x: Float32Array, rows: number, first: number, last: number, out?: Float32Array): Float32Array;
   predictAsync(x: Float32Array, rows: number, first: number, last: number): Promise<Float32Array>;
   evaluate(x: Float32Array, rows: number, loss: string, huberDelta: number): number;
   reconstructionError(x: Float32Array, rows: number, metric: string): Float32Array;

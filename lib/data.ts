@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { types } from 'node:util';
 import { native } from './binding';
 import { codedError, typeError, rangeError } from './errors';
-import { integer } from './validate';
+import { integer, knownKeys, objectArg } from './validate';
 
 /** A row-major matrix: `data` holds `rows × cols` values, row after row. */
 export interface Matrix {
@@ -116,6 +116,37 @@ export function splitTail(data: Matrix, fraction: number): { head: Matrix; tail:
 
 /** The most floats one array holds: buffer.constants.MAX_LENGTH is in bytes (2^32 on Node.js 20). */
 const MAX_FLOATS = Math.floor(constants.MAX_LENGTH / Float32Array.BYTES_PER_ELEMENT);
+
+/** Options of the synchronous predictions: `predict`, `encode`, `decode` and `reconstruct`. */
+export interface PredictOptions {
+  /**
+   * Writes the result into this array, which becomes the returned matrix's `data`, instead of a new
+   * one: exactly rows × output-width values, not overlapping the input. For small predictions in a
+   * loop, where making a new Float32Array costs about as long as a one-row W1 prediction itself.
+   */
+  out?: Float32Array;
+}
+
+/** The caller's `options.out` for a result of `rows` × `cols` values, checked; undefined for a new array. */
+export function outputArray(options: unknown, rows: number, cols: number): Float32Array | undefined {
+  const out = options === undefined ? undefined : outOption(objectArg('options', options));
+  if (out === undefined) {
+    checkResultSize('the output', rows, cols);
+    return undefined;
+  }
+  const length = lengthOf(out);
+  if (length !== rows * cols) {
+    throw rangeError('options.out.length', `${rows * cols} (${rows} rows × ${cols} columns)`, length);
+  }
+  return out;
+}
+
+function outOption(options: Record<string, unknown>): Float32Array | undefined {
+  knownKeys('options', options, ['out']);
+  const { out } = options;
+  if (out !== undefined && !types.isFloat32Array(out)) throw typeError('options.out', 'a Float32Array', out);
+  return out;
+}
 
 /** Physical memory, read once: os.totalmem() reads /proc/meminfo on every call. */
 const MEMORY = totalmem();

@@ -1,6 +1,6 @@
 // Decoder: maps latent vectors back to data rows. Usable on its own, or as part of an Autoencoder
 // (then it shares the autoencoder's weights).
-import type { DataInput, Matrix } from './data';
+import type { DataInput, Matrix, PredictOptions } from './data';
 import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
@@ -38,9 +38,9 @@ export class Decoder extends LayerStack {
     return this.inputDim;
   }
 
-  /** Rows rebuilt from the latent vectors `z`. */
-  decode(z: DataInput): Matrix {
-    return this.forward('z', z);
+  /** Rows rebuilt from the latent vectors `z`; into `options.out` when given. */
+  decode(z: DataInput, options?: PredictOptions): Matrix {
+    return this.forward('z', z, options);
   }
 
   /** `decode` on a worker thread. */

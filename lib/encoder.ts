@@ -1,6 +1,6 @@
 // Encoder: maps input rows to latent vectors. Usable on its own, or as part of an Autoencoder
 // (then it shares the autoencoder's weights).
-import type { DataInput, Matrix } from './data';
+import type { DataInput, Matrix, PredictOptions } from './data';
 import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
@@ -38,9 +38,9 @@ export class Encoder extends LayerStack {
     return this.outputDim;
   }
 
-  /** Latent vectors of the rows of `x`. */
-  encode(x: DataInput): Matrix {
-    return this.predict(x);
+  /** Latent vectors of the rows of `x`; into `options.out` when given. */
+  encode(x: DataInput, options?: PredictOptions): Matrix {
+    return this.predict(x, options);
   }
 
   /** `encode` on a worker thread. */

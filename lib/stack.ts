@@ -3,7 +3,7 @@
 // share one set of weights.
 import { types } from 'node:util';
 import { native, type NativeLayerSpec, type NativeModel } from './binding';
-import { type DataInput, type Matrix, checkResultSize, lengthOf, matrix, toRows } from './data';
+import { type DataInput, type Matrix, type PredictOptions, checkResultSize, lengthOf, matrix, outputArray, toRows } from './data';
 import { codedError, disposedError, typeError, rangeError } from './errors';
 import { layerInfo, type DenseLayerConfig, type LayerInfo } from './layers';
 import { checkReceivers } from './validate';
@@ -98,9 +98,9 @@ export abstract class LayerStack {
     return !this.#shared.disposed && this.#shared.native.busy;
   }
 
-  /** The output of these layers for each row of `x`. */
-  predict(x: DataInput): Matrix {
-    return this.forward('x', x);
+  /** The output of these layers for each row of `x`; into `options.out` when given. */
+  predict(x: DataInput, options?: PredictOptions): Matrix {
+    return this.forward('x', x, options);
   }
 
   /** `predict` on a worker thread: for large inputs, so the event loop stays free. The input is copied first. */
@@ -246,10 +246,10 @@ export abstract class LayerStack {
   }
 
   /** @internal `predict` under the caller's argument name, so that errors name what the caller passed (decode's `z`). */
-  protected forward(name: string, x: DataInput): Matrix {
+  protected forward(name: string, x: DataInput, options: PredictOptions | undefined): Matrix {
     const rows = toRows(name, x, this.inputDim);
-    checkResultSize('the output', rows.rows, this.outputDim);
-    const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last);
+    const given = outputArray(options, rows.rows, this.outputDim);
+    const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, given);
     return matrix(out, rows.rows, this.outputDim);
   }
 

@@ -2,7 +2,7 @@
 // decodes a sample drawn by the reparameterization trick and adds β · KL(q(z|x) ‖ N(0, I)) to the
 // loss, and new data comes from decoding draws from the prior.
 import { Autoencoder, type AutoencoderConfig } from './autoencoder';
-import { type DataInput, type Matrix, checkResultSize, matrix, toRows } from './data';
+import { type DataInput, type Matrix, type PredictOptions, checkResultSize, matrix, outputArray, toRows } from './data';
 import { rangeError } from './errors';
 import { modelFromBuffer, readModelFile } from './model-file';
 import type { LoadOptions } from './backend';
@@ -46,19 +46,23 @@ export class VariationalAutoencoder extends Autoencoder {
     return VariationalAutoencoder.fromModelFile(VariationalAutoencoder, modelFromBuffer(buffer), options);
   }
 
-  /** The latent means of the rows of `x`; with `{ withVariance: true }`, means and log-variances. */
-  override encode(x: DataInput): Matrix;
-  override encode(x: DataInput, options: { withVariance: true }): LatentDistribution;
-  override encode(x: DataInput, options: { withVariance?: boolean } = {}): Matrix | LatentDistribution {
+  /**
+   * The latent means of the rows of `x`, into `options.out` when given; with `{ withVariance: true }`,
+   * means and log-variances.
+   */
+  override encode(x: DataInput, options?: PredictOptions & { withVariance?: false }): Matrix;
+  override encode(x: DataInput, options: PredictOptions & { withVariance: true }): LatentDistribution;
+  override encode(x: DataInput, options: PredictOptions & { withVariance?: boolean } = {}): Matrix | LatentDistribution {
     const o = optionalObject('options', options);
-    knownKeys('options', o, ['withVariance']);
+    knownKeys('options', o, ['withVariance', 'out']);
     const stats = this.encoder.encode(x);
-    return o.withVariance === true ? this.#split(stats) : this.#split(stats).mean;
+    const split = this.#split(stats, outputArray({ out: o.out }, stats.rows, this.latentDim));
+    return o.withVariance === true ? split : split.mean;
   }
 
   /** `encode` (the means) on a worker thread. */
   override async encodeAsync(x: DataInput): Promise<Matrix> {
-    return this.#split(await this.encoder.encodeAsync(x)).mean;
+    return this.#split(await this.encoder.encodeAsync(x), undefined).mean;
   }
 
   /** `n` new rows: latent draws from N(0, temperature² I), decoded. */
@@ -92,9 +96,9 @@ export class VariationalAutoencoder extends Autoencoder {
     return this.decode(matrix(z, count, latent));
   }
 
-  #split(stats: Matrix): LatentDistribution {
+  #split(stats: Matrix, meanInto: Float32Array | undefined): LatentDistribution {
     const latent = stats.cols / 2;
-    const mean = new Float32Array(stats.rows * latent);
+    const mean = meanInto ?? new Float32Array(stats.rows * latent);
     const logVariance = new Float32Array(stats.rows * latent);
     for (let r = 0; r < stats.rows; r++) {
       mean.set(stats.data.subarray(r * stats.cols, r * stats.cols + latent), r * latent);

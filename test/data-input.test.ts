@@ -1,6 +1,6 @@
 // Data input forms: every accepted form gives the same numbers, views and chains work, results and inputs are copies where documented.
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, type DataInput } from 'native-autoencoder';
+import { Autoencoder, type DataInput, type Matrix } from 'native-autoencoder';
 import { expectCoded, rejection, rowsOf, sameBits, sameWeights, syntheticData, thrown, toFloat32Rows, toNumberRows } from './helpers';
 
 const D = 16;
@@ -127,5 +127,67 @@ describe('copies', () => {
     // 71 training rows fill exactly one batch of 71; the validation loss is that of the last 29 rows.
     expect(batches).toBe(1);
     expect(history.valLoss[0]).toBe(ae.evaluate(rowsOf(rows, D, 71, 100)));
+  });
+});
+
+describe('results into options.out', () => {
+  const ae = new Autoencoder({ inputDim: D, latentDim: 6, seed: 7 });
+
+  it('predict, encode, decode and reconstruct write into the given array and return it as the data', () => {
+    const z = ae.encode(x);
+    const calls: [string, (out: Float32Array) => Matrix, Float32Array][] = [
+      ['predict', (out) => ae.predict(x, { out }), ae.predict(x).data],
+      ['reconstruct', (out) => ae.reconstruct(x, { out }), ae.predict(x).data],
+      ['encode', (out) => ae.encode(x, { out }), z.data],
+      ['encoder.encode', (out) => ae.encoder.encode(x, { out }), z.data],
+      ['decode', (out) => ae.decode(z, { out }), ae.decode(z).data],
+      ['decoder.predict', (out) => ae.decoder.predict(z, { out }), ae.decode(z).data],
+    ];
+    for (const [name, call, expected] of calls) {
+      const out = new Float32Array(expected.length).fill(Number.NaN);
+      const result = call(out);
+      expect(result.data, name).toBe(out);
+      expect(result.rows, name).toBe(40);
+      expect(sameBits(out, expected), name).toBe(true);
+    }
+  });
+
+  it('a reused array takes each new result whole, one row at a time as in a serving loop', () => {
+    const out = new Float32Array(D);
+    for (let r = 0; r < 40; r++) {
+      const row = rowsOf(x, D, r, r + 1);
+      ae.predict(row, { out });
+      expect(sameBits(out, ae.predict(row).data)).toBe(true);
+    }
+  });
+
+  it('may lie in the same buffer as the input, just not over it', () => {
+    const shared = new Float32Array(2 * D);
+    shared.set(rowsOf(x, D, 0, 1));
+    const input = shared.subarray(0, D);
+    const expected = ae.predict(input).data;
+    expect(sameBits(ae.predict(input, { out: shared.subarray(D) }).data, expected)).toBe(true);
+    for (const [from, to] of [[0, D], [D / 2, D + D / 2]]) {
+      const out = shared.subarray(from, to);
+      const before = shared.slice();
+      const error = thrown(() => ae.predict(input, { out }));
+      expectCoded(error, RangeError, 'ERR_OUT_OF_RANGE');
+      expect((error as Error).message).toContain('options.out');
+      expect(sameBits(shared, before)).toBe(true);
+    }
+  });
+
+  it('refuses what is not a Float32Array of exactly rows × width values, and unknown options', () => {
+    for (const out of [new Float64Array(40 * D), Array.from({ length: 40 * D }, () => 0), 'out', null]) {
+      expectCoded(thrown(() => ae.predict(x, { out: out as unknown as Float32Array })), TypeError, 'ERR_INVALID_ARG_TYPE', 'options.out');
+    }
+    for (const length of [0, 40 * D - 1, 40 * D + 1]) {
+      const out = new Float32Array(length);
+      expectCoded(thrown(() => ae.predict(x, { out })), RangeError, 'ERR_OUT_OF_RANGE', 'options.out.length');
+      expect(out.every((v) => v === 0)).toBe(true);
+    }
+    expectCoded(thrown(() => ae.encode(x, { out: new Float32Array(40 * D) })), RangeError, 'ERR_OUT_OF_RANGE', 'options.out.length');
+    expectCoded(thrown(() => ae.predict(x, { into: new Float32Array(40 * D) } as never)), RangeError, 'ERR_INVALID_ARG_VALUE', 'options.into');
+    expectCoded(thrown(() => ae.predict(x, 5 as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'options');
   });
 });

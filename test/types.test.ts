@@ -19,6 +19,7 @@ import {
   type LossName,
   type Matrix,
   type OptimizerName,
+  type PredictOptions,
   type WeightTensor,
 } from 'native-autoencoder';
 
@@ -31,6 +32,8 @@ describe('types', () => {
     expectTypeOf<Autoencoder['encode']>().returns.toEqualTypeOf<Matrix>();
     expectTypeOf<Autoencoder['decode']>().returns.toEqualTypeOf<Matrix>();
     expectTypeOf<Autoencoder['predict']>().returns.toEqualTypeOf<Matrix>();
+    expectTypeOf<Autoencoder['predict']>().parameter(1).toEqualTypeOf<PredictOptions | undefined>();
+    expectTypeOf<PredictOptions>().toEqualTypeOf<{ out?: Float32Array }>();
     expectTypeOf<Autoencoder['encodeAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
     expectTypeOf<Autoencoder['predictAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
     expectTypeOf<Autoencoder['reconstructionError']>().returns.toEqualTypeOf<Float32Array>();

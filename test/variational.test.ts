@@ -39,6 +39,18 @@ describe('VariationalAutoencoder', () => {
     expect(Array.from(stats.data.subarray(3, 6))).toEqual(Array.from(both.logVariance.data.subarray(0, 3)));
   });
 
+  it('encodes the means into options.out when given, with or without the log-variances', () => {
+    const mean = vae.encode(x);
+    const out = new Float32Array(1024 * 3);
+    expect(vae.encode(x, { out }).data).toBe(out);
+    expect(out).toEqual(mean.data);
+    const into = new Float32Array(1024 * 3);
+    const both = vae.encode(x, { withVariance: true, out: into });
+    expect(both.mean.data).toBe(into);
+    expect(into).toEqual(mean.data);
+    expectCoded(thrown(() => vae.encode(x, { out: new Float32Array(1024 * 6) })), RangeError, 'ERR_OUT_OF_RANGE', 'options.out.length');
+  });
+
   it('reconstructs from the mean', () => {
     const fromMean = vae.decode(vae.encode(x));
     expect(vae.reconstruct(x).data).toEqual(fromMean.data);

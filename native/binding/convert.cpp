@@ -55,15 +55,25 @@ constexpr long kMaxWidth = 1L << 24;
 
 }  // namespace
 
-FloatSpan float_rows(const Napi::Value& value, const char* name, long rows, long cols) {
-  if (!value.IsTypedArray() || value.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
+float* writable_float_rows(const Napi::Value& value, const char* name, long rows, long cols) {
+  // One napi_get_typedarray_info per array: each call tests the array against every element type,
+  // and the wrapper classes' checks and accessors made four such calls per one-row prediction.
+  napi_typedarray_type type = napi_int8_array;
+  size_t length = 0;
+  void* data = nullptr;
+  if (!value.IsTypedArray() ||
+      napi_get_typedarray_info(value.Env(), value, &type, &length, &data, nullptr, nullptr) != napi_ok ||
+      type != napi_float32_array)
     throw_type(std::string(name) + " must be a Float32Array");
-  auto array = value.As<Napi::Float32Array>();
   const size_t expected = size_t(rows) * size_t(cols);
-  if (array.ElementLength() != expected)
+  if (length != expected)
     throw_range(std::string(name) + " must hold " + std::to_string(rows) + " × " + std::to_string(cols) +
-                " values; received " + std::to_string(array.ElementLength()));
-  return FloatSpan{array.Data(), array.ElementLength()};
+                " values; received " + std::to_string(length));
+  return static_cast<float*>(data);
+}
+
+FloatSpan float_rows(const Napi::Value& value, const char* name, long rows, long cols) {
+  return FloatSpan{writable_float_rows(value, name, rows, cols), size_t(rows) * size_t(cols)};
 }
 
 std::string backend_arg(const Napi::Value& value) {

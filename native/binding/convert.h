@@ -17,6 +17,8 @@ struct FloatSpan {
 
 // A Float32Array argument holding rows × cols values.
 FloatSpan float_rows(const Napi::Value& value, const char* name, long rows, long cols);
+// The same, for an array the call writes into.
+float* writable_float_rows(const Napi::Value& value, const char* name, long rows, long cols);
 long integer_arg(const Napi::Value& value, const char* name, long min, long max);
 // An optional backend name argument: "cpu" when undefined (AddonState::backend_named checks the name).
 std::string backend_arg(const Napi::Value& value);

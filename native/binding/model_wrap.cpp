@@ -31,6 +31,29 @@ bool worth_keeping(const Model& model, int first, int last, long capacity) {
   return bytes <= std::max(kCachedWorkspaceBytes, model.params().size() * sizeof(float));
 }
 
+// Where a prediction's result goes: the caller's `out` when given (apart from x: a one-layer
+// prediction would read x while writing it), else a new array. Large results go into addon-owned
+// memory without zero-filling it (the prediction writes every value; a fit on them needs no copy);
+// small ones into V8's, which is quicker to get.
+struct ResultArray {
+  Napi::Value array;
+  float* data;
+};
+
+ResultArray result_array(Napi::Env env, const Napi::Value& out, const FloatSpan& x, long rows, long cols) {
+  if (!out.IsUndefined()) {
+    float* given = writable_float_rows(out, "options.out", rows, cols);
+    const size_t length = size_t(rows) * size_t(cols);
+    const bool apart = length == 0 || x.length == 0 || given + length <= x.data || x.data + x.length <= given;
+    if (!apart) throw_range("options.out must not share memory with x");
+    return {out, given};
+  }
+  const size_t values = size_t(rows) * size_t(cols);
+  Napi::Float32Array made = values * sizeof(float) >= kOwnedResultBytes ? owned_float32(env, values, false)
+                                                                         : Napi::Float32Array::New(env, values);
+  return {made, made.Data()};
+}
+
 }  // namespace
 
 Napi::Function ModelWrap::define(Napi::Env env) {
@@ -151,7 +174,7 @@ Napi::Value ModelWrap::set_tensor(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// predict(x, rows, first, last) and predictAsync take the same arguments.
+// predict(x, rows, first, last[, out]) and predictAsync(x, rows, first, last) take the same first four.
 struct PredictArgs {
   FloatSpan x;
   long rows;
@@ -172,12 +195,8 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   Model& model = checked(env, Access::Read);
   return guarded(env, [&]() -> Napi::Value {
     const auto [x, rows, first, last] = predict_args(info, model);
-    const long out = model.spec().layers[last - 1].units;
-    // Large results go into addon-owned memory without zero-filling it (the prediction writes every
-    // value; a fit on them needs no copy); small ones into V8's, which is quicker to get.
-    const size_t values = size_t(rows) * size_t(out);
-    Napi::Float32Array result = values * sizeof(float) >= kOwnedResultBytes ? owned_float32(env, values, false)
-                                                                             : Napi::Float32Array::New(env, values);
+    const long cols = model.spec().layers[last - 1].units;
+    const ResultArray result = result_array(env, info[4], x, rows, cols);
     Workspace* reuse = nullptr;
     const long capacity = std::max(kSmallBatch, std::min(rows, kInferenceChunk));
     const auto kept = [&] {
@@ -190,8 +209,8 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
       small_ws_.last = last;
     }
     if (kept()) reuse = small_ws_.ws.get();
-    ae::predict(*backend_, model, first, last, x.data, rows, result.Data(), reuse);
-    return result;
+    ae::predict(*backend_, model, first, last, x.data, rows, result.data, reuse);
+    return result.array;
   });
 }
 
