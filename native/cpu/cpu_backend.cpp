@@ -135,14 +135,9 @@ void CpuBackend::bias_gradient(const float* dz, float* db, long rows, long cols)
   kernels_->bias_gradient(dz, db, rows, cols);
 }
 
-double CpuBackend::loss_forward_backward(const LossSpec& loss, LossInput input, int group, const float* z,
-                                         const float* y, const float* target, float* grad, long rows, long cols,
-                                         float scale) {
-  return kernels_->loss_forward_backward(loss, input, group, z, y, target, grad, rows, cols, scale);
-}
-
-double CpuBackend::sum_squares(const float* x, size_t n) {
-  if (!pool_ || n < kParallelGrain) return kernels_->sum_squares(x, n);
+template <typename Fn>
+double CpuBackend::split_sum(size_t n, size_t grain, Fn&& fn) {
+  if (!pool_ || n < grain) return fn(size_t(0), n);
   // Partial sums live on this call's stack: two models may train at once on one backend.
   constexpr int kMaxParts = 64;
   std::array<double, kMaxParts> partial{};
@@ -151,11 +146,27 @@ double CpuBackend::sum_squares(const float* x, size_t n) {
   pool_->run(parts, [&](int t) {
     const size_t begin = std::min(n, size_t(t) * per);
     const size_t end = t == parts - 1 ? n : std::min(n, begin + per);
-    partial[size_t(t)] = kernels_->sum_squares(x + begin, end - begin);
+    partial[size_t(t)] = begin < end ? fn(begin, end) : 0.0;
   });
   double total = 0;
   for (int t = 0; t < parts; ++t) total += partial[size_t(t)];
   return total;
+}
+
+double CpuBackend::loss_forward_backward(const LossSpec& loss, LossInput input, int group, const float* z,
+                                         const float* y, const float* target, float* grad, long rows, long cols,
+                                         float scale) {
+  // Rows are independent (a softmax group never crosses a row), so threads take whole rows.
+  const size_t row_grain = std::max<size_t>(1, kParallelGrain / size_t(std::max(cols, 1L)));
+  return split_sum(size_t(rows), row_grain, [&](size_t r0, size_t r1) {
+    const size_t at = r0 * size_t(cols);
+    return kernels_->loss_forward_backward(loss, input, group, z ? z + at : nullptr, y + at, target + at, grad + at,
+                                           long(r1 - r0), cols, scale);
+  });
+}
+
+double CpuBackend::sum_squares(const float* x, size_t n) {
+  return split_sum(n, kParallelGrain, [&](size_t b, size_t e) { return kernels_->sum_squares(x + b, e - b); });
 }
 
 void CpuBackend::axpy(float a, const float* x, float* y, size_t n) {

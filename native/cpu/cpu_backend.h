@@ -52,6 +52,10 @@ class CpuBackend final : public Backend {
   // Splits [0, n) into equal chunks, one per thread, when n is large enough to pay for the hand-off.
   template <typename Fn>
   void split(size_t n, size_t grain, Fn&& fn);
+  // split for a reduction: fn(begin, end) returns the sum over its chunk; the chunks' sums are
+  // added in chunk order.
+  template <typename Fn>
+  double split_sum(size_t n, size_t grain, Fn&& fn);
 
   const KernelTable* kernels_;
   GemmChoice gemm_choice_ = GemmChoice::Builtin;

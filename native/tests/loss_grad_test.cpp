@@ -2,6 +2,9 @@
 // mean loss, and the float production path (CpuBackend) against finite differences of that reference.
 #include <gtest/gtest.h>
 
+#include <cmath>
+#include <cstring>
+
 #include "cpu/cpu_backend.h"
 #include "test_util.h"
 
@@ -88,6 +91,31 @@ TEST_P(LossGrad, ProductionFloatMatchesFiniteDifferencesOfReference) {
   const auto numeric =
       test::numeric_gradient([&](const std::vector<double>& v) { return mean_loss(lc, rounded, v); }, at);
   EXPECT_LT(test::norm_rel_error(test::to_double(grad), numeric), 2e-3);
+}
+
+// Threads take whole rows of a large batch: the gradient is the one-thread gradient bit for bit,
+// the loss the same sum added in another order (the kernels add in float blocks, so to float
+// accuracy). An odd row count leaves the threads unequal parts.
+TEST_P(LossGrad, ThreadsSplittingTheRowsAgreeWithOneThread) {
+  const LossCase& lc = GetParam();
+  constexpr long kManyRows = 6001;
+  const size_t count = size_t(kManyRows * kCols);
+  Rng rng(23);
+  std::vector<float> target = test::to_float(test::uniform(rng, count, 0.0, 1.0));
+  std::vector<float> z = test::to_float(test::uniform(rng, count, -3.0, 3.0));
+  std::vector<float> y = test::to_float(test::uniform(rng, count, 0.05, 0.95));
+  const float scale = float(1.0 / loss_terms(lc.spec, kManyRows, kCols, lc.group));
+  cpu::CpuBackend one(1), two(2);
+  if (lc.input == LossInput::Logits)
+    one.bias_activation_forward(test::activation(lc.output, 0.0f, lc.group), nullptr, z.data(), y.data(), kManyRows,
+                                kCols);
+  std::vector<float> grad_one(count), grad_two(count, -1.0f);
+  const double loss_one = one.loss_forward_backward(lc.spec, lc.input, lc.group, z.data(), y.data(), target.data(),
+                                                    grad_one.data(), kManyRows, kCols, scale);
+  const double loss_two = two.loss_forward_backward(lc.spec, lc.input, lc.group, z.data(), y.data(), target.data(),
+                                                    grad_two.data(), kManyRows, kCols, scale);
+  EXPECT_NEAR(loss_two, loss_one, 1e-6 * std::abs(loss_one));
+  EXPECT_EQ(0, std::memcmp(grad_one.data(), grad_two.data(), count * sizeof(float)));
 }
 
 INSTANTIATE_TEST_SUITE_P(AllLosses, LossGrad, ::testing::ValuesIn(test::loss_cases()), test::CaseName());
