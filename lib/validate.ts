@@ -7,8 +7,20 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
   return proto === Object.prototype || proto === null;
 }
 
+/** %TypedArray%, the constructor every typed array class extends. */
+const TypedArray = Object.getPrototypeOf(Int8Array) as abstract new () => ArrayBufferView;
+
 export function objectArg(name: string, value: unknown): Record<string, unknown> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value) || ArrayBuffer.isView(value)) {
+  // A Proxy of a typed array, or an object made from a typed array's prototype, passes isView's
+  // test of the internal slot, but reading its `length` (an option name) throws a TypeError with
+  // no code: instanceof follows the prototype chain instead.
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    Array.isArray(value) ||
+    ArrayBuffer.isView(value) ||
+    value instanceof TypedArray
+  ) {
     throw typeError(name, 'an object', value);
   }
   return value as Record<string, unknown>;

@@ -1,6 +1,6 @@
 // Bad arguments to every method: the error class (TypeError or RangeError), its code, and a message naming the argument.
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, Decoder, Encoder, getThreads, setThreads, type DataInput } from 'native-autoencoder';
+import { Autoencoder, Decoder, Encoder, TextCodec, getThreads, setThreads, type DataInput } from 'native-autoencoder';
 import { expectCoded, rejection, sameWeights, syntheticData, thrown } from './helpers';
 
 const D = 8;
@@ -225,6 +225,15 @@ describe('other methods', () => {
     expectCoded(await rejection(ae.reconstructionErrorAsync(x, { metric: 'foo' as never })), RangeError, VALUE, 'options.metric');
     expectCoded(thrown(() => ae.reconstructionError(x, { metrics: 'mse' } as never)), RangeError, VALUE, 'options.metrics');
     expectCoded(thrown(() => ae.reconstructionError(x, 'mse' as never)), TypeError, TYPE, 'options');
+  });
+
+  it('options that are typed arrays underneath (a Proxy of one, or an object on its prototype) are refused as not objects', () => {
+    // Reading `length` from either throws a TypeError with no code; TextCodec has a `length` option.
+    for (const options of [new Proxy(new Float32Array(0), {}), Object.create(Float32Array.prototype) as object]) {
+      expectCoded(thrown(() => TextCodec.fromCorpus(['ab'], options as never)), TypeError, TYPE, 'options');
+      expectCoded(thrown(() => new TextCodec(options as never)), TypeError, TYPE, 'options');
+      expectCoded(thrown(() => ae.predict(x, options as never)), TypeError, TYPE, 'options');
+    }
   });
 
   it("evaluate refuses loss 'foo' and unknown options", () => {
