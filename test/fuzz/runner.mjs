@@ -707,7 +707,7 @@ const INFERENCE = ['predict', 'predictAsync', 'encode', 'encodeAsync', 'decode',
 property(
   'inference',
   12,
-  [subjects, fc.constantFrom(...INFERENCE), maybe(rowsRecipe), maybe(options({ metric: maybe(strs(...ROW_METRICS)), withVariance: maybe(bools) }, 0.5))],
+  [subjects, fc.constantFrom(...INFERENCE), maybe(rowsRecipe), maybe(options({ metric: maybe(strs(...ROW_METRICS)), withVariance: maybe(bools), out: maybe(rowsRecipe) }, 0.5))],
   async (run, subject, method, x, opts) => {
     const built = setUp(run, subject, [x, opts]);
     const model = built.subject;
@@ -727,7 +727,7 @@ property(
     maybe(nums(1, 2, 3, 0, 2 ** 24 + 1)),
     maybe(rowsRecipe),
     maybe(rowsRecipe),
-    maybe(options({ seed, temperature: maybe(nums(0, 0.5, 1, 1e300)), withVariance: maybe(bools) }, 0.5)),
+    maybe(options({ seed, temperature: maybe(nums(0, 0.5, 1, 1e300)), withVariance: maybe(bools), out: maybe(rowsRecipe) }, 0.5)),
   ],
   async (run, subject, method, n, a, b, opts) => {
     const { subject: vae, args } = setUp(run, subject, [n, a, b, opts]);
