@@ -127,8 +127,12 @@ export interface PredictOptions {
   out?: Float32Array;
 }
 
-/** The caller's `options.out` for a result of `rows` × `cols` values, checked; undefined for a new array. */
-export function outputArray(options: unknown, rows: number, cols: number): Float32Array | undefined {
+/**
+ * The caller's `options.out` for a result of `rows` × `cols` values from the rows `input` (named
+ * `name`), checked; undefined for a new array. A prediction writes each chunk of its result before
+ * it reads the next chunk's rows, so `out` must not overlap the input.
+ */
+export function outputArray(options: unknown, rows: number, cols: number, name: string, input: Float32Array): Float32Array | undefined {
   const out = options === undefined ? undefined : outOption(objectArg('options', options));
   if (out === undefined) {
     checkResultSize('the output', rows, cols);
@@ -138,7 +142,13 @@ export function outputArray(options: unknown, rows: number, cols: number): Float
   if (length !== rows * cols) {
     throw rangeError('options.out.length', `${rows * cols} (${rows} rows × ${cols} columns)`, length);
   }
+  if (overlap(out, input)) throw rangeError('options.out', `an array apart from "${name}"`, 'an array over the same memory');
   return out;
+}
+
+function overlap(a: Float32Array, b: Float32Array): boolean {
+  if (a.buffer !== b.buffer || a.byteLength === 0 || b.byteLength === 0) return false;
+  return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
 }
 
 function outOption(options: Record<string, unknown>): Float32Array | undefined {

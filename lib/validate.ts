@@ -11,9 +11,10 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 const TypedArray = Object.getPrototypeOf(Int8Array) as abstract new () => ArrayBufferView;
 
 export function objectArg(name: string, value: unknown): Record<string, unknown> {
-  // A Proxy of a typed array, or an object made from a typed array's prototype, passes isView's
-  // test of the internal slot, but reading its `length` (an option name) throws a TypeError with
-  // no code: instanceof follows the prototype chain instead.
+  // A Proxy of a typed array, or an object made from a typed array's prototype, has no typed
+  // array's internal slots, so isView misses it; yet it inherits the `length` getter, which throws
+  // a TypeError with no code when read (and `length` is an option name). instanceof follows the
+  // prototype chain.
   if (
     typeof value !== 'object' ||
     value === null ||

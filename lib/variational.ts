@@ -55,14 +55,16 @@ export class VariationalAutoencoder extends Autoencoder {
   override encode(x: DataInput, options: PredictOptions & { withVariance?: boolean } = {}): Matrix | LatentDistribution {
     const o = optionalObject('options', options);
     knownKeys('options', o, ['withVariance', 'out']);
-    const stats = this.encoder.encode(x);
-    const split = this.#split(stats, outputArray({ out: o.out }, stats.rows, this.latentDim));
-    return o.withVariance === true ? split : split.mean;
+    const rows = toRows('x', x, this.inputDim);
+    const mean = outputArray({ out: o.out }, rows.rows, this.latentDim, 'x', rows.data);
+    const stats = this.encoder.encode(rows);
+    return o.withVariance === true ? this.#split(stats, mean) : matrix(this.#half(stats, 0, mean), stats.rows, this.latentDim);
   }
 
   /** `encode` (the means) on a worker thread. */
   override async encodeAsync(x: DataInput): Promise<Matrix> {
-    return this.#split(await this.encoder.encodeAsync(x), undefined).mean;
+    const stats = await this.encoder.encodeAsync(x);
+    return matrix(this.#half(stats, 0, undefined), stats.rows, this.latentDim);
   }
 
   /** `n` new rows: latent draws from N(0, temperature² I), decoded. */
@@ -98,12 +100,17 @@ export class VariationalAutoencoder extends Autoencoder {
 
   #split(stats: Matrix, meanInto: Float32Array | undefined): LatentDistribution {
     const latent = stats.cols / 2;
-    const mean = meanInto ?? new Float32Array(stats.rows * latent);
-    const logVariance = new Float32Array(stats.rows * latent);
-    for (let r = 0; r < stats.rows; r++) {
-      mean.set(stats.data.subarray(r * stats.cols, r * stats.cols + latent), r * latent);
-      logVariance.set(stats.data.subarray(r * stats.cols + latent, (r + 1) * stats.cols), r * latent);
-    }
-    return { mean: matrix(mean, stats.rows, latent), logVariance: matrix(logVariance, stats.rows, latent) };
+    return {
+      mean: matrix(this.#half(stats, 0, meanInto), stats.rows, latent),
+      logVariance: matrix(this.#half(stats, latent, undefined), stats.rows, latent),
+    };
+  }
+
+  /** The columns [from, from + latentDim) of the encoder's [mean | log-variance] rows, into `into` when given. */
+  #half(stats: Matrix, from: number, into: Float32Array | undefined): Float32Array {
+    const latent = stats.cols / 2;
+    const half = into ?? new Float32Array(stats.rows * latent);
+    for (let r = 0; r < stats.rows; r++) half.set(stats.data.subarray(r * stats.cols + from, r * stats.cols + from + latent), r * latent);
+    return half;
   }
 }

@@ -171,10 +171,27 @@ describe('results into options.out', () => {
       const out = shared.subarray(from, to);
       const before = shared.slice();
       const error = thrown(() => ae.predict(input, { out }));
-      expectCoded(error, RangeError, 'ERR_OUT_OF_RANGE');
-      expect((error as Error).message).toContain('options.out');
+      expectCoded(error, RangeError, 'ERR_OUT_OF_RANGE', 'options.out');
+      expect((error as Error).message).toContain('apart from "x"');
       expect(sameBits(shared, before)).toBe(true);
     }
+    const latent = new Float32Array(6 + D);
+    const z = latent.subarray(0, 6);
+    expect((thrown(() => ae.decode(z, { out: latent.subarray(3, 3 + D) })) as Error).message).toContain('apart from "z"');
+  });
+
+  it('is refused over the input even through another SharedArrayBuffer object on the same memory', () => {
+    // structuredClone shares a SharedArrayBuffer's memory under a new object: only the addon, which
+    // compares addresses, can tell.
+    const memory = new SharedArrayBuffer(2 * D * 4);
+    const input = new Float32Array(memory, 0, D);
+    input.set(rowsOf(x, D, 0, 1));
+    const alias = new Float32Array(structuredClone(memory), (D / 2) * 4, D);
+    expect(alias.buffer).not.toBe(input.buffer);
+    const error = thrown(() => ae.predict(input, { out: alias }));
+    expectCoded(error, RangeError, 'ERR_OUT_OF_RANGE');
+    expect((error as Error).message).toContain('options.out must not share memory with x');
+    expect(sameBits(ae.predict(input, { out: new Float32Array(structuredClone(memory), D * 4, D) }).data, ae.predict(input).data)).toBe(true);
   });
 
   it('refuses what is not a Float32Array of exactly rows × width values, and unknown options', () => {

@@ -9,6 +9,7 @@ import {
   LOSSES,
   OPTIMIZERS,
   ROW_METRICS,
+  VariationalAutoencoder,
   type ActivationName,
   type BatchLogs,
   type CodedError,
@@ -16,6 +17,7 @@ import {
   type EpochLogs,
   type FitOptions,
   type History,
+  type LatentDistribution,
   type LossName,
   type Matrix,
   type OptimizerName,
@@ -34,6 +36,10 @@ describe('types', () => {
     expectTypeOf<Autoencoder['predict']>().returns.toEqualTypeOf<Matrix>();
     expectTypeOf<Autoencoder['predict']>().parameter(1).toEqualTypeOf<PredictOptions | undefined>();
     expectTypeOf<PredictOptions>().toEqualTypeOf<{ out?: Float32Array }>();
+    const vae = null as unknown as VariationalAutoencoder;
+    const out = new Float32Array(0);
+    expectTypeOf(() => vae.encode(out, { out })).returns.toEqualTypeOf<Matrix>();
+    expectTypeOf(() => vae.encode(out, { out, withVariance: true })).returns.toEqualTypeOf<LatentDistribution>();
     expectTypeOf<Autoencoder['encodeAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
     expectTypeOf<Autoencoder['predictAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
     expectTypeOf<Autoencoder['reconstructionError']>().returns.toEqualTypeOf<Float32Array>();

@@ -49,6 +49,7 @@ describe('VariationalAutoencoder', () => {
     expect(both.mean.data).toBe(into);
     expect(into).toEqual(mean.data);
     expectCoded(thrown(() => vae.encode(x, { out: new Float32Array(1024 * 6) })), RangeError, 'ERR_OUT_OF_RANGE', 'options.out.length');
+    expectCoded(thrown(() => vae.encode(x, { out: x.subarray(0, 1024 * 3) })), RangeError, 'ERR_OUT_OF_RANGE', 'options.out');
   });
 
   it('reconstructs from the mean', () => {

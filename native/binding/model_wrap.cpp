@@ -1,6 +1,8 @@
 // NativeModel's methods: argument checks that keep the process safe, then one call into the core.
 #include "binding/model_wrap.h"
 
+#include <cstdint>
+
 #include "binding/convert.h"
 #include "binding/errors.h"
 #include "binding/owned_rows.h"
@@ -31,8 +33,8 @@ bool worth_keeping(const Model& model, int first, int last, long capacity) {
   return bytes <= std::max(kCachedWorkspaceBytes, model.params().size() * sizeof(float));
 }
 
-// Where a prediction's result goes: the caller's `out` when given (apart from x: a one-layer
-// prediction would read x while writing it), else a new array. Large results go into addon-owned
+// Where a prediction's result goes: the caller's `out` when given (apart from x: a prediction
+// writes each chunk's result before it reads the next chunk's rows), else a new array. Large results go into addon-owned
 // memory without zero-filling it (the prediction writes every value; a fit on them needs no copy);
 // small ones into V8's, which is quicker to get.
 struct ResultArray {
@@ -44,7 +46,10 @@ ResultArray result_array(Napi::Env env, const Napi::Value& out, const FloatSpan&
   if (!out.IsUndefined()) {
     float* given = writable_float_rows(out, "options.out", rows, cols);
     const size_t length = size_t(rows) * size_t(cols);
-    const bool apart = length == 0 || x.length == 0 || given + length <= x.data || x.data + x.length <= given;
+    // As addresses: comparing pointers into unrelated arrays is unspecified.
+    const auto at = [](const float* p) { return reinterpret_cast<std::uintptr_t>(p); };
+    const bool apart = length == 0 || x.length == 0 || at(given + length) <= at(x.data) ||
+                       at(x.data + x.length) <= at(given);
     if (!apart) throw_range("options.out must not share memory with x");
     return {out, given};
   }
