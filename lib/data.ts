@@ -127,17 +127,25 @@ export interface PredictOptions {
   out?: Float32Array;
 }
 
+/** The `options.out` of a prediction's PredictOptions, checked by `outputInto`. */
+export function outputArray(options: unknown, rows: number, cols: number, name: string, input: Float32Array): Float32Array | undefined {
+  if (options === undefined) return outputInto(undefined, rows, cols, name, input);
+  const o = objectArg('options', options);
+  knownKeys('options', o, ['out']);
+  return outputInto(o.out, rows, cols, name, input);
+}
+
 /**
- * The caller's `options.out` for a result of `rows` × `cols` values from the rows `input` (named
+ * `out`, the caller's array for a result of `rows` × `cols` values from the rows `input` (named
  * `name`), checked; undefined for a new array. A prediction writes each chunk of its result before
  * it reads the next chunk's rows, so `out` must not overlap the input.
  */
-export function outputArray(options: unknown, rows: number, cols: number, name: string, input: Float32Array): Float32Array | undefined {
-  const out = options === undefined ? undefined : outOption(objectArg('options', options));
+export function outputInto(out: unknown, rows: number, cols: number, name: string, input: Float32Array): Float32Array | undefined {
   if (out === undefined) {
     checkResultSize('the output', rows, cols);
     return undefined;
   }
+  if (!types.isFloat32Array(out)) throw typeError('options.out', 'a Float32Array', out);
   const length = lengthOf(out);
   if (length !== rows * cols) {
     throw rangeError('options.out.length', `${rows * cols} (${rows} rows × ${cols} columns)`, length);
@@ -149,13 +157,6 @@ export function outputArray(options: unknown, rows: number, cols: number, name: 
 function overlap(a: Float32Array, b: Float32Array): boolean {
   if (a.buffer !== b.buffer || a.byteLength === 0 || b.byteLength === 0) return false;
   return a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
-}
-
-function outOption(options: Record<string, unknown>): Float32Array | undefined {
-  knownKeys('options', options, ['out']);
-  const { out } = options;
-  if (out !== undefined && !types.isFloat32Array(out)) throw typeError('options.out', 'a Float32Array', out);
-  return out;
 }
 
 /** Physical memory, read once: os.totalmem() reads /proc/meminfo on every call. */

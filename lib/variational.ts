@@ -2,7 +2,7 @@
 // decodes a sample drawn by the reparameterization trick and adds β · KL(q(z|x) ‖ N(0, I)) to the
 // loss, and new data comes from decoding draws from the prior.
 import { Autoencoder, type AutoencoderConfig } from './autoencoder';
-import { type DataInput, type Matrix, type PredictOptions, checkResultSize, matrix, outputArray, toRows } from './data';
+import { type DataInput, type Matrix, type PredictOptions, checkResultSize, matrix, outputInto, toRows } from './data';
 import { rangeError } from './errors';
 import { modelFromBuffer, readModelFile } from './model-file';
 import type { LoadOptions } from './backend';
@@ -56,7 +56,7 @@ export class VariationalAutoencoder extends Autoencoder {
     const o = optionalObject('options', options);
     knownKeys('options', o, ['withVariance', 'out']);
     const rows = toRows('x', x, this.inputDim);
-    const mean = outputArray({ out: o.out }, rows.rows, this.latentDim, 'x', rows.data);
+    const mean = outputInto(o.out, rows.rows, this.latentDim, 'x', rows.data);
     const stats = this.encoder.encode(rows);
     return o.withVariance === true ? this.#split(stats, mean) : matrix(this.#half(stats, 0, mean), stats.rows, this.latentDim);
   }

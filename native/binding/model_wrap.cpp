@@ -34,26 +34,25 @@ bool worth_keeping(const Model& model, int first, int last, long capacity) {
 }
 
 // Where a prediction's result goes: the caller's `out` when given (apart from x: a prediction
-// writes each chunk's result before it reads the next chunk's rows), else a new array. Large results go into addon-owned
-// memory without zero-filling it (the prediction writes every value; a fit on them needs no copy);
-// small ones into V8's, which is quicker to get.
+// writes each chunk's result before it reads the next chunk's rows), else a new array. Large
+// results go into addon-owned memory without zero-filling it (the prediction writes every value; a
+// fit on them needs no copy); small ones into V8's, which is quicker to get.
 struct ResultArray {
   Napi::Value array;
   float* data;
 };
 
 ResultArray result_array(Napi::Env env, const Napi::Value& out, const FloatSpan& x, long rows, long cols) {
+  const size_t values = size_t(rows) * size_t(cols);
   if (!out.IsUndefined()) {
     float* given = writable_float_rows(out, "options.out", rows, cols);
-    const size_t length = size_t(rows) * size_t(cols);
     // As addresses: comparing pointers into unrelated arrays is unspecified.
     const auto at = [](const float* p) { return reinterpret_cast<std::uintptr_t>(p); };
-    const bool apart = length == 0 || x.length == 0 || at(given + length) <= at(x.data) ||
+    const bool apart = values == 0 || x.length == 0 || at(given + values) <= at(x.data) ||
                        at(x.data + x.length) <= at(given);
     if (!apart) throw_range("options.out must not share memory with x");
     return {out, given};
   }
-  const size_t values = size_t(rows) * size_t(cols);
   Napi::Float32Array made = values * sizeof(float) >= kOwnedResultBytes ? owned_float32(env, values, false)
                                                                          : Napi::Float32Array::New(env, values);
   return {made, made.Data()};

@@ -378,7 +378,7 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
                  long ldb, float* c, long ldc, int threads) {
   const Bf16Support& support = bf16_support();
   if (!support.available) throw_unavailable(support.reason);
-  const Api& dnnl = api();
+  Api& dnnl = api();
   // OpenMP's thread count belongs to the calling thread; each fit thread sets its own once.
   thread_local int threads_set = 0;
   if (threads_set != threads && dnnl.omp_set_num_threads) {
@@ -386,12 +386,12 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
     threads_set = threads;
   }
 #if AE_ONEDNN_MATMUL
-  if (double(m) * double(n) * double(k) >= kMatmulFrom && api().use_matmul.load(std::memory_order_relaxed)) {
+  if (double(m) * double(n) * double(k) >= kMatmulFrom && dnnl.use_matmul.load(std::memory_order_relaxed)) {
     std::shared_ptr<const MatmulPlan> plan;
     try {
       plan = plans().get(ProductShape{trans_a, trans_b, m, n, k, lda, ldb, ldc});
     } catch (const Error&) {
-      api().use_matmul = false;  // this oneDNN cannot make them: the GEMM from now on
+      dnnl.use_matmul = false;  // this oneDNN cannot make them: the GEMM from now on
     }
     if (plan) {
       plan->run(a, b, c);
