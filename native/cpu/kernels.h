@@ -45,6 +45,11 @@ struct KernelTable {
   // inference), where packing would cost as much as the product.
   void (*gemm_few_rows)(bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
                         long ldb, float beta, float* c, long ldc);
+  // C = alpha · op(A) · op(B) + beta · C on the calling thread, unpacked, for products that fit in the
+  // caches and have at least a vector's width of columns (W1's layers); null where not built (it
+  // needs AVX-512's 32 registers).
+  void (*gemm_small)(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
+                     const float* b, long ldb, float beta, float* c, long ldc);
 };
 
 const KernelTable& scalar_kernels();

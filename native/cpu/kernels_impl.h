@@ -641,6 +641,115 @@ void gemm_few_rows(bool trans_b, long m, long n, long k, float alpha, const floa
   }
 }
 
+// ---- small products read in place --------------------------------------------------------------
+
+// C[rows × cols] = alpha · Σ_p A[i, p] B[p, :] + beta · C for one block of R rows by NV vectors of
+// columns, A[i, p] at a[i · a_row + p · a_depth] and B row-major: each sum stays in a register across
+// the whole depth. Rows past `rows` repeat the last row of A and are not stored; beta == 0 never reads C.
+// The loops over rows and vectors are unrolled by pragma: left to -O3's own choice, GCC 12 kept acc in
+// memory through the k loop (a store per sum per step, at half the speed).
+template <class V, int R, int NV>
+void small_block(long rows, long cols, long k, float alpha, const float* a, long a_row, long a_depth, const float* b,
+                 long ldb, float beta, float* c, long ldc) {
+  using F = typename V::F;
+  using M = typename V::M;
+  constexpr int W = V::W;
+  M lanes[NV];
+  for (int v = 0; v < NV; ++v) lanes[v] = V::active(cols - v * W);
+  F acc[R][NV];
+  const float* row[R];
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) acc[i][v] = V::zero();
+    row[i] = a + std::min<long>(i, rows - 1) * a_row;
+  }
+  for (long p = 0; p < k; ++p) {
+    F bp[NV];
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) bp[v] = V::load_active(b + v * W, lanes[v]);
+#pragma GCC unroll 16
+    for (int i = 0; i < R; ++i) {
+      const F ai = V::set1(row[i][p * a_depth]);
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[i][v] = V::fmadd(ai, bp[v], acc[i][v]);
+    }
+    b += ldb;
+  }
+  const F va = V::set1(alpha), vb = V::set1(beta);
+#pragma GCC unroll 16
+  for (int i = 0; i < R; ++i) {
+    if (i >= rows) break;
+    float* ci = c + i * ldc;
+#pragma GCC unroll 4
+    for (int v = 0; v < NV; ++v) {
+      F r = V::mul(va, acc[i][v]);
+      if (beta != 0.0f) r = V::fmadd(vb, V::load_active(ci + v * W, lanes[v]), r);
+      V::store_active(ci + v * W, r, lanes[v]);
+    }
+  }
+}
+
+template <class V, int R, int NV>
+void small_panel(long m, long cols, long k, float alpha, const float* a, long a_row, long a_depth, const float* b,
+                 long ldb, float beta, float* c, long ldc) {
+  for (long i = 0; i < m; i += R)
+    small_block<V, R, NV>(std::min<long>(R, m - i), cols, k, alpha, a + i * a_row, a_row, a_depth, b, ldb, beta,
+                          c + i * ldc, ldc);
+}
+
+// dst (cols × rows, row-major) = the transpose of src (rows × cols, leading dimension ld): W rows of
+// src gathered per store.
+template <class V>
+void transpose(const float* src, long rows, long cols, long ld, float* dst) {
+  long r = 0;
+  for (; r + V::W <= rows; r += V::W)
+    for (long j = 0; j < cols; ++j) V::store(dst + j * rows + r, V::gather(src + r * ld + j, ld), V::W);
+  for (; r < rows; ++r)
+    for (long j = 0; j < cols; ++j) dst[j * rows + r] = src[r * ld + j];
+}
+
+// C = alpha · op(A) · op(B) + beta · C for products small enough to stay in the caches (W1's layers:
+// 64 × 32 × 100 and smaller), with no packing: A is read in place in either orientation, B in place
+// when not transposed, else transposed once into a scratch. Column panels of three vectors by eight
+// rows keep 24 sums in AVX-512's 32 registers; the last panel is narrower and taller. It loses where
+// C has fewer columns than a vector; the CPU backend decides where it runs (see cpu_backend.cpp).
+template <class V>
+void gemm_small(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
+                const float* b, long ldb, float beta, float* c, long ldc) {
+  static_assert(V::W == 16, "block shapes sized for 32 vector registers");
+  if (m <= 0 || n <= 0) return;
+  if (alpha == 0.0f) k = 0;  // as in BLAS, A and B are then not read
+  thread_local std::vector<float> transposed_b;
+  if (trans_b && k > 0) {
+    transposed_b.resize(size_t(n) * size_t(k));
+    transpose<V>(b, n, k, ldb, transposed_b.data());
+    b = transposed_b.data();
+    ldb = n;
+  }
+  const long a_row = trans_a ? 1 : lda, a_depth = trans_a ? lda : 1;
+  constexpr int W = V::W;
+  for (long j = 0; j < n;) {
+    const long left = n - j;
+    const long cols = std::min<long>(left, 3 * W);
+    if (left > 2 * W) {
+      small_panel<V, 8, 3>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
+    } else if (left > W) {
+      small_panel<V, 12, 2>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
+    } else {
+      small_panel<V, 16, 1>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
+    }
+    j += cols;
+  }
+}
+
+// Only the AVX-512 table has the in-place small GEMM: its block shapes need 32 vector registers.
+template <class V>
+constexpr decltype(KernelTable::gemm_small) small_gemm_for() {
+  if constexpr (V::W == 16) return &gemm_small<V>;
+  else return nullptr;
+}
+
 template <class V>
 KernelTable make_kernel_table(SimdLevel level) {
   return KernelTable{level,
@@ -660,7 +769,8 @@ KernelTable make_kernel_table(SimdLevel level) {
                      &gemm_micro<V>,
                      kGemmMr,
                      2 * V::W,
-                     &gemm_few_rows<V>};
+                     &gemm_few_rows<V>,
+                     small_gemm_for<V>()};
 }
 
 }  // namespace ae::cpu::AE_ISA

@@ -186,6 +186,16 @@ struct Avx512Vec {
     if (remaining >= W) _mm512_storeu_ps(p, v);
     else _mm512_mask_storeu_ps(p, active(remaining), v);
   }
+  static F load_active(const float* p, M lanes) { return _mm512_maskz_loadu_ps(lanes, p); }
+  static void store_active(float* p, F v, M lanes) { _mm512_mask_storeu_ps(p, lanes, v); }
+  // p[0], p[stride], ..., p[15 · stride]; 64-bit offsets, so any stride of a matrix in memory works.
+  static F gather(const float* p, long stride) {
+    const __m512i lanes = _mm512_setr_epi64(0, stride, 2 * stride, 3 * stride, 4 * stride, 5 * stride, 6 * stride,
+                                            7 * stride);
+    const __m256 lo = _mm512_i64gather_ps(lanes, p, 4);
+    const __m256 hi = _mm512_i64gather_ps(lanes, p + 8 * stride, 4);
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(lo)), _mm256_castps_pd(hi), 1));
+  }
   static void store_bf16(uint16_t* p, F v, long remaining) {
     const __m512i bits = _mm512_castps_si512(v);
     const __m512i high = _mm512_srli_epi32(bits, 16);

@@ -121,6 +121,26 @@ TEST_P(KernelGemm, FewRowsMatchFloat64Product) {
   for_each_problem({1, 2, 3, 4}, false, [&](const Problem& p) { check(p, few_rows, "few rows"); });
 }
 
+// The unpacked small GEMM on every shape, including those the backend keeps from it (fewer columns
+// than a vector): column panels of one, two and three vectors with partial last vectors, row blocks
+// with partial last blocks, A in both orientations, B transposed through the gather.
+TEST_P(KernelGemm, SmallInPlaceMatchesFloat64Product) {
+  const cpu::KernelTable& table = kt();
+  if (table.level != cpu::SimdLevel::Avx512) {
+    EXPECT_EQ(table.gemm_small, nullptr);
+    return;
+  }
+  ASSERT_NE(table.gemm_small, nullptr);
+  const GemmFn small = [&table](const Problem& p, float* c) {
+    table.gemm_small(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c,
+                     p.ldc);
+  };
+  for_each_problem({1, 7, 9, 13, 17, 33, 257}, true, [&](const Problem& p) { check(p, small, "small"); });
+  Rng rng(63);
+  for (long n : {16L, 32L, 48L, 49L, 64L, 100L})
+    for (int t = 0; t < 4; ++t) check(make_problem(t & 2, t & 1, 64, n, 100, 0.0f, rng), small, "small W1-like");
+}
+
 INSTANTIATE_TEST_SUITE_P(EveryKernelTable, KernelGemm, ::testing::ValuesIn(test::simd_levels()), test::level_name);
 
 // ae::cpu::gemm (OpenBLAS when loaded) and CpuBackend::gemm (which picks the few-row kernel,
