@@ -122,7 +122,9 @@ export interface PredictOptions {
   /**
    * Writes the result into this array, which becomes the returned matrix's `data`, instead of a new
    * one: exactly rows × output-width values, not overlapping the input. For small predictions in a
-   * loop, where making a new Float32Array costs about as long as a one-row W1 prediction itself.
+   * loop. Without it, a result of up to 4 KiB is a view into a shared 8 KiB ArrayBuffer (as Node's
+   * Buffer.allocUnsafe does): its `buffer` holds other results, so read it through `byteOffset` and
+   * `byteLength`, or `slice()` it.
    */
   out?: Float32Array;
 }

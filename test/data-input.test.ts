@@ -130,6 +130,59 @@ describe('copies', () => {
   });
 });
 
+describe('small results share pooled buffers', () => {
+  const ae = new Autoencoder({ inputDim: D, latentDim: 6, seed: 8 });
+  const oneRow = (r: number) => rowsOf(x, D, r, r + 1);
+
+  it('one-row results view disjoint parts of one shared buffer, each keeps its values as more follow', () => {
+    const results = Array.from({ length: 400 }, (_, i) => ae.predict(oneRow(i % 40)).data);
+    for (let i = 0; i < 400; i++) {
+      expect(results[i].length).toBe(D);
+      expect(sameBits(results[i], ae.predict(oneRow(i % 40), { out: new Float32Array(D) }).data), `result ${i}`).toBe(true);
+    }
+    // 64 bytes each, 128 to a buffer of 8 KiB: the 400 results span four or five buffers.
+    const buffers = new Set(results.map((d) => d.buffer));
+    expect(buffers.size).toBeGreaterThanOrEqual(4);
+    expect(buffers.size).toBeLessThanOrEqual(5);
+    for (const a of results) {
+      expect(a.byteOffset % 64).toBe(0);
+      for (const b of results) {
+        if (a === b || a.buffer !== b.buffer) continue;
+        expect(a.byteOffset + a.byteLength <= b.byteOffset || b.byteOffset + b.byteLength <= a.byteOffset).toBe(true);
+      }
+    }
+  });
+
+  it('encode, decode and reconstruct take theirs from the pool too, and decode(encode(x)) of one row works', () => {
+    const z = ae.encode(oneRow(3));
+    const y = ae.decode(z);
+    expect(z.data.buffer).toBe(y.data.buffer);
+    expect(sameBits(y.data, ae.predict(oneRow(3)).data)).toBe(true);
+    expect(sameBits(ae.reconstruct(oneRow(3)).data, y.data)).toBe(true);
+  });
+
+  it('a transfer list copies a shared buffer instead of detaching the results around it', () => {
+    const first = ae.predict(oneRow(0)).data;
+    const second = ae.predict(oneRow(1)).data;
+    expect(first.buffer).toBe(second.buffer);
+    const expected = second.slice();
+    const copy = structuredClone(first, { transfer: [first.buffer as ArrayBuffer] });
+    expect(first.buffer.byteLength).toBeGreaterThan(0);
+    expect(sameBits(second, expected)).toBe(true);
+    expect(sameBits(copy, first)).toBe(true);
+  });
+
+  it('results over 4 KiB get an ArrayBuffer of their own', () => {
+    const small = ae.predict(rowsOf(x, D, 0, 16)).data; // 16 rows × 16 floats: 1 KiB
+    const large = ae.predict(rowsOf(x, D, 0, 17)).data; // 17 rows: 1,088 bytes
+    expect(small.buffer.byteLength).toBe(8192);
+    expect(large.buffer.byteLength).toBe(8192);
+    const own = ae.predict(syntheticData(65, D, 13)).data; // 65 rows: 4,160 bytes
+    expect(own.buffer.byteLength).toBe(own.byteLength);
+    expect(own.byteOffset).toBe(0);
+  });
+});
+
 describe('results into options.out', () => {
   const ae = new Autoencoder({ inputDim: D, latentDim: 6, seed: 7 });
 
