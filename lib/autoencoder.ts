@@ -1,7 +1,8 @@
 // Autoencoder: an Encoder and a Decoder trained together to rebuild their input. The three share
 // one native model, so training the autoencoder trains its encoder and decoder.
 import type { NativeCheckpoint, NativeEpoch, NativeFitResult, NativeModel } from './binding';
-import { type DataInput, type Matrix, type PredictOptions, splitTail, toRows } from './data';
+import { type DataInput, type Matrix, type PredictOptions, outputInto, splitTail, toRows } from './data';
+import { pooledResult } from './result-pool';
 import { abortError, codedError, disposedError, typeError, rangeError, valueError } from './errors';
 import { Decoder } from './decoder';
 import { Encoder } from './encoder';
@@ -48,6 +49,21 @@ export interface AutoencoderConfig {
 
 export const ROW_METRICS = ['mse', 'mae', 'binaryCrossentropy'] as const;
 export type RowMetric = (typeof ROW_METRICS)[number];
+
+/** Options of `reconstructionErrorAsync`. */
+export interface ErrorOptions {
+  /** How each row's error is measured. Default: 'mse'. */
+  metric?: RowMetric;
+}
+
+/** Options of `reconstructionError`. */
+export interface ScoreOptions extends ErrorOptions {
+  /**
+   * Writes the scores into this array (one value per row, not overlapping the input), which is
+   * returned, instead of a new one: for scoring a few rows at a time in a loop.
+   */
+  out?: Float32Array;
+}
 
 const adopted = new WeakSet<LayerStack>();
 
@@ -485,23 +501,28 @@ export class Autoencoder extends LayerStack {
     return this.predict(x, options);
   }
 
-  /** One anomaly score per row: the mean reconstruction error of the row under `metric` (default 'mse'). */
-  reconstructionError(x: DataInput, options: { metric?: RowMetric } = {}): Float32Array {
-    const { rows, metric } = this.#errorArgs(x, options);
-    return this.nativeModel().reconstructionError(rows.data, rows.rows, metric);
+  /**
+   * One anomaly score per row: the mean reconstruction error of the row under `metric` (default
+   * 'mse'), into `options.out` when given. Up to 1,024 scores share a pooled buffer as small
+   * predictions do.
+   */
+  reconstructionError(x: DataInput, options: ScoreOptions = {}): Float32Array {
+    const { o, rows, metric } = this.#errorArgs(x, options, ['metric', 'out']);
+    const out = outputInto(o.out, rows.rows, 1, 'x', rows.data) ?? pooledResult(rows.rows);
+    return this.nativeModel().reconstructionError(rows.data, rows.rows, metric, out);
   }
 
   /** `reconstructionError` on a worker thread. */
-  async reconstructionErrorAsync(x: DataInput, options: { metric?: RowMetric } = {}): Promise<Float32Array> {
-    const { rows, metric } = this.#errorArgs(x, options);
+  async reconstructionErrorAsync(x: DataInput, options: ErrorOptions = {}): Promise<Float32Array> {
+    const { rows, metric } = this.#errorArgs(x, options, ['metric']);
     return this.nativeModel().reconstructionErrorAsync(rows.data, rows.rows, metric);
   }
 
-  #errorArgs(x: DataInput, options: unknown): { rows: Matrix; metric: RowMetric } {
+  #errorArgs(x: DataInput, options: unknown, keys: string[]): { o: Record<string, unknown>; rows: Matrix; metric: RowMetric } {
     const o = optionalObject('options', options);
-    knownKeys('options', o, ['metric']);
+    knownKeys('options', o, keys);
     const metric = o.metric === undefined ? 'mse' : oneOf('options.metric', o.metric, ROW_METRICS);
-    return { rows: toRows('x', x, this.inputDim), metric };
+    return { o, rows: toRows('x', x, this.inputDim), metric };
   }
 }
 

@@ -83,7 +83,7 @@ export interface NativeModel {
   predict(x: Float32Array, rows: number, first: number, last: number, out?: Float32Array): Float32Array;
   predictAsync(x: Float32Array, rows: number, first: number, last: number): Promise<Float32Array>;
   evaluate(x: Float32Array, rows: number, loss: string, huberDelta: number): number;
-  reconstructionError(x: Float32Array, rows: number, metric: string): Float32Array;
+  reconstructionError(x: Float32Array, rows: number, metric: string, out?: Float32Array): Float32Array;
   reconstructionErrorAsync(x: Float32Array, rows: number, metric: string): Promise<Float32Array>;
   fit(
     x: Float32Array,

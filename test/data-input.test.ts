@@ -144,13 +144,16 @@ describe('small results share pooled buffers', () => {
     const buffers = new Set(results.map((d) => d.buffer));
     expect(buffers.size).toBeGreaterThanOrEqual(4);
     expect(buffers.size).toBeLessThanOrEqual(5);
+    let misaligned = 0;
+    let overlapping = 0;
     for (const a of results) {
-      expect(a.byteOffset % 64).toBe(0);
+      if (a.byteOffset % 64 !== 0) misaligned++;
       for (const b of results) {
-        if (a === b || a.buffer !== b.buffer) continue;
-        expect(a.byteOffset + a.byteLength <= b.byteOffset || b.byteOffset + b.byteLength <= a.byteOffset).toBe(true);
+        if (a !== b && a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength) overlapping++;
       }
     }
+    expect(misaligned).toBe(0);
+    expect(overlapping).toBe(0);
   });
 
   it('encode, decode and reconstruct take theirs from the pool too, and decode(encode(x)) of one row works', () => {
@@ -170,6 +173,15 @@ describe('small results share pooled buffers', () => {
     expect(first.buffer.byteLength).toBeGreaterThan(0);
     expect(sameBits(second, expected)).toBe(true);
     expect(sameBits(copy, first)).toBe(true);
+  });
+
+  it('so do the scores of reconstructionError', () => {
+    const first = ae.reconstructionError(oneRow(0));
+    const second = ae.reconstructionError(oneRow(1));
+    expect(first.length).toBe(1);
+    expect(first.buffer).toBe(second.buffer);
+    expect(sameBits(first, ae.reconstructionError(oneRow(0), { out: new Float32Array(1) }))).toBe(true);
+    expect(ae.reconstructionError(syntheticData(1025, D, 14)).buffer.byteLength).toBe(1025 * 4);
   });
 
   it('results over 4 KiB get an ArrayBuffer of their own', () => {
@@ -245,6 +257,29 @@ describe('results into options.out', () => {
     expectCoded(error, RangeError, 'ERR_OUT_OF_RANGE');
     expect((error as Error).message).toContain('options.out must not share memory with x');
     expect(sameBits(ae.predict(input, { out: new Float32Array(structuredClone(memory), D * 4, D) }).data, ae.predict(input).data)).toBe(true);
+  });
+
+  it('reconstructionError writes its scores into options.out under the same rules', () => {
+    for (const metric of ['mse', 'mae', 'binaryCrossentropy'] as const) {
+      const out = new Float32Array(40).fill(Number.NaN);
+      expect(ae.reconstructionError(x, { metric, out })).toBe(out);
+      expect(sameBits(out, ae.reconstructionError(x, { metric })), metric).toBe(true);
+    }
+    const shared = new Float32Array(D + 1);
+    shared.set(rowsOf(x, D, 0, 1));
+    const input = shared.subarray(0, D);
+    expect(sameBits(ae.reconstructionError(input, { out: shared.subarray(D) }), ae.reconstructionError(input))).toBe(true);
+    const before = shared.slice();
+    const error = thrown(() => ae.reconstructionError(input, { out: shared.subarray(D - 1, D) }));
+    expectCoded(error, RangeError, 'ERR_OUT_OF_RANGE', 'options.out');
+    expect((error as Error).message).toContain('apart from "x"');
+    expect(sameBits(shared, before)).toBe(true);
+    expectCoded(thrown(() => ae.reconstructionError(x, { out: new Float32Array(39) })), RangeError, 'ERR_OUT_OF_RANGE', 'options.out.length');
+    expectCoded(thrown(() => ae.reconstructionError(x, { out: new Float64Array(40) as never })), TypeError, 'ERR_INVALID_ARG_TYPE', 'options.out');
+  });
+
+  it('reconstructionErrorAsync takes no out: its scores come from another thread', async () => {
+    expectCoded(await rejection(ae.reconstructionErrorAsync(x, { out: new Float32Array(40) } as never)), RangeError, 'ERR_INVALID_ARG_VALUE', 'options.out');
   });
 
   it('refuses what is not a Float32Array of exactly rows × width values, and unknown options', () => {

@@ -270,9 +270,9 @@ Napi::Value ModelWrap::reconstruction_error_impl(const Napi::CallbackInfo& info,
     if (!info[2].IsString()) throw_type("metric must be a string");
     RowMetric metric = parse_row_metric(info[2].As<Napi::String>().Utf8Value());
     if (async) return start_inference(info, copy_rows(x), rows, 0, model.layer_count(), metric);
-    auto result = Napi::Float32Array::New(env, size_t(rows));
-    ae::reconstruction_error(*backend_, model, x.data, rows, metric, result.Data());
-    return result;
+    const ResultArray result = result_array(env, info[3], x, rows, 1);
+    ae::reconstruction_error(*backend_, model, x.data, rows, metric, result.data);
+    return result.array;
   });
 }
 
