@@ -51,13 +51,13 @@ export const ROW_METRICS = ['mse', 'mae', 'binaryCrossentropy'] as const;
 export type RowMetric = (typeof ROW_METRICS)[number];
 
 /** Options of `reconstructionErrorAsync`. */
-export interface ErrorOptions {
+export interface ReconstructionErrorAsyncOptions {
   /** How each row's error is measured. Default: 'mse'. */
   metric?: RowMetric;
 }
 
 /** Options of `reconstructionError`. */
-export interface ScoreOptions extends ErrorOptions {
+export interface ReconstructionErrorOptions extends ReconstructionErrorAsyncOptions {
   /**
    * Writes the scores into this array (one value per row, not overlapping the input), which is
    * returned, instead of a new one: for scoring a few rows at a time in a loop.
@@ -506,14 +506,14 @@ export class Autoencoder extends LayerStack {
    * 'mse'), into `options.out` when given. Up to 1,024 scores share a pooled buffer as small
    * predictions do.
    */
-  reconstructionError(x: DataInput, options: ScoreOptions = {}): Float32Array {
+  reconstructionError(x: DataInput, options: ReconstructionErrorOptions = {}): Float32Array {
     const { o, rows, metric } = this.#errorArgs(x, options, ['metric', 'out']);
-    const out = outputInto(o.out, rows.rows, 1, 'x', rows.data) ?? pooledResult(rows.rows);
+    const out = outputInto(o.out, rows.rows, 1, 'x', rows.data) ?? pooledResult(rows.rows, rows.data);
     return this.nativeModel().reconstructionError(rows.data, rows.rows, metric, out);
   }
 
   /** `reconstructionError` on a worker thread. */
-  async reconstructionErrorAsync(x: DataInput, options: ErrorOptions = {}): Promise<Float32Array> {
+  async reconstructionErrorAsync(x: DataInput, options: ReconstructionErrorAsyncOptions = {}): Promise<Float32Array> {
     const { rows, metric } = this.#errorArgs(x, options, ['metric']);
     return this.nativeModel().reconstructionErrorAsync(rows.data, rows.rows, metric);
   }

@@ -1,5 +1,5 @@
 // The public entry point of native-autoencoder.
-export { Autoencoder, ROW_METRICS, type AutoencoderConfig, type ErrorOptions, type RowMetric, type ScoreOptions } from './autoencoder';
+export { Autoencoder, ROW_METRICS, type AutoencoderConfig, type ReconstructionErrorAsyncOptions, type ReconstructionErrorOptions, type RowMetric } from './autoencoder';
 export {
   VariationalAutoencoder,
   type LatentDistribution,

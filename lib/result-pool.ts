@@ -7,8 +7,8 @@ import { markAsUntransferable } from 'node:worker_threads';
 const POOL_BYTES = 8192;
 /** Results of more bytes than this get an ArrayBuffer of their own. */
 export const POOLED_MAX_BYTES = POOL_BYTES / 2;
-/** Each result starts on a 64-byte line, so no two results share a cache line. */
-const ALIGN = 64;
+/** Results start on 16-byte boundaries of the buffer, the alignment malloc gives the buffer itself. */
+const ALIGN = 16;
 
 let pool = new ArrayBuffer(0);
 let used = 0;
@@ -16,13 +16,18 @@ let used = 0;
 /**
  * A Float32Array of `length` values for a result, viewing part of a shared buffer that no other
  * result views; undefined when the result is too large to pool (the caller makes its own array).
- * The shared buffers are marked untransferable, so a transfer list copies them instead of detaching
- * the results around them; one detached anyway (ArrayBuffer.prototype.transfer) is replaced.
+ * The shared buffers are marked untransferable, as Node's Buffer pool is, so that a transfer list
+ * cannot detach the results around one (Node 18 and 20 copy such a buffer, later versions throw a
+ * DataCloneError). `input`, the rows the addon reads while it writes the result, may lie in the
+ * current pool (a previous result, as in decode(encode(x))); where it reaches into the part not yet
+ * handed out, the pool is left for a new one, so that the result cannot overlap it. A detached pool
+ * has no bytes left and is replaced the same way.
  */
-export function pooledResult(length: number): Float32Array | undefined {
+export function pooledResult(length: number, input?: Float32Array): Float32Array | undefined {
   const bytes = length * Float32Array.BYTES_PER_ELEMENT;
   if (bytes === 0 || bytes > POOLED_MAX_BYTES) return undefined;
-  if (used + bytes > pool.byteLength) {
+  const reachesAhead = input !== undefined && input.buffer === pool && input.byteOffset + input.byteLength > used;
+  if (used + bytes > pool.byteLength || reachesAhead) {
     pool = new ArrayBuffer(POOL_BYTES);
     markAsUntransferable(pool);
     used = 0;

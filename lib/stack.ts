@@ -249,7 +249,7 @@ export abstract class LayerStack {
   /** @internal `predict` under the caller's argument name, so that errors name what the caller passed (decode's `z`). */
   protected forward(name: string, x: DataInput, options: PredictOptions | undefined): Matrix {
     const rows = toRows(name, x, this.inputDim);
-    const given = outputArray(options, rows.rows, this.outputDim, name, rows.data) ?? pooledResult(rows.rows * this.outputDim);
+    const given = outputArray(options, rows.rows, this.outputDim, name, rows.data) ?? pooledResult(rows.rows * this.outputDim, rows.data);
     const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, given);
     return matrix(out, rows.rows, this.outputDim);
   }

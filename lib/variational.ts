@@ -4,6 +4,7 @@
 import { Autoencoder, type AutoencoderConfig } from './autoencoder';
 import { type DataInput, type Matrix, type PredictOptions, checkResultSize, matrix, outputInto, toRows } from './data';
 import { rangeError } from './errors';
+import { pooledResult } from './result-pool';
 import { modelFromBuffer, readModelFile } from './model-file';
 import type { LoadOptions } from './backend';
 import { normalFrom, seededRandom } from './random';
@@ -109,7 +110,7 @@ export class VariationalAutoencoder extends Autoencoder {
   /** The columns [from, from + latentDim) of the encoder's [mean | log-variance] rows, into `into` when given. */
   #half(stats: Matrix, from: number, into: Float32Array | undefined): Float32Array {
     const latent = stats.cols / 2;
-    const half = into ?? new Float32Array(stats.rows * latent);
+    const half = into ?? pooledResult(stats.rows * latent) ?? new Float32Array(stats.rows * latent);
     for (let r = 0; r < stats.rows; r++) half.set(stats.data.subarray(r * stats.cols + from, r * stats.cols + from + latent), r * latent);
     return half;
   }

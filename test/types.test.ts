@@ -15,7 +15,6 @@ import {
   type CodedError,
   type DataInput,
   type EpochLogs,
-  type ErrorOptions,
   type FitOptions,
   type History,
   type LatentDistribution,
@@ -23,8 +22,9 @@ import {
   type Matrix,
   type OptimizerName,
   type PredictOptions,
+  type ReconstructionErrorAsyncOptions,
+  type ReconstructionErrorOptions,
   type RowMetric,
-  type ScoreOptions,
   type WeightTensor,
 } from 'native-autoencoder';
 
@@ -46,10 +46,10 @@ describe('types', () => {
     expectTypeOf<Autoencoder['encodeAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
     expectTypeOf<Autoencoder['predictAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
     expectTypeOf<Autoencoder['reconstructionError']>().returns.toEqualTypeOf<Float32Array>();
-    expectTypeOf<Autoencoder['reconstructionError']>().parameter(1).toEqualTypeOf<ScoreOptions | undefined>();
-    expectTypeOf<ScoreOptions>().toEqualTypeOf<{ metric?: RowMetric; out?: Float32Array }>();
-    expectTypeOf<Autoencoder['reconstructionErrorAsync']>().parameter(1).toEqualTypeOf<ErrorOptions | undefined>();
-    expectTypeOf<ErrorOptions>().toEqualTypeOf<{ metric?: RowMetric }>();
+    expectTypeOf<Autoencoder['reconstructionError']>().parameter(1).toEqualTypeOf<ReconstructionErrorOptions | undefined>();
+    expectTypeOf<ReconstructionErrorOptions>().toEqualTypeOf<{ metric?: RowMetric; out?: Float32Array }>();
+    expectTypeOf<Autoencoder['reconstructionErrorAsync']>().parameter(1).toEqualTypeOf<ReconstructionErrorAsyncOptions | undefined>();
+    expectTypeOf<ReconstructionErrorAsyncOptions>().toEqualTypeOf<{ metric?: RowMetric }>();
     expectTypeOf<Autoencoder['reconstructionErrorAsync']>().returns.toEqualTypeOf<Promise<Float32Array>>();
     expectTypeOf<Autoencoder['evaluate']>().returns.toEqualTypeOf<number>();
     expectTypeOf<Autoencoder['getWeights']>().returns.toEqualTypeOf<WeightTensor[]>();

@@ -719,7 +719,10 @@ void gemm_small(bool trans_a, bool trans_b, long m, long n, long k, float alpha,
                 const float* b, long ldb, float beta, float* c, long ldc) {
   static_assert(V::W == 16, "block shapes sized for 32 vector registers");
   if (m <= 0 || n <= 0) return;
-  if (alpha == 0.0f) k = 0;  // as in BLAS, A and B are then not read
+  if (k == 0 || alpha == 0.0f) {  // as in BLAS: C = beta · C, A and B not read, alpha not used
+    k = 0;
+    alpha = 0.0f;
+  }
   thread_local std::vector<float> transposed_b;
   if (trans_b && k > 0) {
     transposed_b.resize(size_t(n) * size_t(k));

@@ -197,5 +197,26 @@ TEST(Gemm, EmptyProductOnlyScalesC) {
   }
 }
 
+// The small GEMM as BLAS: with k = 0 (whatever alpha, even NaN) or alpha = 0, A and B are not read
+// (NaN there) and C becomes beta · C; beta = 0 clears NaN in C.
+TEST(Gemm, SmallGemmWithoutProductOnlyScalesC) {
+  const cpu::KernelTable& kt = cpu::kernels_for(cpu::SimdLevel::Avx512);
+  if (!kt.gemm_small) GTEST_SKIP() << "no AVX-512 here";
+  Rng rng(64);
+  constexpr long kM = 13, kN = 37, kK = 5;
+  const std::vector<float> nan_a(kM * kK, NAN), nan_b(kK * kN, NAN);
+  for (bool trans_b : {false, true}) {
+    for (auto [k, alpha] : {std::pair<long, float>{0, NAN}, {0, kAlpha}, {kK, 0.0f}}) {
+      SCOPED_TRACE("trans_b " + std::to_string(trans_b) + ", k " + std::to_string(k) + ", alpha " + std::to_string(alpha));
+      std::vector<float> c = test::to_float(test::uniform(rng, kM * kN, -1, 1)), expected = c;
+      kt.gemm_small(false, trans_b, kM, kN, k, alpha, nan_a.data(), kK, nan_b.data(), trans_b ? kK : kN, 0.5f, c.data(), kN);
+      for (size_t i = 0; i < c.size(); ++i) ASSERT_EQ(c[i], 0.5f * expected[i]) << "at " << i;
+      std::fill(c.begin(), c.end(), NAN);
+      kt.gemm_small(false, trans_b, kM, kN, k, alpha, nan_a.data(), kK, nan_b.data(), trans_b ? kK : kN, 0.0f, c.data(), kN);
+      for (float v : c) ASSERT_EQ(v, 0.0f);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace ae
