@@ -2,7 +2,6 @@
 // one native model, so training the autoencoder trains its encoder and decoder.
 import type { NativeCheckpoint, NativeEpoch, NativeFitResult, NativeModel } from './binding';
 import { type DataInput, type Matrix, type PredictOptions, outputInto, splitTail, toRows } from './data';
-import { pooledResult } from './result-pool';
 import { abortError, codedError, disposedError, typeError, rangeError, valueError } from './errors';
 import { Decoder } from './decoder';
 import { Encoder } from './encoder';
@@ -508,7 +507,7 @@ export class Autoencoder extends LayerStack {
    */
   reconstructionError(x: DataInput, options: ReconstructionErrorOptions = {}): Float32Array {
     const { o, rows, metric } = this.#errorArgs(x, options, ['metric', 'out']);
-    const out = outputInto(o.out, rows.rows, 1, 'x', rows.data) ?? pooledResult(rows.rows, rows.data);
+    const out = outputInto(o.out, rows.rows, 1, 'x', rows.data);
     return this.nativeModel().reconstructionError(rows.data, rows.rows, metric, out);
   }
 

@@ -6,6 +6,7 @@ import { types } from 'node:util';
 import { native } from './binding';
 import { codedError, typeError, rangeError } from './errors';
 import { integer, knownKeys, objectArg } from './validate';
+import { pooledResult } from './result-pool';
 
 /** A row-major matrix: `data` holds `rows × cols` values, row after row. */
 export interface Matrix {
@@ -129,7 +130,7 @@ export interface PredictOptions {
   out?: Float32Array;
 }
 
-/** The `options.out` of a prediction's PredictOptions, checked by `outputInto`. */
+/** Where a prediction's result goes (see `outputInto`), from its PredictOptions. */
 export function outputArray(options: unknown, rows: number, cols: number, name: string, input: Float32Array): Float32Array | undefined {
   if (options === undefined) return outputInto(undefined, rows, cols, name, input);
   const o = objectArg('options', options);
@@ -138,14 +139,15 @@ export function outputArray(options: unknown, rows: number, cols: number, name: 
 }
 
 /**
- * `out`, the caller's array for a result of `rows` × `cols` values from the rows `input` (named
- * `name`), checked; undefined for a new array. A prediction writes each chunk of its result before
- * it reads the next chunk's rows, so `out` must not overlap the input.
+ * Where a result of `rows` × `cols` values from the rows `input` (named `name`) goes: `out`, the
+ * caller's array, checked; without it a pooled array for a small result (see result-pool.ts), or
+ * undefined for a larger one, which the addon makes. A prediction writes each chunk of its result
+ * before it reads the next chunk's rows, so `out` must not overlap the input.
  */
 export function outputInto(out: unknown, rows: number, cols: number, name: string, input: Float32Array): Float32Array | undefined {
   if (out === undefined) {
     checkResultSize('the output', rows, cols);
-    return undefined;
+    return pooledResult(rows * cols, input);
   }
   if (!types.isFloat32Array(out)) throw typeError('options.out', 'a Float32Array', out);
   const length = lengthOf(out);

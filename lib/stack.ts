@@ -10,7 +10,6 @@ import { checkReceivers } from './validate';
 import { writeFileAtomic } from './atomic-file';
 import { encodeModel, expectTensors, type Architecture, type ModelFile } from './model-file';
 import { formatError } from './safetensors';
-import { pooledResult } from './result-pool';
 import { toOnnxBytes } from './onnx';
 
 /** One named parameter tensor, laid out as PyTorch's nn.Linear (`weight` is `[out, in]`). */
@@ -249,7 +248,7 @@ export abstract class LayerStack {
   /** @internal `predict` under the caller's argument name, so that errors name what the caller passed (decode's `z`). */
   protected forward(name: string, x: DataInput, options: PredictOptions | undefined): Matrix {
     const rows = toRows(name, x, this.inputDim);
-    const given = outputArray(options, rows.rows, this.outputDim, name, rows.data) ?? pooledResult(rows.rows * this.outputDim, rows.data);
+    const given = outputArray(options, rows.rows, this.outputDim, name, rows.data);
     const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, given);
     return matrix(out, rows.rows, this.outputDim);
   }
