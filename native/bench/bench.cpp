@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "core/trainer.h"
 #include "cpu/bf16.h"
 #include "cpu/cpu_backend.h"
@@ -180,8 +181,8 @@ void bf16_gemm_rates(long n, int threads) {
   }
   cpu::CpuBackend be(threads);
   auto scope = be.enter_compute();
-  std::vector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
-  std::vector<uint16_t> a16(a.size(), cpu::to_bf16(0.5f)), b16(b.size(), cpu::to_bf16(0.25f));
+  AlignedVector<float> a(size_t(n * n), 0.5f), b(size_t(n * n), 0.25f), c(size_t(n * n));
+  AlignedVector<uint16_t> a16(a.size(), cpu::to_bf16(0.5f)), b16(b.size(), cpu::to_bf16(0.25f));
   auto best_rate = [&](auto&& product) {
     product();
     double best = 0;

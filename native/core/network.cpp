@@ -134,12 +134,15 @@ size_t Workspace::inference_floats(const NetworkSpec& spec, int first, int last,
 }
 
 void Workspace::reserve_bf16(const NetworkSpec& spec, int first, int last, long capacity, bool training) {
+  // Every operand starts on a cache line of its own (32 bfloat16 values).
+  auto line_up = [](size_t count) { return (count + 31) / 32 * 32; };
   size_t half = 0;
   long widest_units = 0;
   for (int i = first; i < last; ++i) {
     const LayerSpec& l = spec.layers[i];
-    half_slots_.push_back({half, half + size_t(capacity) * size_t(l.inputs)});
-    half += size_t(capacity) * size_t(l.inputs) + size_t(l.units) * size_t(l.inputs);
+    const size_t input = half, weight = half + line_up(size_t(capacity) * size_t(l.inputs));
+    half_slots_.push_back({input, weight});
+    half = weight + line_up(size_t(l.units) * size_t(l.inputs));
     widest_units = std::max(widest_units, l.units);
   }
   grad16_ = half;

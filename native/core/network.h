@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/activation.h"
+#include "core/aligned_vector.h"
 #include "core/backend.h"
 #include "core/initializer.h"
 #include "core/rng.h"
@@ -111,7 +112,7 @@ class Workspace {
   Precision precision_;
   std::vector<HalfSlot> half_slots_;
   size_t grad16_ = 0;
-  std::vector<uint16_t> half_;
+  AlignedVector<uint16_t> half_;
 };
 
 // Runs layers [first, last) on `rows` rows of x; returns the last layer's output inside ws, or in
