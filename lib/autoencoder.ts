@@ -1,7 +1,7 @@
 // Autoencoder: an Encoder and a Decoder trained together to rebuild their input. The three share
 // one native model, so training the autoencoder trains its encoder and decoder.
 import type { NativeCheckpoint, NativeEpoch, NativeFitResult, NativeModel } from './binding';
-import { type DataInput, type Matrix, type PredictOptions, outputInto, splitTail, toRows } from './data';
+import { type AsyncPredictOptions, type DataInput, type Matrix, type PredictOptions, outputInto, splitTail, toRows } from './data';
 import { abortError, codedError, disposedError, typeError, rangeError, valueError } from './errors';
 import { Decoder } from './decoder';
 import { Encoder } from './encoder';
@@ -482,8 +482,9 @@ export class Autoencoder extends LayerStack {
     return this.encoder.encode(x, options);
   }
 
-  encodeAsync(x: DataInput): Promise<Matrix> {
-    return this.encoder.encodeAsync(x);
+  /** `encode` on a worker thread. */
+  encodeAsync(x: DataInput, options?: AsyncPredictOptions): Promise<Matrix> {
+    return this.encoder.encodeAsync(x, options);
   }
 
   /** Rows rebuilt from latent vectors; into `options.out` when given. */
@@ -491,13 +492,19 @@ export class Autoencoder extends LayerStack {
     return this.decoder.decode(z, options);
   }
 
-  decodeAsync(z: DataInput): Promise<Matrix> {
-    return this.decoder.decodeAsync(z);
+  /** `decode` on a worker thread. */
+  decodeAsync(z: DataInput, options?: AsyncPredictOptions): Promise<Matrix> {
+    return this.decoder.decodeAsync(z, options);
   }
 
   /** The reconstruction of each row of `x` (the same as `predict`). */
   reconstruct(x: DataInput, options?: PredictOptions): Matrix {
     return this.predict(x, options);
+  }
+
+  /** `reconstruct` on a worker thread (the same as `predictAsync`). */
+  reconstructAsync(x: DataInput, options?: AsyncPredictOptions): Promise<Matrix> {
+    return this.predictAsync(x, options);
   }
 
   /**

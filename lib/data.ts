@@ -5,7 +5,7 @@ import { totalmem } from 'node:os';
 import { types } from 'node:util';
 import { native } from './binding';
 import { codedError, typeError, rangeError } from './errors';
-import { integer, knownKeys, objectArg } from './validate';
+import { integer, knownKeys, objectArg, optionalObject } from './validate';
 import { pooledResult } from './result-pool';
 
 /** A row-major matrix: `data` holds `rows × cols` values, row after row. */
@@ -128,6 +128,18 @@ export interface PredictOptions {
    * `byteLength`, or `slice()` it.
    */
   out?: Float32Array;
+}
+
+/**
+ * Options of `predictAsync`, `encodeAsync` and `decodeAsync`: none. Their results are always new
+ * arrays: the worker writes while the caller runs, so it cannot write into the caller's `out`
+ * (that is for the synchronous calls). Any option given is refused.
+ */
+export type AsyncPredictOptions = Record<string, never>;
+
+/** Refuses options of an asynchronous prediction (see AsyncPredictOptions). */
+export function checkAsyncPredictOptions(options: unknown): void {
+  knownKeys('options', optionalObject('options', options), []);
 }
 
 /** Where a prediction's result goes (see `outputInto`), from its PredictOptions. */

@@ -1,6 +1,6 @@
 // Decoder: maps latent vectors back to data rows. Usable on its own, or as part of an Autoencoder
 // (then it shares the autoencoder's weights).
-import type { DataInput, Matrix, PredictOptions } from './data';
+import type { AsyncPredictOptions, DataInput, Matrix, PredictOptions } from './data';
 import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
@@ -44,8 +44,8 @@ export class Decoder extends LayerStack {
   }
 
   /** `decode` on a worker thread. */
-  decodeAsync(z: DataInput): Promise<Matrix> {
-    return this.forwardAsync('z', z);
+  decodeAsync(z: DataInput, options?: AsyncPredictOptions): Promise<Matrix> {
+    return this.forwardAsync('z', z, options);
   }
 
   /** Loads a Decoder saved with `save()`, or the decoder half of a saved Autoencoder. */

@@ -1,6 +1,6 @@
 // Encoder: maps input rows to latent vectors. Usable on its own, or as part of an Autoencoder
 // (then it shares the autoencoder's weights).
-import type { DataInput, Matrix, PredictOptions } from './data';
+import type { AsyncPredictOptions, DataInput, Matrix, PredictOptions } from './data';
 import { checkReceivers, knownKeys, objectArg, integer, seedArg } from './validate';
 import { nativeLayers, type DenseLayerConfig } from './layers';
 import { LayerStack, createShared } from './stack';
@@ -44,8 +44,8 @@ export class Encoder extends LayerStack {
   }
 
   /** `encode` on a worker thread. */
-  encodeAsync(x: DataInput): Promise<Matrix> {
-    return this.predictAsync(x);
+  encodeAsync(x: DataInput, options?: AsyncPredictOptions): Promise<Matrix> {
+    return this.predictAsync(x, options);
   }
 
   /** Loads an Encoder saved with `save()`, or the encoder half of a saved Autoencoder. */

@@ -3,7 +3,7 @@
 // share one set of weights.
 import { types } from 'node:util';
 import { native, type NativeLayerSpec, type NativeModel } from './binding';
-import { type DataInput, type Matrix, type PredictOptions, checkResultSize, lengthOf, matrix, outputArray, toRows } from './data';
+import { type AsyncPredictOptions, type DataInput, type Matrix, type PredictOptions, checkAsyncPredictOptions, checkResultSize, lengthOf, matrix, outputArray, toRows } from './data';
 import { codedError, disposedError, typeError, rangeError } from './errors';
 import { layerInfo, type DenseLayerConfig, type LayerInfo } from './layers';
 import { checkReceivers } from './validate';
@@ -104,8 +104,8 @@ export abstract class LayerStack {
   }
 
   /** `predict` on a worker thread: for large inputs, so the event loop stays free. The input is copied first. */
-  predictAsync(x: DataInput): Promise<Matrix> {
-    return this.forwardAsync('x', x);
+  predictAsync(x: DataInput, options?: AsyncPredictOptions): Promise<Matrix> {
+    return this.forwardAsync('x', x, options);
   }
 
   /** A table of the layers, their output shapes and parameter counts. */
@@ -254,7 +254,8 @@ export abstract class LayerStack {
   }
 
   /** @internal */
-  protected async forwardAsync(name: string, x: DataInput): Promise<Matrix> {
+  protected async forwardAsync(name: string, x: DataInput, options: unknown): Promise<Matrix> {
+    checkAsyncPredictOptions(options);
     const rows = toRows(name, x, this.inputDim);
     checkResultSize('the output', rows.rows, this.outputDim);
     const out = await this.nativeModel().predictAsync(rows.data, rows.rows, this.#first, this.#last);

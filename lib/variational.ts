@@ -8,7 +8,7 @@ import { pooledResult } from './result-pool';
 import { modelFromBuffer, readModelFile } from './model-file';
 import type { LoadOptions } from './backend';
 import { normalFrom, seededRandom } from './random';
-import { checkReceivers, finiteNumber, integer, knownKeys, optionalObject, seedArg } from './validate';
+import { checkReceivers, finiteNumber, integer, knownKeys, optionalBoolean, optionalObject, seedArg } from './validate';
 
 /**
  * As for an Autoencoder; with `encoder`, its last layer must be linear with 2 × latentDim units
@@ -58,14 +58,20 @@ export class VariationalAutoencoder extends Autoencoder {
     knownKeys('options', o, ['withVariance', 'out']);
     const rows = toRows('x', x, this.inputDim);
     const mean = outputInto(o.out, rows.rows, this.latentDim, 'x', rows.data);
+    const withVariance = optionalBoolean('options.withVariance', o.withVariance, false);
     const stats = this.encoder.encode(rows);
-    return o.withVariance === true ? this.#split(stats, mean) : matrix(this.#half(stats, 0, mean), stats.rows, this.latentDim);
+    return withVariance ? this.#split(stats, mean) : matrix(this.#half(stats, 0, mean), stats.rows, this.latentDim);
   }
 
-  /** `encode` (the means) on a worker thread. */
-  override async encodeAsync(x: DataInput): Promise<Matrix> {
+  /** `encode` on a worker thread: the means, or with `{ withVariance: true }` means and log-variances. */
+  override encodeAsync(x: DataInput, options?: { withVariance?: false }): Promise<Matrix>;
+  override encodeAsync(x: DataInput, options: { withVariance: true }): Promise<LatentDistribution>;
+  override async encodeAsync(x: DataInput, options: { withVariance?: boolean } = {}): Promise<Matrix | LatentDistribution> {
+    const o = optionalObject('options', options);
+    knownKeys('options', o, ['withVariance']);
+    const withVariance = optionalBoolean('options.withVariance', o.withVariance, false);
     const stats = await this.encoder.encodeAsync(x);
-    return matrix(this.#half(stats, 0, undefined), stats.rows, this.latentDim);
+    return withVariance ? this.#split(stats, undefined) : matrix(this.#half(stats, 0, undefined), stats.rows, this.latentDim);
   }
 
   /** `n` new rows: latent draws from N(0, temperature² I), decoded. */

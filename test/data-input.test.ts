@@ -313,6 +313,29 @@ describe('results into options.out', () => {
     expectCoded(await rejection(ae.reconstructionErrorAsync(x, { out: new Float32Array(40) } as never)), RangeError, 'ERR_INVALID_ARG_VALUE', 'options.out');
   });
 
+  it('predictAsync, encodeAsync and decodeAsync take no options: an out given there is refused, not ignored', async () => {
+    const z = ae.encode(x);
+    const calls: [string, (options: unknown) => Promise<unknown>][] = [
+      ['predictAsync', (o) => ae.predictAsync(x, o as never)],
+      ['reconstructAsync', (o) => ae.reconstructAsync(x, o as never)],
+      ['encodeAsync', (o) => ae.encodeAsync(x, o as never)],
+      ['decodeAsync', (o) => ae.decodeAsync(z, o as never)],
+      ['encoder.encodeAsync', (o) => ae.encoder.encodeAsync(x, o as never)],
+      ['encoder.predictAsync', (o) => ae.encoder.predictAsync(x, o as never)],
+      ['decoder.decodeAsync', (o) => ae.decoder.decodeAsync(z, o as never)],
+    ];
+    for (const [name, call] of calls) {
+      const out = new Float32Array(40 * D).fill(7);
+      const error = await rejection(call({ out }));
+      expectCoded(error, RangeError, 'ERR_INVALID_ARG_VALUE', 'options.out');
+      expect((error as Error).message, name).toContain('takes no options');
+      expect(out.every((v) => v === 7), name).toBe(true);
+      expectCoded(await rejection(call(5)), TypeError, 'ERR_INVALID_ARG_TYPE', 'options');
+      expect(((await call({})) as Matrix).rows, name).toBe(40);
+      expect(((await call(undefined)) as Matrix).rows, name).toBe(40);
+    }
+  });
+
   it('refuses what is not a Float32Array of exactly rows × width values, and unknown options', () => {
     for (const out of [new Float64Array(40 * D), Array.from({ length: 40 * D }, () => 0), 'out', null]) {
       expectCoded(thrown(() => ae.predict(x, { out: out as unknown as Float32Array })), TypeError, 'ERR_INVALID_ARG_TYPE', 'options.out');

@@ -42,8 +42,11 @@ describe.each(forms(x, INPUT))('Autoencoder inference on %s', (_, input) => {
     expectMatrix(ae.reconstruct(input), ROWS, INPUT);
   });
 
-  it('predictAsync returns rows × inputDim', async () => {
+  it('predictAsync and reconstructAsync return rows × inputDim, the values predict gives', async () => {
     expectMatrix(await ae.predictAsync(input), ROWS, INPUT);
+    const rebuilt = await ae.reconstructAsync(input);
+    expectMatrix(rebuilt, ROWS, INPUT);
+    expect(rebuilt.data).toEqual(ae.predict(input).data);
   });
 
   it('encode and encodeAsync return rows × latentDim', async () => {

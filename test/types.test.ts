@@ -11,6 +11,7 @@ import {
   ROW_METRICS,
   VariationalAutoencoder,
   type ActivationName,
+  type AsyncPredictOptions,
   type BatchLogs,
   type CodedError,
   type DataInput,
@@ -45,6 +46,11 @@ describe('types', () => {
     expectTypeOf(() => vae.encode(out, { out, withVariance: true })).returns.toEqualTypeOf<LatentDistribution>();
     expectTypeOf<Autoencoder['encodeAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
     expectTypeOf<Autoencoder['predictAsync']>().returns.toEqualTypeOf<Promise<Matrix>>();
+    expectTypeOf<Autoencoder['predictAsync']>().parameter(1).toEqualTypeOf<AsyncPredictOptions | undefined>();
+    expectTypeOf(() => vae.encodeAsync(out)).returns.toEqualTypeOf<Promise<Matrix>>();
+    expectTypeOf(() => vae.encodeAsync(out, { withVariance: true })).returns.toEqualTypeOf<Promise<LatentDistribution>>();
+    // @ts-expect-error asynchronous predictions take no out
+    void (() => vae.decodeAsync(out, { out }));
     expectTypeOf<Autoencoder['reconstructionError']>().returns.toEqualTypeOf<Float32Array>();
     expectTypeOf<Autoencoder['reconstructionError']>().parameter(1).toEqualTypeOf<ReconstructionErrorOptions | undefined>();
     expectTypeOf<ReconstructionErrorOptions>().toEqualTypeOf<{ metric?: RowMetric; out?: Float32Array }>();

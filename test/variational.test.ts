@@ -39,6 +39,19 @@ describe('VariationalAutoencoder', () => {
     expect(Array.from(stats.data.subarray(3, 6))).toEqual(Array.from(both.logVariance.data.subarray(0, 3)));
   });
 
+  it('encodes means and log-variances on a worker thread as encode does', async () => {
+    const both = vae.encode(x, { withVariance: true });
+    const mean = await vae.encodeAsync(x);
+    expect(mean.data).toEqual(both.mean.data);
+    const asyncBoth = await vae.encodeAsync(x, { withVariance: true });
+    expect(asyncBoth.mean.data).toEqual(both.mean.data);
+    expect(asyncBoth.logVariance.data).toEqual(both.logVariance.data);
+    expect((await vae.encodeAsync(x, { withVariance: false })).data).toEqual(both.mean.data);
+    expectCoded(await rejection(vae.encodeAsync(x, { withVariance: 'yes' } as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'options.withVariance');
+    expectCoded(thrown(() => vae.encode(x, { withVariance: 1 } as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'options.withVariance');
+    expectCoded(await rejection(vae.encodeAsync(x, { out: new Float32Array(1024 * 3) } as never)), RangeError, 'ERR_INVALID_ARG_VALUE', 'options.out');
+  });
+
   it('encodes the means into options.out when given, with or without the log-variances', () => {
     const mean = vae.encode(x);
     const out = new Float32Array(1024 * 3);

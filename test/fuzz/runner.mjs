@@ -709,8 +709,8 @@ property('evaluate', 5, [wholeSubjects, maybe(rowsRecipe), maybe(options({ loss:
   });
 });
 
-const INFERENCE = ['predict', 'predictAsync', 'encode', 'encodeAsync', 'decode', 'decodeAsync', 'reconstruct', 'reconstructionError', 'reconstructionErrorAsync'];
-/** The methods whose options.out must be refused over the input (the …Async ones take one argument and copy it). */
+const INFERENCE = ['predict', 'predictAsync', 'encode', 'encodeAsync', 'decode', 'decodeAsync', 'reconstruct', 'reconstructAsync', 'reconstructionError', 'reconstructionErrorAsync'];
+/** The methods whose options.out must be refused over the input (the …Async ones refuse any out: they copy the input and return a new array). */
 const TAKES_OUT = ['predict', 'encode', 'decode', 'reconstruct', 'reconstructionError'];
 property(
   'inference',
@@ -727,14 +727,25 @@ property(
     const model = built.subject;
     if (typeof model[method] !== 'function') return;
     const overInput = aliasOut(built.args, alias) && TAKES_OUT.includes(method);
+    const outToAsync = !TAKES_OUT.includes(method) && hasOwnOut(built.args[1]);
     await expectSafe(method, () => model[method](...built.args), {
       check: (out) => {
         if (overInput) return 'options.out over the input was accepted';
+        if (outToAsync) return `options.out was accepted by ${method}, which cannot write into it`;
         return out instanceof Float32Array || out?.mean ? undefined : isMatrixOf(out);
       },
     });
   },
 );
+
+/** Whether `options` is a plain object with an own `out` (false where looking throws: a hostile proxy). */
+function hasOwnOut(options) {
+  try {
+    return options !== null && typeof options === 'object' && Object.getPrototypeOf(options) === Object.prototype && Object.hasOwn(options, 'out');
+  } catch {
+    return false;
+  }
+}
 
 /**
  * Puts options.out beside the Float32Array input in one buffer ('beside', which must work) or over
