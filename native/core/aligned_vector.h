@@ -30,6 +30,10 @@ struct CacheLineAllocator {
   bool operator==(const CacheLineAllocator<U>&) const noexcept {
     return true;
   }
+  template <class U>
+  bool operator!=(const CacheLineAllocator<U>&) const noexcept {
+    return false;
+  }
 };
 
 template <class T>
