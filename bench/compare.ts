@@ -509,6 +509,8 @@ interface InferenceRow {
   ort: Record<string, number>; // 'intra 1', 'intra 2' → rows/s
   ortBest: number;
   maxAbsDiff: number;
+  /** predict with precision 'bf16' at the most threads, in the same rounds (W2, W3, where bf16 runs); not in oursBest. */
+  bf16?: { rowsPerSecond: number; threads: number; maxAbsDiff: number };
 }
 
 interface Contender {
@@ -563,6 +565,13 @@ async function inference(ort: ORT, w: Workload, ae: Autoencoder, x: Float32Array
     contenders.push({ name: `ours predict ${threads}t`, prepare, call: () => ae.predict(input) });
     contenders.push({ name: `ours predictAsync ${threads}t`, prepare, call: () => ae.predictAsync(input) });
   }
+  const bf16Threads = THREADS[THREADS.length - 1];
+  let bf16Diff = 0;
+  if (backendInfo().bf16 && w.name !== 'W1') {
+    const rounded = ae.predict(input, { precision: 'bf16' }).data;
+    for (let i = 0; i < rounded.length; i++) bf16Diff = Math.max(bf16Diff, Math.abs(rounded[i] - mine[i]));
+    contenders.push({ name: 'bf16 predict', prepare: () => setThreads(bf16Threads), call: () => ae.predict(input, { precision: 'bf16' }) });
+  }
   const sessions: Awaited<ReturnType<ORT['InferenceSession']['create']>>[] = [];
   let maxAbsDiff = 0;
   for (const threads of THREADS) {
@@ -586,12 +595,16 @@ async function inference(ort: ORT, w: Workload, ae: Autoencoder, x: Float32Array
   const ortRates: Record<string, number> = {};
   for (const [name, s] of Object.entries(seconds)) {
     if (name.startsWith('ours ')) ours[name.slice('ours '.length)] = INFERENCE_ROWS / s;
-    else ortRates[name.slice('ort '.length)] = INFERENCE_ROWS / s;
+    else if (name.startsWith('ort ')) ortRates[name.slice('ort '.length)] = INFERENCE_ROWS / s;
   }
   const [oursBestHow, oursBest] = Object.entries(ours).reduce((a, b) => (b[1] > a[1] ? b : a));
   const ortBest = Math.max(...Object.values(ortRates));
-  log(`${w.name} inference: ours ${Math.round(oursBest)} rows/s (${oursBestHow}), onnxruntime ${Math.round(ortBest)} rows/s, max |diff| ${maxAbsDiff.toExponential(1)}`);
-  return { workload: w.name, rows: INFERENCE_ROWS, ours, oursBest, oursBestHow, ort: ortRates, ortBest, maxAbsDiff };
+  const bf16 = seconds['bf16 predict'] ? { rowsPerSecond: INFERENCE_ROWS / seconds['bf16 predict'], threads: bf16Threads, maxAbsDiff: bf16Diff } : undefined;
+  log(
+    `${w.name} inference: ours ${Math.round(oursBest)} rows/s (${oursBestHow}), onnxruntime ${Math.round(ortBest)} rows/s, max |diff| ${maxAbsDiff.toExponential(1)}` +
+      (bf16 ? `; bf16 predict ${Math.round(bf16.rowsPerSecond)} rows/s` : ''),
+  );
+  return { workload: w.name, rows: INFERENCE_ROWS, ours, oursBest, oursBestHow, ort: ortRates, ortBest, maxAbsDiff, bf16 };
 }
 
 /**
@@ -973,6 +986,17 @@ async function main(): Promise<void> {
   out.push('');
   out.push(`Every rate above: the median over ${QUICK ? 5 : 15} rounds in which each contender (our calls at each thread count, onnxruntime at each) took its turn, so all of them met the same machine load.`);
   out.push('');
+  const bf16Inference = inferenceRows.filter((r) => r.bf16);
+  if (bf16Inference.length > 0) {
+    out.push(
+      `predict with precision 'bf16' (in the same rounds; not in "ours best"): ` +
+        bf16Inference
+          .map((r) => `${r.workload} ${fmtInt(r.bf16!.rowsPerSecond)} rows/s on ${r.bf16!.threads} thr, ${(r.bf16!.rowsPerSecond / r.ours[`predict ${r.bf16!.threads}t`]).toFixed(2)}× our float32 predict and ${(r.bf16!.rowsPerSecond / r.ortBest).toFixed(2)}× onnxruntime, max |Δ output| ${r.bf16!.maxAbsDiff.toExponential(1)}`)
+          .join('; ') +
+        '.',
+    );
+    out.push('');
+  }
   out.push(
     `One-row predict on W1 from JavaScript, median of the means of ${QUICK ? 7 : 21} batches of 10,000 calls (onnxruntime: ${QUICK ? 5 : 11} of 2,000 awaited runs), best batch mean in brackets: ${Object.entries(latency)
       .map(([k, v]) => `${k} ${v.median.toFixed(2)} µs (${v.best.toFixed(2)})`)

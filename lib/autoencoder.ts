@@ -1,7 +1,7 @@
 // Autoencoder: an Encoder and a Decoder trained together to rebuild their input. The three share
 // one native model, so training the autoencoder trains its encoder and decoder.
 import type { NativeCheckpoint, NativeEpoch, NativeFitResult, NativeModel } from './binding';
-import { type AsyncPredictOptions, type DataInput, type Matrix, type PredictOptions, outputInto, splitTail, toRows } from './data';
+import { type AsyncPredictOptions, type DataInput, type InferencePrecision, type Matrix, type PredictOptions, outputInto, precisionOption, splitTail, toRows } from './data';
 import { abortError, codedError, disposedError, typeError, rangeError, valueError } from './errors';
 import { Decoder } from './decoder';
 import { Encoder } from './encoder';
@@ -53,6 +53,8 @@ export type RowMetric = (typeof ROW_METRICS)[number];
 export interface ReconstructionErrorAsyncOptions {
   /** How each row's error is measured. Default: 'mse'. */
   metric?: RowMetric;
+  /** The reconstruction's matrix products in bfloat16 or float32 (see AsyncPredictOptions). Default: 'float32'. */
+  precision?: InferencePrecision;
 }
 
 /** Options of `reconstructionError`. */
@@ -513,22 +515,26 @@ export class Autoencoder extends LayerStack {
    * predictions do.
    */
   reconstructionError(x: DataInput, options: ReconstructionErrorOptions = {}): Float32Array {
-    const { o, rows, metric } = this.#errorArgs(x, options, ['metric', 'out']);
+    const { o, rows, metric, precision } = this.#errorArgs(x, options, ['metric', 'out', 'precision']);
     const out = outputInto(o.out, rows.rows, 1, 'x', rows.data);
-    return this.nativeModel().reconstructionError(rows.data, rows.rows, metric, out);
+    return this.nativeModel().reconstructionError(rows.data, rows.rows, metric, out, precision);
   }
 
   /** `reconstructionError` on a worker thread. */
   async reconstructionErrorAsync(x: DataInput, options: ReconstructionErrorAsyncOptions = {}): Promise<Float32Array> {
-    const { rows, metric } = this.#errorArgs(x, options, ['metric']);
-    return this.nativeModel().reconstructionErrorAsync(rows.data, rows.rows, metric);
+    const { rows, metric, precision } = this.#errorArgs(x, options, ['metric', 'precision']);
+    return this.nativeModel().reconstructionErrorAsync(rows.data, rows.rows, metric, precision);
   }
 
-  #errorArgs(x: DataInput, options: unknown, keys: string[]): { o: Record<string, unknown>; rows: Matrix; metric: RowMetric } {
+  #errorArgs(
+    x: DataInput,
+    options: unknown,
+    keys: string[],
+  ): { o: Record<string, unknown>; rows: Matrix; metric: RowMetric; precision: InferencePrecision | undefined } {
     const o = optionalObject('options', options);
     knownKeys('options', o, keys);
     const metric = o.metric === undefined ? 'mse' : oneOf('options.metric', o.metric, ROW_METRICS);
-    return { o, rows: toRows('x', x, this.inputDim), metric };
+    return { o, rows: toRows('x', x, this.inputDim), metric, precision: precisionOption(o) };
   }
 }
 

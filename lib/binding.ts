@@ -80,11 +80,11 @@ export interface NativeModel {
   tensors(): { name: string; shape: number[] }[];
   getTensor(name: string): Float32Array;
   setTensor(name: string, values: Float32Array): void;
-  predict(x: Float32Array, rows: number, first: number, last: number, out?: Float32Array): Float32Array;
-  predictAsync(x: Float32Array, rows: number, first: number, last: number): Promise<Float32Array>;
+  predict(x: Float32Array, rows: number, first: number, last: number, out?: Float32Array, precision?: string): Float32Array;
+  predictAsync(x: Float32Array, rows: number, first: number, last: number, precision?: string): Promise<Float32Array>;
   evaluate(x: Float32Array, rows: number, loss: string, huberDelta: number): number;
-  reconstructionError(x: Float32Array, rows: number, metric: string, out?: Float32Array): Float32Array;
-  reconstructionErrorAsync(x: Float32Array, rows: number, metric: string): Promise<Float32Array>;
+  reconstructionError(x: Float32Array, rows: number, metric: string, out?: Float32Array, precision?: string): Float32Array;
+  reconstructionErrorAsync(x: Float32Array, rows: number, metric: string, precision?: string): Promise<Float32Array>;
   fit(
     x: Float32Array,
     rows: number,

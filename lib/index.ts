@@ -29,7 +29,7 @@ export {
   type RegularizationConfig,
   type ScheduleConfig,
 } from './fit';
-export { allocateFloat32, type AsyncPredictOptions, type DataInput, type Matrix, type PredictOptions } from './data';
+export { allocateFloat32, INFERENCE_PRECISIONS, type AsyncPredictOptions, type DataInput, type InferencePrecision, type Matrix, type PredictOptions } from './data';
 export { backendInfo, defaultBackend, getThreads, setThreads, type BackendChoice, type BackendInfo, type LoadOptions } from './backend';
 export { initDistributed, type DistributedInfo, type DistributedOptions } from './distributed';
 export { type CodedError, type ErrorCode } from './errors';

@@ -3,7 +3,7 @@
 // share one set of weights.
 import { types } from 'node:util';
 import { native, type NativeLayerSpec, type NativeModel } from './binding';
-import { type AsyncPredictOptions, type DataInput, type Matrix, type PredictOptions, checkAsyncPredictOptions, checkResultSize, lengthOf, matrix, outputArray, toRows } from './data';
+import { type AsyncPredictOptions, type DataInput, type Matrix, type PredictOptions, checkResultSize, lengthOf, matrix, outputInto, precisionOption, predictionOptions, toRows } from './data';
 import { codedError, disposedError, typeError, rangeError } from './errors';
 import { layerInfo, type DenseLayerConfig, type LayerInfo } from './layers';
 import { checkReceivers } from './validate';
@@ -248,17 +248,22 @@ export abstract class LayerStack {
   /** @internal `predict` under the caller's argument name, so that errors name what the caller passed (decode's `z`). */
   protected forward(name: string, x: DataInput, options: PredictOptions | undefined): Matrix {
     const rows = toRows(name, x, this.inputDim);
-    const given = outputArray(options, rows.rows, this.outputDim, name, rows.data);
-    const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, given);
+    if (options === undefined) {
+      const pooled = outputInto(undefined, rows.rows, this.outputDim, name, rows.data);
+      return matrix(this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, pooled), rows.rows, this.outputDim);
+    }
+    const o = predictionOptions(options, ['out', 'precision']);
+    const given = outputInto(o.out, rows.rows, this.outputDim, name, rows.data);
+    const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, given, precisionOption(o));
     return matrix(out, rows.rows, this.outputDim);
   }
 
   /** @internal */
   protected async forwardAsync(name: string, x: DataInput, options: unknown): Promise<Matrix> {
     const rows = toRows(name, x, this.inputDim);
-    checkAsyncPredictOptions(options);
+    const precision = precisionOption(predictionOptions(options, ['precision']));
     checkResultSize('the output', rows.rows, this.outputDim);
-    const out = await this.nativeModel().predictAsync(rows.data, rows.rows, this.#first, this.#last);
+    const out = await this.nativeModel().predictAsync(rows.data, rows.rows, this.#first, this.#last, precision);
     return matrix(out, rows.rows, this.outputDim);
   }
 

@@ -100,8 +100,7 @@ export function optionalFunction<F>(name: string, value: unknown): F | undefined
 export function knownKeys(name: string, options: Record<string, unknown>, allowed: readonly string[]): void {
   for (const key of Object.keys(options)) {
     if (!allowed.includes(key)) {
-      const expected = allowed.length > 0 ? `one of the known options (${allowed.join(', ')})` : 'absent (this call takes no options)';
-      throw valueError(`${name}.${key}`, expected, key);
+      throw valueError(`${name}.${key}`, `one of the known options (${allowed.join(', ')})`, key);
     }
   }
 }

@@ -2,7 +2,7 @@
 // decodes a sample drawn by the reparameterization trick and adds β · KL(q(z|x) ‖ N(0, I)) to the
 // loss, and new data comes from decoding draws from the prior.
 import { Autoencoder, type AutoencoderConfig } from './autoencoder';
-import { type DataInput, type Matrix, type PredictOptions, checkResultSize, matrix, outputInto, toRows } from './data';
+import { type AsyncPredictOptions, type DataInput, type Matrix, type PredictOptions, checkResultSize, matrix, outputInto, precisionOption, toRows } from './data';
 import { rangeError } from './errors';
 import { pooledResult } from './result-pool';
 import { modelFromBuffer, readModelFile } from './model-file';
@@ -55,22 +55,22 @@ export class VariationalAutoencoder extends Autoencoder {
   override encode(x: DataInput, options: PredictOptions & { withVariance: true }): LatentDistribution;
   override encode(x: DataInput, options: PredictOptions & { withVariance?: boolean } = {}): Matrix | LatentDistribution {
     const o = optionalObject('options', options);
-    knownKeys('options', o, ['withVariance', 'out']);
+    knownKeys('options', o, ['withVariance', 'out', 'precision']);
     const rows = toRows('x', x, this.inputDim);
     const mean = outputInto(o.out, rows.rows, this.latentDim, 'x', rows.data);
     const withVariance = optionalBoolean('options.withVariance', o.withVariance, false);
-    const stats = this.encoder.encode(rows);
+    const stats = this.encoder.encode(rows, { precision: precisionOption(o) });
     return withVariance ? this.#split(stats, mean) : matrix(this.#half(stats, 0, mean), stats.rows, this.latentDim);
   }
 
   /** `encode` on a worker thread: the means, or with `{ withVariance: true }` means and log-variances. */
-  override encodeAsync(x: DataInput, options?: { withVariance?: false }): Promise<Matrix>;
-  override encodeAsync(x: DataInput, options: { withVariance: true }): Promise<LatentDistribution>;
-  override async encodeAsync(x: DataInput, options: { withVariance?: boolean } = {}): Promise<Matrix | LatentDistribution> {
+  override encodeAsync(x: DataInput, options?: AsyncPredictOptions & { withVariance?: false }): Promise<Matrix>;
+  override encodeAsync(x: DataInput, options: AsyncPredictOptions & { withVariance: true }): Promise<LatentDistribution>;
+  override async encodeAsync(x: DataInput, options: AsyncPredictOptions & { withVariance?: boolean } = {}): Promise<Matrix | LatentDistribution> {
     const o = optionalObject('options', options);
-    knownKeys('options', o, ['withVariance']);
+    knownKeys('options', o, ['withVariance', 'precision']);
     const withVariance = optionalBoolean('options.withVariance', o.withVariance, false);
-    const stats = await this.encoder.encodeAsync(x);
+    const stats = await this.encoder.encodeAsync(x, { precision: precisionOption(o) });
     return withVariance ? this.#split(stats, undefined) : matrix(this.#half(stats, 0, undefined), stats.rows, this.latentDim);
   }
 

@@ -2,7 +2,8 @@
 // AVX512-BF16; the loss of W2 and W3 after the same steps within 1% of float32's, from the same
 // initial weights; elsewhere a clear refusal.
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, Decoder, Encoder, backendInfo, type ActivationName, type FitOptions } from 'native-autoencoder';
+import { Autoencoder, Decoder, Encoder, VariationalAutoencoder, backendInfo, type ActivationName, type FitOptions } from 'native-autoencoder';
+import { expectCoded, rejection, thrown } from './helpers';
 
 const info = backendInfo();
 
@@ -75,5 +76,91 @@ describe("precision: 'bf16'", () => {
     console.log(`W3 after 4 steps: float32 ${float32[1].toPrecision(6)}, bf16 ${bf16[1].toPrecision(6)} (${(difference * 100).toFixed(3)}% apart)`);
     expect(difference).toBeLessThan(0.01);
     expect(difference).toBeGreaterThan(0);
+  });
+
+  describe('inference', () => {
+    // Small widths with a large middle layer: the 2^24-multiply-add products take oneDNN's primitives, the rest its GEMM.
+    const widths = [300, 2048, 24, 2048, 300];
+    const activations: ActivationName[] = ['relu', 'linear', 'relu', 'sigmoid'];
+    const rows = 70;
+    const x = data(rows, widths[0]);
+
+    /** The largest |a - b| over the largest |b|: bf16 keeps 8 significant bits, so about 1e-2 at most. */
+    const relativeToScale = (a: Float32Array, b: Float32Array) => {
+      let worst = 0;
+      let scale = 0;
+      for (let i = 0; i < b.length; i++) {
+        worst = Math.max(worst, Math.abs(a[i] - b[i]));
+        scale = Math.max(scale, Math.abs(b[i]));
+      }
+      return worst / scale;
+    };
+
+    it.runIf(!!info.bf16)('predict, encode, decode, their …Async variants and reconstructionError run in bf16 within bf16 tolerance of float32', async () => {
+      const ae = build(widths, activations);
+      const float32 = ae.predict(x).data;
+      const bf16 = ae.predict(x, { precision: 'bf16' }).data;
+      const apart = relativeToScale(bf16, float32);
+      expect(apart).toBeGreaterThan(0); // the products did run in another precision
+      expect(apart).toBeLessThan(2e-2);
+      expect(ae.predict(x, { precision: 'float32' }).data).toEqual(float32);
+      expect((await ae.predictAsync(x, { precision: 'bf16' })).data).toEqual(bf16);
+      expect((await ae.reconstructAsync(x, { precision: 'bf16' })).data).toEqual(bf16);
+      const out = new Float32Array(rows * widths[0]);
+      expect(ae.reconstruct(x, { precision: 'bf16', out }).data).toBe(out);
+      expect(out).toEqual(bf16);
+
+      const z = ae.encode(x);
+      const z16 = ae.encode(x, { precision: 'bf16' });
+      expect(relativeToScale(z16.data, z.data)).toBeLessThan(2e-2);
+      expect((await ae.encodeAsync(x, { precision: 'bf16' })).data).toEqual(z16.data);
+      expect(relativeToScale(ae.decode(z, { precision: 'bf16' }).data, ae.decode(z).data)).toBeLessThan(2e-2);
+      expect((await ae.decoder.decodeAsync(z, { precision: 'bf16' })).data).toEqual(ae.decode(z, { precision: 'bf16' }).data);
+
+      const scores = ae.reconstructionError(x);
+      const scores16 = ae.reconstructionError(x, { precision: 'bf16' });
+      expect(relativeToScale(scores16, scores)).toBeLessThan(5e-2);
+      expect(await ae.reconstructionErrorAsync(x, { precision: 'bf16' })).toEqual(scores16);
+      ae.dispose();
+    });
+
+    it.runIf(!!info.bf16)("a VariationalAutoencoder's means and log-variances in bf16", async () => {
+      const vae = new VariationalAutoencoder({
+        encoder: new Encoder({ inputDim: 300, layers: [{ units: 2048, activation: 'relu' }, { units: 16 }], seed: 1 }),
+        decoder: new Decoder({ latentDim: 8, layers: [{ units: 300, activation: 'sigmoid' }], seed: 2 }),
+      });
+      const both = vae.encode(x, { withVariance: true });
+      const both16 = vae.encode(x, { withVariance: true, precision: 'bf16' });
+      expect(relativeToScale(both16.mean.data, both.mean.data)).toBeLessThan(2e-2);
+      expect(relativeToScale(both16.logVariance.data, both.logVariance.data)).toBeLessThan(2e-2);
+      const async16 = await vae.encodeAsync(x, { withVariance: true, precision: 'bf16' });
+      expect(async16.mean.data).toEqual(both16.mean.data);
+      expect(async16.logVariance.data).toEqual(both16.logVariance.data);
+      vae.dispose();
+    });
+
+    it.runIf(!info.bf16)('refuses bf16 with ERR_BF16_UNAVAILABLE where there are no bf16 products, and float32 still works', async () => {
+      const ae = build(widths, activations);
+      const unavailable = { code: 'ERR_BF16_UNAVAILABLE', message: expect.stringContaining(info.bf16Reason) };
+      expect(thrown(() => ae.predict(x, { precision: 'bf16' }))).toMatchObject(unavailable);
+      expect(thrown(() => ae.reconstructionError(x, { precision: 'bf16' }))).toMatchObject(unavailable);
+      expect(await rejection(ae.predictAsync(x, { precision: 'bf16' }))).toMatchObject(unavailable);
+      expect(await rejection(ae.reconstructionErrorAsync(x, { precision: 'bf16' }))).toMatchObject(unavailable);
+      expect(ae.predict(x, { precision: 'float32' }).data).toEqual(ae.predict(x).data);
+      ae.dispose();
+    });
+
+    it('refuses a precision that is not float32 or bf16, naming options.precision', async () => {
+      const ae = build([8, 4, 8], ['relu', 'sigmoid']);
+      const small = new Float32Array(16);
+      for (const precision of ['fp16', 'tf32', 16, null]) {
+        const [kind, code] = typeof precision === 'string' ? [RangeError, 'ERR_INVALID_ARG_VALUE'] : [TypeError, 'ERR_INVALID_ARG_TYPE'];
+        expectCoded(thrown(() => ae.predict(small, { precision: precision as never })), kind, code, 'options.precision');
+        expectCoded(await rejection(ae.predictAsync(small, { precision: precision as never })), kind, code, 'options.precision');
+        expectCoded(thrown(() => ae.reconstructionError(small, { precision: precision as never })), kind, code, 'options.precision');
+        expectCoded(await rejection(ae.reconstructionErrorAsync(small, { precision: precision as never })), kind, code, 'options.precision');
+      }
+      ae.dispose();
+    });
   });
 });

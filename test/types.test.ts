@@ -16,6 +16,7 @@ import {
   type CodedError,
   type DataInput,
   type EpochLogs,
+  type InferencePrecision,
   type FitOptions,
   type History,
   type LatentDistribution,
@@ -39,7 +40,9 @@ describe('types', () => {
     expectTypeOf<Autoencoder['decode']>().returns.toEqualTypeOf<Matrix>();
     expectTypeOf<Autoencoder['predict']>().returns.toEqualTypeOf<Matrix>();
     expectTypeOf<Autoencoder['predict']>().parameter(1).toEqualTypeOf<PredictOptions | undefined>();
-    expectTypeOf<PredictOptions>().toEqualTypeOf<{ out?: Float32Array }>();
+    expectTypeOf<PredictOptions>().toEqualTypeOf<{ out?: Float32Array; precision?: 'float32' | 'bf16' }>();
+    expectTypeOf<AsyncPredictOptions>().toEqualTypeOf<{ precision?: InferencePrecision }>();
+    expectTypeOf<InferencePrecision>().toEqualTypeOf<'float32' | 'bf16'>();
     const vae = null as unknown as VariationalAutoencoder;
     const out = new Float32Array(0);
     expectTypeOf(() => vae.encode(out, { out })).returns.toEqualTypeOf<Matrix>();
@@ -53,9 +56,9 @@ describe('types', () => {
     void (() => vae.decodeAsync(out, { out }));
     expectTypeOf<Autoencoder['reconstructionError']>().returns.toEqualTypeOf<Float32Array>();
     expectTypeOf<Autoencoder['reconstructionError']>().parameter(1).toEqualTypeOf<ReconstructionErrorOptions | undefined>();
-    expectTypeOf<ReconstructionErrorOptions>().toEqualTypeOf<{ metric?: RowMetric; out?: Float32Array }>();
+    expectTypeOf<ReconstructionErrorOptions>().toEqualTypeOf<{ metric?: RowMetric; out?: Float32Array; precision?: InferencePrecision }>();
     expectTypeOf<Autoencoder['reconstructionErrorAsync']>().parameter(1).toEqualTypeOf<ReconstructionErrorAsyncOptions | undefined>();
-    expectTypeOf<ReconstructionErrorAsyncOptions>().toEqualTypeOf<{ metric?: RowMetric }>();
+    expectTypeOf<ReconstructionErrorAsyncOptions>().toEqualTypeOf<{ metric?: RowMetric; precision?: InferencePrecision }>();
     expectTypeOf<Autoencoder['reconstructionErrorAsync']>().returns.toEqualTypeOf<Promise<Float32Array>>();
     expectTypeOf<Autoencoder['evaluate']>().returns.toEqualTypeOf<number>();
     expectTypeOf<Autoencoder['getWeights']>().returns.toEqualTypeOf<WeightTensor[]>();

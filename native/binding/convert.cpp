@@ -90,6 +90,15 @@ long integer_arg(const Napi::Value& value, const char* name, long min, long max)
   return long(d);
 }
 
+Precision precision_arg(const Napi::Value& value) {
+  if (value.IsUndefined()) return Precision::Float32;
+  if (!value.IsString()) throw_type("precision must be a string");
+  const std::string name = value.As<Napi::String>().Utf8Value();
+  if (name == "bf16") return Precision::Bf16;
+  if (name != "float32") throw_range("precision must be one of float32, bf16");
+  return Precision::Float32;
+}
+
 NetworkSpec network_spec_from(const Napi::Object& spec) {
   NetworkSpec out;
   Napi::Value layers = spec.Get("layers");

@@ -20,6 +20,8 @@ FloatSpan float_rows(const Napi::Value& value, const char* name, long rows, long
 // The same, for an array the call writes into.
 float* writable_float_rows(const Napi::Value& value, const char* name, long rows, long cols);
 long integer_arg(const Napi::Value& value, const char* name, long min, long max);
+// An optional inference precision argument, "float32" (when undefined) or "bf16".
+Precision precision_arg(const Napi::Value& value);
 // An optional backend name argument: "cpu" when undefined (AddonState::backend_named checks the name).
 std::string backend_arg(const Napi::Value& value);
 

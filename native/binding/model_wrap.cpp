@@ -178,7 +178,8 @@ Napi::Value ModelWrap::set_tensor(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// predict(x, rows, first, last[, out]) and predictAsync(x, rows, first, last) take the same first four.
+// predict(x, rows, first, last[, out[, precision]]) and predictAsync(x, rows, first, last[, precision])
+// take the same first four.
 struct PredictArgs {
   FloatSpan x;
   long rows;
@@ -199,6 +200,7 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
   Model& model = checked(env, Access::Read);
   return guarded(env, [&]() -> Napi::Value {
     const auto [x, rows, first, last] = predict_args(info, model);
+    const Precision precision = precision_arg(info[5]);
     const long cols = model.spec().layers[last - 1].units;
     const ResultArray result = result_array(env, info[4], x, rows, cols);
     Workspace* reuse = nullptr;
@@ -206,14 +208,14 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
     const auto kept = [&] {
       return small_ws_.first == first && small_ws_.last == last && small_ws_.ws->capacity() >= capacity;
     };
-    if (!kept() && worth_keeping(model, first, last, capacity)) {
+    if (precision == Precision::Float32 && !kept() && worth_keeping(model, first, last, capacity)) {
       small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, Precision::Float32,
                                                  backend_->memory());
       small_ws_.first = first;
       small_ws_.last = last;
     }
     if (kept()) reuse = small_ws_.ws.get();
-    ae::predict(*backend_, model, first, last, x.data, rows, result.data, reuse);
+    ae::predict(*backend_, model, first, last, x.data, rows, result.data, reuse, precision);
     return result.array;
   });
 }
@@ -223,14 +225,15 @@ Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
   Model& model = checked(env, Access::Read);
   return guarded(env, [&]() -> Napi::Value {
     const auto [x, rows, first, last] = predict_args(info, model);
-    return start_inference(info, copy_rows(x), rows, first, last, std::nullopt);
+    const Precision precision = precision_arg(info[4]);
+    return start_inference(info, copy_rows(x), rows, first, last, std::nullopt, precision);
   });
 }
 
 Napi::Value ModelWrap::start_inference(const Napi::CallbackInfo& info, std::vector<float> input, long rows, int first,
-                                       int last, std::optional<RowMetric> metric) {
+                                       int last, std::optional<RowMetric> metric, Precision precision) {
   auto* worker = new InferenceWorker(info.Env(), this, info.This().As<Napi::Object>(), model_, std::move(input), rows,
-                                     first, last, metric);
+                                     first, last, metric, precision);
   ++readers_;
   ++state_->inference_jobs;
   worker->Queue();
@@ -269,9 +272,11 @@ Napi::Value ModelWrap::reconstruction_error_impl(const Napi::CallbackInfo& info,
     FloatSpan x = float_rows(info[0], "x", rows, cols);
     if (!info[2].IsString()) throw_type("metric must be a string");
     RowMetric metric = parse_row_metric(info[2].As<Napi::String>().Utf8Value());
-    if (async) return start_inference(info, copy_rows(x), rows, 0, model.layer_count(), metric);
+    // reconstructionError(x, rows, metric[, out[, precision]]), reconstructionErrorAsync(x, rows, metric[, precision])
+    const Precision precision = precision_arg(info[async ? 3 : 4]);
+    if (async) return start_inference(info, copy_rows(x), rows, 0, model.layer_count(), metric, precision);
     const ResultArray result = result_array(env, info[3], x, rows, 1);
-    ae::reconstruction_error(*backend_, model, x.data, rows, metric, result.data);
+    ae::reconstruction_error(*backend_, model, x.data, rows, metric, result.data, precision);
     return result.array;
   });
 }

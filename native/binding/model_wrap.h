@@ -43,7 +43,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value reconstruction_error_async(const Napi::CallbackInfo& info);
   Napi::Value reconstruction_error_impl(const Napi::CallbackInfo& info, bool async);
   Napi::Value start_inference(const Napi::CallbackInfo& info, std::vector<float> input, long rows, int first,
-                              int last, std::optional<RowMetric> metric);
+                              int last, std::optional<RowMetric> metric, Precision precision);
   Napi::Value fit(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);

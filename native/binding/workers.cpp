@@ -177,7 +177,7 @@ void FitJob::finish(Napi::Env env, FitEvent& event) {
 
 InferenceWorker::InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
                                  std::vector<float> input, long rows, int first, int last,
-                                 std::optional<RowMetric> metric)
+                                 std::optional<RowMetric> metric, Precision precision)
     : Napi::AsyncWorker(env, "native-autoencoder.inference"),
       state_(&state_of(env)),
       wrap_(wrap),
@@ -188,16 +188,17 @@ InferenceWorker::InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object se
       rows_(rows),
       first_(first),
       last_(last),
-      metric_(metric) {}
+      metric_(metric),
+      precision_(precision) {}
 
 void InferenceWorker::Execute() {
   try {
     if (metric_) {
       output_.resize(size_t(rows_));
-      ae::reconstruction_error(wrap_->backend(), *model_, input_.data(), rows_, *metric_, output_.data());
+      ae::reconstruction_error(wrap_->backend(), *model_, input_.data(), rows_, *metric_, output_.data(), precision_);
     } else {
       output_.resize(size_t(rows_) * size_t(model_->spec().layers[last_ - 1].units));
-      ae::predict(wrap_->backend(), *model_, first_, last_, input_.data(), rows_, output_.data());
+      ae::predict(wrap_->backend(), *model_, first_, last_, input_.data(), rows_, output_.data(), nullptr, precision_);
     }
   } catch (const std::exception& e) {
     error_ = capture(e);

@@ -76,7 +76,8 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
 class InferenceWorker : public Napi::AsyncWorker {
  public:
   InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
-                  std::vector<float> input, long rows, int first, int last, std::optional<RowMetric> metric);
+                  std::vector<float> input, long rows, int first, int last, std::optional<RowMetric> metric,
+                  Precision precision);
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
@@ -94,6 +95,7 @@ class InferenceWorker : public Napi::AsyncWorker {
   long rows_;
   int first_, last_;
   std::optional<RowMetric> metric_;
+  Precision precision_;
   ErrorInfo error_;
 };
 

@@ -140,6 +140,13 @@ enum ReducedExtra { kLoss, kKl, kPenalty, kStop, kReducedExtras };
                             : "; weights kept at the last finite step"));
 }
 
+void require_precision(Backend& be, Precision precision) {
+  if (precision != Precision::Bf16) return;
+  const BackendInfo info = be.info();
+  if (info.bf16_kernels.empty())
+    throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "precision 'bf16' is unavailable: " + info.bf16_reason);
+}
+
 }  // namespace
 
 void validate_fit(const Model& model, const FitConfig& c, const DataView& train, const DataView* val) {
@@ -168,11 +175,7 @@ void validate_fit(const Model& model, const FitConfig& c, const DataView& train,
 FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& c,
               FitObserver& observer) {
   validate_fit(model, c, train, val);
-  if (c.precision == Precision::Bf16) {
-    const BackendInfo info = be.info();
-    if (info.bf16_kernels.empty())
-      throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "precision 'bf16' is unavailable: " + info.bf16_reason);
-  }
+  require_precision(be, c.precision);
   if (const int ranks = split_ranks(be, model, c, train); ranks > 1) return fit_split(be, model, train, val, c, observer, ranks);
   auto scope = be.enter_compute();
   be.set_tf32(c.precision == Precision::Tf32);
@@ -416,14 +419,16 @@ double evaluate(Backend& be, const Model& model, const DataView& x, const LossSp
 }
 
 void predict(Backend& be, const Model& model, int first_layer, int last_layer, const float* x, long rows, float* out,
-             Workspace* reuse) {
+             Workspace* reuse, Precision precision) {
+  require_precision(be, precision);
   auto scope = be.enter_compute();
   const long in_cols = model.spec().layers[first_layer].inputs;
   const long out_cols = model.spec().layers[last_layer - 1].units;
+  if (reuse && reuse->precision() != precision) reuse = nullptr;
   std::unique_ptr<Workspace> own;
   if (!reuse) own = std::make_unique<Workspace>(model.spec(), first_layer, last_layer,
-                                                std::min(kInferenceChunk, std::max(rows, 1L)), false,
-                                                Precision::Float32, be.memory());
+                                                std::min(kInferenceChunk, std::max(rows, 1L)), false, precision,
+                                                be.memory());
   Workspace& ws = reuse ? *reuse : *own;
   const long chunk = ws.capacity();
   for (long first = 0; first < rows; first += chunk) {
@@ -447,12 +452,13 @@ RowMetric parse_row_metric(const std::string& name) {
               "metric must be one of mse, mae, binaryCrossentropy; received '" + name + "'");
 }
 
-void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out) {
+void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out,
+                          Precision precision) {
   const long cols = model.spec().layers.front().inputs;
   std::vector<float> recon(size_t(std::min(kInferenceChunk, std::max(rows, 1L))) * cols);
   for (long first = 0; first < rows; first += kInferenceChunk) {
     const long n = std::min(kInferenceChunk, rows - first);
-    predict(be, model, 0, model.layer_count(), x + size_t(first) * cols, n, recon.data());
+    predict(be, model, 0, model.layer_count(), x + size_t(first) * cols, n, recon.data(), nullptr, precision);
     for (long r = 0; r < n; ++r) {
       const float* a = x + size_t(first + r) * cols;
       const float* b = recon.data() + size_t(r) * cols;

@@ -118,12 +118,16 @@ Evaluation evaluate_terms(Backend& be, const Model& model, const DataView& x, co
 // Inference runs in chunks of this many rows, so its workspace stays small whatever the input.
 constexpr long kInferenceChunk = 1024;
 
+// With Precision::Bf16 the matrix products round their operands to bfloat16 (float32 sums); a
+// reused workspace of another precision is left alone. Throws ERR_BF16_UNAVAILABLE where the
+// backend has no bf16 products.
 void predict(Backend& be, const Model& model, int first, int last, const float* x, long rows, float* out,
-             Workspace* reuse = nullptr);
+             Workspace* reuse = nullptr, Precision precision = Precision::Float32);
 
 enum class RowMetric { Mse, Mae, BinaryCrossentropy };
 RowMetric parse_row_metric(const std::string& name);
 // One reconstruction error per row of x.
-void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out);
+void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out,
+                          Precision precision = Precision::Float32);
 
 }  // namespace ae

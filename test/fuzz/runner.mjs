@@ -53,6 +53,7 @@ const STATE_CODES = new Set([
   'ABORT_ERR',
   'ERR_CUDA_UNAVAILABLE',
   'ERR_TF32_UNAVAILABLE',
+  'ERR_BF16_UNAVAILABLE',
 ]);
 /** Codes of bad arguments: a TypeError or RangeError whose message names the argument in quotes. */
 const ARGUMENT_CODES = new Set(['ERR_INVALID_ARG_TYPE', 'ERR_INVALID_ARG_VALUE', 'ERR_OUT_OF_RANGE']);
@@ -719,7 +720,7 @@ property(
     subjects,
     fc.constantFrom(...INFERENCE),
     maybe(rowsRecipe),
-    maybe(options({ metric: maybe(strs(...ROW_METRICS)), withVariance: maybe(bools), out: maybe(rowsRecipe) }, 0.5)),
+    maybe(options({ metric: maybe(strs(...ROW_METRICS)), withVariance: maybe(bools), out: maybe(rowsRecipe), precision: maybe(strs('float32', 'bf16')) }, 0.5)),
     fc.constantFrom('none', 'none', 'over', 'beside'),
   ],
   async (run, subject, method, x, opts, alias) => {
