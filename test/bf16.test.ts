@@ -95,14 +95,18 @@ describe("precision: 'bf16'", () => {
       }
       return worst / scale;
     };
+    /** Apart from float32 (the products did run in bf16), but by less than `tolerance` of the scale. */
+    const expectBf16Near = (bf16: Float32Array, float32: Float32Array, tolerance: number) => {
+      const apart = relativeToScale(bf16, float32);
+      expect(apart).toBeGreaterThan(0);
+      expect(apart).toBeLessThan(tolerance);
+    };
 
     it.runIf(!!info.bf16)('predict, encode, decode, their …Async variants and reconstructionError run in bf16 within bf16 tolerance of float32', async () => {
       const ae = build(widths, activations);
       const float32 = ae.predict(x).data;
       const bf16 = ae.predict(x, { precision: 'bf16' }).data;
-      const apart = relativeToScale(bf16, float32);
-      expect(apart).toBeGreaterThan(0); // the products did run in another precision
-      expect(apart).toBeLessThan(2e-2);
+      expectBf16Near(bf16, float32, 2e-2);
       expect(ae.predict(x, { precision: 'float32' }).data).toEqual(float32);
       expect((await ae.predictAsync(x, { precision: 'bf16' })).data).toEqual(bf16);
       expect((await ae.reconstructAsync(x, { precision: 'bf16' })).data).toEqual(bf16);
@@ -112,14 +116,14 @@ describe("precision: 'bf16'", () => {
 
       const z = ae.encode(x);
       const z16 = ae.encode(x, { precision: 'bf16' });
-      expect(relativeToScale(z16.data, z.data)).toBeLessThan(2e-2);
+      expectBf16Near(z16.data, z.data, 2e-2);
       expect((await ae.encodeAsync(x, { precision: 'bf16' })).data).toEqual(z16.data);
-      expect(relativeToScale(ae.decode(z, { precision: 'bf16' }).data, ae.decode(z).data)).toBeLessThan(2e-2);
-      expect((await ae.decoder.decodeAsync(z, { precision: 'bf16' })).data).toEqual(ae.decode(z, { precision: 'bf16' }).data);
+      const decoded16 = ae.decode(z, { precision: 'bf16' }).data;
+      expectBf16Near(decoded16, ae.decode(z).data, 2e-2);
+      expect((await ae.decoder.decodeAsync(z, { precision: 'bf16' })).data).toEqual(decoded16);
 
-      const scores = ae.reconstructionError(x);
       const scores16 = ae.reconstructionError(x, { precision: 'bf16' });
-      expect(relativeToScale(scores16, scores)).toBeLessThan(5e-2);
+      expectBf16Near(scores16, ae.reconstructionError(x), 5e-2);
       expect(await ae.reconstructionErrorAsync(x, { precision: 'bf16' })).toEqual(scores16);
       ae.dispose();
     });
@@ -131,8 +135,8 @@ describe("precision: 'bf16'", () => {
       });
       const both = vae.encode(x, { withVariance: true });
       const both16 = vae.encode(x, { withVariance: true, precision: 'bf16' });
-      expect(relativeToScale(both16.mean.data, both.mean.data)).toBeLessThan(2e-2);
-      expect(relativeToScale(both16.logVariance.data, both.logVariance.data)).toBeLessThan(2e-2);
+      expectBf16Near(both16.mean.data, both.mean.data, 2e-2);
+      expectBf16Near(both16.logVariance.data, both.logVariance.data, 2e-2);
       const async16 = await vae.encodeAsync(x, { withVariance: true, precision: 'bf16' });
       expect(async16.mean.data).toEqual(both16.mean.data);
       expect(async16.logVariance.data).toEqual(both16.logVariance.data);
@@ -146,6 +150,8 @@ describe("precision: 'bf16'", () => {
       expect(thrown(() => ae.reconstructionError(x, { precision: 'bf16' }))).toMatchObject(unavailable);
       expect(await rejection(ae.predictAsync(x, { precision: 'bf16' }))).toMatchObject(unavailable);
       expect(await rejection(ae.reconstructionErrorAsync(x, { precision: 'bf16' }))).toMatchObject(unavailable);
+      expect(thrown(() => ae.reconstructionError(new Float32Array(0), { precision: 'bf16' }))).toMatchObject(unavailable);
+      expect(thrown(() => ae.predict(new Float32Array(0), { precision: 'bf16' }))).toMatchObject(unavailable);
       expect(ae.predict(x, { precision: 'float32' }).data).toEqual(ae.predict(x).data);
       ae.dispose();
     });

@@ -454,6 +454,7 @@ RowMetric parse_row_metric(const std::string& name) {
 
 void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out,
                           Precision precision) {
+  require_precision(be, precision);
   const long cols = model.spec().layers.front().inputs;
   std::vector<float> recon(size_t(std::min(kInferenceChunk, std::max(rows, 1L))) * cols);
   for (long first = 0; first < rows; first += kInferenceChunk) {
