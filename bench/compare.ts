@@ -551,6 +551,12 @@ async function timeInterleaved(contenders: Contender[], budgetSeconds: number): 
   return Object.fromEntries(contenders.map((c) => [c.name, median(means.get(c.name)!)]));
 }
 
+function maxAbsDifference(a: Float32Array, b: Float32Array): number {
+  let most = 0;
+  for (let i = 0; i < a.length; i++) most = Math.max(most, Math.abs(a[i] - b[i]));
+  return most;
+}
+
 async function inference(ort: ORT, w: Workload, ae: Autoencoder, x: Float32Array, dir: string): Promise<InferenceRow> {
   const cols = w.widths[0];
   const input = rowsOf(x, cols, INFERENCE_ROWS);
@@ -569,7 +575,7 @@ async function inference(ort: ORT, w: Workload, ae: Autoencoder, x: Float32Array
   let bf16Diff = 0;
   if (backendInfo().bf16 && w.name !== 'W1') {
     const rounded = ae.predict(input, { precision: 'bf16' }).data;
-    for (let i = 0; i < rounded.length; i++) bf16Diff = Math.max(bf16Diff, Math.abs(rounded[i] - mine[i]));
+    bf16Diff = maxAbsDifference(rounded, mine);
     contenders.push({ name: 'bf16 predict', prepare: () => setThreads(bf16Threads), call: () => ae.predict(input, { precision: 'bf16' }) });
   }
   const sessions: Awaited<ReturnType<ORT['InferenceSession']['create']>>[] = [];
@@ -584,7 +590,7 @@ async function inference(ort: ORT, w: Workload, ae: Autoencoder, x: Float32Array
     sessions.push(session);
     const feeds = { [session.inputNames[0]]: new ort.Tensor('float32', input, [INFERENCE_ROWS, cols]) };
     const out = (await session.run(feeds))[session.outputNames[0]].data as Float32Array;
-    for (let i = 0; i < out.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(out[i] - mine[i]));
+    maxAbsDiff = Math.max(maxAbsDiff, maxAbsDifference(out, mine));
     contenders.push({ name: `ort intra ${threads}`, call: () => session.run(feeds) });
   }
   const seconds = await timeInterleaved(contenders, budget);

@@ -12,6 +12,8 @@ import { encodeModel, expectTensors, type Architecture, type ModelFile } from '.
 import { formatError } from './safetensors';
 import { toOnnxBytes } from './onnx';
 
+const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
+
 /** One named parameter tensor, laid out as PyTorch's nn.Linear (`weight` is `[out, in]`). */
 export interface WeightTensor {
   name: string;
@@ -248,11 +250,8 @@ export abstract class LayerStack {
   /** @internal `predict` under the caller's argument name, so that errors name what the caller passed (decode's `z`). */
   protected forward(name: string, x: DataInput, options: PredictOptions | undefined): Matrix {
     const rows = toRows(name, x, this.inputDim);
-    if (options === undefined) {
-      const pooled = outputInto(undefined, rows.rows, this.outputDim, name, rows.data);
-      return matrix(this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, pooled), rows.rows, this.outputDim);
-    }
-    const o = predictionOptions(options, ['out', 'precision']);
+    // No options, the one-row loop's common case, allocates no options object.
+    const o = options === undefined ? NO_OPTIONS : predictionOptions(options, ['out', 'precision']);
     const given = outputInto(o.out, rows.rows, this.outputDim, name, rows.data);
     const out = this.nativeModel().predict(rows.data, rows.rows, this.#first, this.#last, given, precisionOption(o));
     return matrix(out, rows.rows, this.outputDim);

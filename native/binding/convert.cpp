@@ -90,13 +90,22 @@ long integer_arg(const Napi::Value& value, const char* name, long min, long max)
   return long(d);
 }
 
+namespace {
+
+// A precision by name; TF32 (a CUDA mode of fits) only where `with_tf32`.
+Precision precision_named(const std::string& name, bool with_tf32) {
+  if (name == "bf16") return Precision::Bf16;
+  if (with_tf32 && name == "tf32") return Precision::Tf32;
+  if (name != "float32") throw_range(with_tf32 ? "precision must be one of float32, bf16, tf32" : "precision must be one of float32, bf16");
+  return Precision::Float32;
+}
+
+}  // namespace
+
 Precision precision_arg(const Napi::Value& value) {
   if (value.IsUndefined()) return Precision::Float32;
   if (!value.IsString()) throw_type("precision must be a string");
-  const std::string name = value.As<Napi::String>().Utf8Value();
-  if (name == "bf16") return Precision::Bf16;
-  if (name != "float32") throw_range("precision must be one of float32, bf16");
-  return Precision::Float32;
+  return precision_named(value.As<Napi::String>().Utf8Value(), false);
 }
 
 NetworkSpec network_spec_from(const Napi::Object& spec) {
@@ -183,10 +192,7 @@ FitConfig fit_config_from(const Napi::Object& o) {
   c.min_delta = float(number_field(o, "minDelta", 0.0));
   c.restore_best = bool_field(o, "restoreBestWeights", false);
   c.skip_non_finite = bool_field(o, "skipNonFinite", false);
-  const std::string precision = string_field(o, "precision", "float32");
-  if (precision == "bf16") c.precision = Precision::Bf16;
-  else if (precision == "tf32") c.precision = Precision::Tf32;
-  else if (precision != "float32") throw_range("precision must be one of float32, bf16, tf32");
+  c.precision = precision_named(string_field(o, "precision", "float32"), true);
   c.checkpoint_every = int(integer_field(o, "checkpointEvery", 0, 0, 1L << 30));
   c.beta = float(number_field(o, "beta", 1.0));
   if (c.beta < 0.0f) throw_range("beta must be >= 0");

@@ -456,10 +456,13 @@ void reconstruction_error(Backend& be, const Model& model, const float* x, long 
                           Precision precision) {
   require_precision(be, precision);
   const long cols = model.spec().layers.front().inputs;
-  std::vector<float> recon(size_t(std::min(kInferenceChunk, std::max(rows, 1L))) * cols);
+  const long chunk = std::min(kInferenceChunk, std::max(rows, 1L));
+  std::vector<float> recon(size_t(chunk) * cols);
+  // One workspace for every chunk (with bf16, its rounded weights too), not one per chunk.
+  Workspace ws(model.spec(), 0, model.layer_count(), chunk, false, precision, be.memory());
   for (long first = 0; first < rows; first += kInferenceChunk) {
     const long n = std::min(kInferenceChunk, rows - first);
-    predict(be, model, 0, model.layer_count(), x + size_t(first) * cols, n, recon.data(), nullptr, precision);
+    predict(be, model, 0, model.layer_count(), x + size_t(first) * cols, n, recon.data(), &ws, precision);
     for (long r = 0; r < n; ++r) {
       const float* a = x + size_t(first + r) * cols;
       const float* b = recon.data() + size_t(r) * cols;
