@@ -26,10 +26,9 @@ constexpr long kFewRows = 4;
 // Aᵀ·B products stayed 10-20% faster than ours.
 constexpr long kSmallGemmMinColumns = 16;
 // With OpenBLAS, other products of fewer multiply-adds than kSerialGemmBelow run on its
-// single-threaded small-matrix kernels (faster than the built-in GEMM's packing at W1's sizes), and
-// products of at least kOpenBlasLarge on its threads. Between the two, the built-in GEMM on the library's own pool is
-// faster: waking OpenBLAS's threads costs more than they save there, and on two cores they compete
-// with the pool's (a 1,024-row W1 prediction took 1.7× as long on OpenBLAS's two threads).
+// small-matrix kernels (faster than the built-in GEMM's packing at W1's sizes), and products of at
+// least kOpenBlasLarge on its kernels in one band per thread of the pool. Between the two, the
+// built-in GEMM on the pool is faster.
 constexpr double kOpenBlasLarge = double(1 << 25);
 
 struct FlushScope final : ComputeScope {
@@ -47,8 +46,7 @@ CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kerne
   set_threads(threads > 0 ? threads : default_thread_count());
 }
 
-// No pool, and OpenBLAS's thread count left as the process has it: a split fit's products are all
-// small enough for OpenBLAS to run them on the calling thread.
+// No pool: each thread of a split fit runs its products alone.
 CpuBackend::CpuBackend(TwinOf twin)
     : kernels_(twin.original.kernels_),
       gemm_choice_(twin.original.gemm_choice_),
@@ -79,7 +77,7 @@ void CpuBackend::set_threads(int threads) {
   if (threads == threads_ && (pool_ || threads == 1)) return;
   threads_ = threads;
   pool_ = threads > 1 ? std::make_unique<ThreadPool>(threads) : nullptr;
-  set_blas_threads(threads);
+  keep_blas_on_calling_thread();
 }
 
 template <typename Fn>

@@ -52,8 +52,8 @@ GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason) {
   return GemmChoice::OpenBlasBySize;
 }
 
-void set_blas_threads(int threads) {
-  if (have_openblas()) openblas()->set_num_threads(threads);
+void keep_blas_on_calling_thread() {
+  if (have_openblas()) openblas()->set_num_threads(1);
 }
 
 namespace {
@@ -63,6 +63,8 @@ constexpr long kMc = 96;
 constexpr long kNc = 2048;
 // Up to this many column panels of nr, a row-major A is read in place rather than packed.
 constexpr long kInPlacePanels = 4;
+// OpenBLAS's bands start on cache lines of C and of the operand they cut.
+constexpr long kOpenBlasBand = 16;
 
 struct Operand {
   const float* data;
@@ -140,42 +142,59 @@ void serial_gemm(const KernelTable& kt, const Operand& a, const Operand& b, long
   }
 }
 
+// Splits C into one band of rows per thread of the pool (of columns when C is wider than tall),
+// each band a multiple of `unit` rows or columns, and runs product(a, b, rows, cols, c) on each with
+// the operands and C offset to the band.
+template <typename Product>
+void in_bands(ThreadPool& pool, const Operand& a, const Operand& b, long m, long n, float* c, long ldc, long unit,
+              Product&& product) {
+  const int threads = pool.size();
+  const bool by_rows = m >= n;
+  const long extent = by_rows ? m : n;
+  const long per = (extent / threads + unit - 1) / unit * unit;
+  pool.run(threads, [&](int t) {
+    const long start = std::min(extent, t * per);
+    const long size = t == threads - 1 ? extent - start : std::min(per, extent - start);
+    if (size <= 0) return;
+    if (by_rows) {
+      const Operand rows_of_a{a.trans ? a.data + start : a.data + start * a.ld, a.ld, a.trans};
+      product(rows_of_a, b, size, n, c + start * ldc);
+    } else {
+      const Operand cols_of_b{b.trans ? b.data + start * b.ld : b.data + start, b.ld, b.trans};
+      product(a, cols_of_b, m, size, c + start);
+    }
+  });
+}
+
+// Products from this size are split across the pool; smaller ones run on the calling thread.
+bool worth_splitting(const ThreadPool* pool, long m, long n, long k) {
+  return pool && pool->size() > 1 && double(m) * double(n) * double(k) >= kSerialGemmBelow;
+}
+
 }  // namespace
 
 void builtin_gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k,
                   float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
   const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
-  const int threads = pool ? pool->size() : 1;
-  const double work = double(m) * double(n) * double(k);
-  if (threads == 1 || work < kSerialGemmBelow) return serial_gemm(kt, A, B, m, n, k, alpha, beta, c, ldc);
-  // Split C into bands of rows (or columns when it is wide), one per thread.
-  const bool by_rows = m >= n;
-  const long extent = by_rows ? m : n;
-  const long unit = by_rows ? kt.gemm_mr : kt.gemm_nr;
-  const long per = (extent / threads + unit - 1) / unit * unit;
-  pool->run(threads, [&](int t) {
-    const long start = std::min(extent, t * per);
-    const long size = t == threads - 1 ? extent - start : std::min(per, extent - start);
-    if (size <= 0) return;
-    if (by_rows) {
-      const Operand As{trans_a ? a + start : a + start * lda, lda, trans_a};
-      serial_gemm(kt, As, B, size, n, k, alpha, beta, c + start * ldc, ldc);
-    } else {
-      const Operand Bs{trans_b ? b + start * ldb : b + start, ldb, trans_b};
-      serial_gemm(kt, A, Bs, m, size, k, alpha, beta, c + start, ldc);
-    }
-  });
+  if (!worth_splitting(pool, m, n, k)) return serial_gemm(kt, A, B, m, n, k, alpha, beta, c, ldc);
+  in_bands(*pool, A, B, m, n, c, ldc, m >= n ? kt.gemm_mr : kt.gemm_nr,
+           [&](const Operand& as, const Operand& bs, long rows, long cols, float* cs) {
+             serial_gemm(kt, as, bs, rows, cols, k, alpha, beta, cs, ldc);
+           });
 }
 
 void gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k, float alpha,
           const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
-  if (const OpenBlas* blas = openblas()) {
-    // Row-major C = op(A)·op(B) maps directly onto cblas's CblasRowMajor with the same arguments.
-    blas->sgemm(kCblasRowMajor, trans_a ? kCblasTrans : kCblasNoTrans, trans_b ? kCblasTrans : kCblasNoTrans, int(m),
-                int(n), int(k), alpha, a, int(lda), b, int(ldb), beta, c, int(ldc));
-  } else {
-    builtin_gemm(kt, pool, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  }
+  const OpenBlas* blas = openblas();
+  if (!blas) return builtin_gemm(kt, pool, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  // Row-major C = op(A)·op(B) maps directly onto cblas's CblasRowMajor with the same arguments.
+  const auto sgemm = [&](const Operand& as, const Operand& bs, long rows, long cols, float* cs) {
+    blas->sgemm(kCblasRowMajor, trans_a ? kCblasTrans : kCblasNoTrans, trans_b ? kCblasTrans : kCblasNoTrans,
+                int(rows), int(cols), int(k), alpha, as.data, int(as.ld), bs.data, int(bs.ld), beta, cs, int(ldc));
+  };
+  const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
+  if (!worth_splitting(pool, m, n, k)) return sgemm(A, B, m, n, c);
+  in_bands(*pool, A, B, m, n, c, ldc, kOpenBlasBand, sgemm);
 }
 
 }  // namespace ae::cpu

@@ -18,13 +18,17 @@ std::string blas_kernel_name();  // OpenBLAS's kernel family for this CPU (e.g. 
 // then. AE_GEMM=builtin forces the built-in GEMM. `reason` says why.
 enum class GemmChoice { Builtin, OpenBlasBySize, OpenBlasOnly };
 GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason);
-void set_blas_threads(int threads);
+// OpenBLAS runs every call on the calling thread; large products are split across the library's own
+// pool instead (see gemm). Its own threads, woken for each product, competed with the pool's for two
+// cores, and the pool's threads could not wait for the next pass without taking a core from them.
+void keep_blas_on_calling_thread();
 
 // Products of fewer multiply-adds than this run on the calling thread alone: the built-in GEMM's
 // serial path, and (through the CPU backend) OpenBLAS's single-threaded small-matrix kernels.
 constexpr double kSerialGemmBelow = double(1 << 18);
 
-// C = alpha · op(A) · op(B) + beta · C, row-major.
+// C = alpha · op(A) · op(B) + beta · C, row-major. From kSerialGemmBelow multiply-adds, C is cut
+// into one band of rows (or columns) per thread of the pool, each band a product of its own.
 void gemm(const KernelTable& kernels, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k,
           float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc);
 

@@ -3,6 +3,8 @@
 
 #include <cstdlib>
 #include <mutex>
+#include <optional>
+#include <string>
 #include <vector>
 
 #if defined(AE_HAVE_OPENBLAS)
@@ -38,21 +40,19 @@ std::vector<std::string> candidates() {
 }
 
 // OpenBLAS reads its settings from the environment when it loads; these are set only while it loads,
-// so child processes see the environment as it was, and never over the user's own.
+// so child processes see the environment as it was.
 // - OPENBLAS_CORETYPE: OpenBLAS picks its kernels from a table of CPUs it knows. Debian 12's 0.3.21
 //   knows none newer than itself (Sapphire Rapids among them) and falls back to its generic Prescott
 //   kernels, a quarter of the speed; on a CPU with the AVX-512 subsets its SkylakeX kernels use,
-//   those are asked for instead.
-// - OPENBLAS_THREAD_TIMEOUT: its threads otherwise spin for about 2^28 cycles after each product,
-//   taking a core from the library's own pool and from the JavaScript thread (the event loop's p99
-//   delay reached 30 ms during a W2 fit); at 4 they sleep at once, which cost nothing measurable.
+//   those are asked for instead, unless the user chose.
+// - OPENBLAS_NUM_THREADS=1, whatever the user set: every product runs on the calling thread (the
+//   library's pool splits large ones; see keep_blas_on_calling_thread), so OpenBLAS starts no threads
+//   of its own, which would only idle beside the pool's.
 class LoadSettings {
  public:
   LoadSettings() {
-    if (!std::getenv("OPENBLAS_THREAD_TIMEOUT")) {
-      setenv("OPENBLAS_THREAD_TIMEOUT", "4", 0);
-      set_timeout_ = true;
-    }
+    if (const char* threads = std::getenv("OPENBLAS_NUM_THREADS")) user_threads_ = threads;
+    setenv("OPENBLAS_NUM_THREADS", "1", 1);
 #if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
     __builtin_cpu_init();
     const bool skylakex = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
@@ -65,13 +65,17 @@ class LoadSettings {
   }
   ~LoadSettings() {
     if (!core_.empty()) unsetenv("OPENBLAS_CORETYPE");
-    if (set_timeout_) unsetenv("OPENBLAS_THREAD_TIMEOUT");
+    if (user_threads_) {
+      setenv("OPENBLAS_NUM_THREADS", user_threads_->c_str(), 1);
+    } else {
+      unsetenv("OPENBLAS_NUM_THREADS");
+    }
   }
   const std::string& core() const { return core_; }
 
  private:
   std::string core_;
-  bool set_timeout_ = false;
+  std::optional<std::string> user_threads_;
 };
 
 Loaded load() {

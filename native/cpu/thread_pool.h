@@ -1,7 +1,9 @@
-// A small fixed pool for our own parallel work (the built-in GEMM and large element-wise passes).
+// A small fixed pool for our own parallel work (matrix products in bands, large element-wise passes).
 // Work is split into equal static chunks, so results are deterministic for a given thread count.
 #pragma once
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <functional>
 #include <mutex>
 #include <thread>
@@ -21,18 +23,23 @@ class ThreadPool {
   void run(int tasks, const std::function<void(int)>& task);
 
  private:
-  void worker_loop(int index);
+  void worker_loop();
+  // Claims and runs tasks of the region numbered `region` until none is left.
+  void run_tasks(uint32_t region);
+  // Waits until the region after `seen` starts or the pool stops; returns false when it stops.
+  bool await_region(uint32_t seen);
 
   std::vector<std::thread> workers_;
-  std::mutex mutex_;
+  // The region under way (high 32 bits) and its next unclaimed task (low 32): a claim of a region
+  // that has already ended fails, however late its thread comes.
+  std::atomic<uint64_t> claim_{0};
+  std::atomic<const std::function<void(int)>*> task_{nullptr};
+  std::atomic<int> tasks_{0};
+  std::atomic<int> pending_{0};
+  std::atomic<bool> stopping_{false};
+  std::mutex mutex_;  // guards the sleeps only
   std::condition_variable wake_;
   std::condition_variable done_;
-  const std::function<void(int)>* task_ = nullptr;
-  int tasks_ = 0;
-  int next_ = 0;
-  int pending_ = 0;
-  unsigned generation_ = 0;
-  bool stopping_ = false;
   std::mutex run_mutex_;  // one parallel region at a time
 };
 

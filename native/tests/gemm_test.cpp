@@ -3,8 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
+#include <chrono>
 #include <cmath>
 #include <functional>
+#include <thread>
+#include <tuple>
 
 #include "core/reference.h"
 #include "cpu/cpu_backend.h"
@@ -166,19 +170,63 @@ TEST(Gemm, CpuBackendGemmMatchesFloat64Product) {
   for_each_problem({1, 4, 5, 33, 257}, true, [&](const Problem& p) { check(p, backend, "CpuBackend"); });
 }
 
-// OpenBLAS's thread count is the process's; every backend applies its own, the first one included
-// (a backend made with one thread once left OpenBLAS on all cores).
-TEST(Gemm, BackendThreadCountReachesOpenBlas) {
+// Products from kOpenBlasLarge multiply-adds go to OpenBLAS in one band per thread of the pool: bands
+// of rows, or of columns when C is wider than tall, none a multiple of the band unit.
+TEST(Gemm, CpuBackendLargeProductsInBandsMatchFloat64Product) {
+  cpu::CpuBackend be(2);
+  const GemmFn backend = [&](const Problem& p, float* c) {
+    be.gemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c, p.ldc);
+  };
+  Rng rng(64);
+  for (const auto& [m, n, k] : {std::tuple{515L, 263L, 300L}, std::tuple{97L, 1201L, 350L}})
+    for (int t = 0; t < 4; ++t)
+      for (float beta : {0.3f, 0.0f}) check(make_problem(t & 2, t & 1, m, n, k, beta, rng), backend, "bands");
+}
+
+// OpenBLAS runs on the calling thread whatever a backend's thread count (the pool splits products
+// instead), the first backend made included.
+TEST(Gemm, OpenBlasStaysOnTheCallingThread) {
   if (!cpu::have_openblas()) GTEST_SKIP() << "no OpenBLAS here";
   const auto blas_threads = [] { return cpu::openblas()->get_num_threads(); };
   cpu::CpuBackend two(2);
-  if (blas_threads() < 2) GTEST_SKIP() << "OpenBLAS runs at most one thread here";
+  EXPECT_EQ(blas_threads(), 1);
   cpu::CpuBackend one(1);
+  one.set_threads(3);
   EXPECT_EQ(blas_threads(), 1);
-  one.set_threads(2);
-  EXPECT_EQ(blas_threads(), 2);
-  one.set_threads(1);
-  EXPECT_EQ(blas_threads(), 1);
+}
+
+// Every task of every region runs exactly once, with more tasks than threads, in regions that
+// follow each other closely and after the workers have gone to sleep, from two calling threads.
+TEST(ThreadPool, RunsEveryTaskOnceInEveryRegion) {
+  cpu::ThreadPool pool(3);
+  std::vector<std::atomic<int>> runs(40);
+  const auto region = [&](int tasks) {
+    pool.run(tasks, [&](int i) { runs[size_t(i)].fetch_add(1, std::memory_order_relaxed); });
+  };
+  long expected_total = 0;
+  for (int round = 0; round < 2000; ++round) {
+    const int tasks = 1 + round % 40;
+    region(tasks);
+    expected_total += tasks;
+    if (round % 500 == 499) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  }
+  std::thread other([&] {
+    for (int round = 0; round < 500; ++round) region(7);
+  });
+  for (int round = 0; round < 500; ++round) region(5);
+  other.join();
+  expected_total += 500 * 7 + 500 * 5;
+  long total = 0;
+  for (int i = 0; i < 40; ++i) {
+    const long expected = [&] {
+      long n = 0;
+      for (int round = 0; round < 2000; ++round) n += i < 1 + round % 40;
+      return n + (i < 7 ? 500 : 0) + (i < 5 ? 500 : 0);
+    }();
+    EXPECT_EQ(runs[size_t(i)].load(), expected) << "task " << i;
+    total += runs[size_t(i)].load();
+  }
+  EXPECT_EQ(total, expected_total);
 }
 
 TEST(Gemm, EmptyProductOnlyScalesC) {
