@@ -164,10 +164,14 @@ dnnl_engine_t engine() {
 }
 
 // What a product's shape decides: transposes, sizes and leading dimensions.
+// A primitive splits its work for the OpenMP thread count of its making, whatever the count when it
+// runs (a 2048³ product on two threads ran at the one-thread rate, 579 against 1,239 GFLOP/s, on
+// a primitive made for one): the threads are part of the shape.
 struct ProductShape {
   bool trans_a, trans_b;
   long m, n, k, lda, ldb, ldc;
-  auto key() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc); }
+  int threads;
+  auto key() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, threads); }
   bool operator<(const ProductShape& other) const { return key() < other.key(); }
 };
 
@@ -389,7 +393,7 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
   if (double(m) * double(n) * double(k) >= kMatmulFrom && dnnl.use_matmul.load(std::memory_order_relaxed)) {
     std::shared_ptr<const MatmulPlan> plan;
     try {
-      plan = plans().get(ProductShape{trans_a, trans_b, m, n, k, lda, ldb, ldc});
+      plan = plans().get(ProductShape{trans_a, trans_b, m, n, k, lda, ldb, ldc, threads});
     } catch (const Error&) {
       dnnl.use_matmul = false;  // this oneDNN cannot make them: the GEMM from now on
     }

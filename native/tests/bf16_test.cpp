@@ -2,7 +2,10 @@
 // gradient, input gradient) against a float64 product of the rounded operands and against float32.
 #include <gtest/gtest.h>
 
+#include <dlfcn.h>
+
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <thread>
 
@@ -117,6 +120,36 @@ TEST(Bf16, RepeatedAndConcurrentProductsAgreeBitForBit) {
   for (auto& r : results) workers.emplace_back([&r, &product] { r = product(2); });
   for (auto& w : workers) w.join();
   for (const auto& r : results) EXPECT_EQ(r, first);
+}
+
+// A primitive keeps the thread count of its making, so a product on another thread count needs one
+// of its own (the 2048³ product on two threads once ran at the one-thread rate after a one-thread
+// run). Counted from oneDNN's verbose log of the primitives it makes.
+TEST(Bf16, EachThreadCountGetsItsOwnPrimitive) {
+  const cpu::Bf16Support& support = cpu::bf16_support();
+  if (!support.available) GTEST_SKIP() << "no bf16 here: " << support.reason;
+  if (support.kernels.find("matmul primitives") == std::string::npos) GTEST_SKIP() << "no matmul primitives here";
+  void* library = dlopen("libdnnl.so.2", RTLD_NOW | RTLD_NOLOAD);
+  const auto set_verbose = library ? reinterpret_cast<int (*)(int)>(dlsym(library, "dnnl_set_verbose")) : nullptr;
+  if (!set_verbose) GTEST_SKIP() << "this oneDNN has no dnnl_set_verbose";
+  const long m = 264, n = 272, k = 256;  // a shape no other test uses, from 2^24 multiply-adds
+  ASSERT_GE(double(m) * double(n) * double(k), double(1L << 24));
+  std::vector<uint16_t> a(size_t(m * k), cpu::to_bf16(0.5f)), b(size_t(k * n), cpu::to_bf16(0.25f));
+  std::vector<float> c(size_t(m * n));
+  testing::internal::CaptureStdout();
+  set_verbose(2);
+  for (int threads : {1, 2, 1, 2}) cpu::bf16_matmul(false, false, m, n, k, a.data(), k, b.data(), n, c.data(), n, threads);
+  set_verbose(0);
+  std::fflush(stdout);
+  const std::string log = testing::internal::GetCapturedStdout();
+  const auto count = [&log](const std::string& what) {
+    size_t found = 0;
+    for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++found;
+    return found;
+  };
+  EXPECT_EQ(count("onednn_verbose,create:"), 2u) << log;
+  EXPECT_EQ(count("onednn_verbose,exec,"), 4u) << log;
+  for (float v : c) ASSERT_EQ(v, 0.125f * float(k));
 }
 
 TEST(Bf16, UnavailableProductsSaySo) {
