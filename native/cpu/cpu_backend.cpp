@@ -16,6 +16,9 @@ namespace ae::cpu {
 namespace {
 // Below this many floats a pass is faster on one thread than handed to the pool.
 constexpr size_t kParallelGrain = 1 << 16;
+// A pass's chunks are whole multiples of 16 elements or rows (but the last), so that no two threads
+// write to one cache line.
+constexpr size_t kChunkUnit = 16;
 // Products with at most this many rows skip packing and BLAS call overhead (one-row inference).
 constexpr long kFewRows = 4;
 // Products of fewer multiply-adds than kSerialGemmBelow, and at least a vector's width of columns
@@ -84,12 +87,9 @@ template <typename Fn>
 void CpuBackend::split(size_t n, size_t grain, Fn&& fn) {
   if (!pool_ || n < grain) return fn(size_t(0), n);
   const int parts = threads_;
-  // Chunks end on 16-float boundaries so that no two threads share a cache line.
-  const size_t per = (n / size_t(parts) + 15) / 16 * 16;
   pool_->run(parts, [&](int t) {
-    const size_t begin = std::min(n, size_t(t) * per);
-    const size_t end = t == parts - 1 ? n : std::min(n, begin + per);
-    if (begin < end) fn(begin, end);
+    const Span chunk = share_of(n, t, parts, kChunkUnit);
+    if (chunk.begin < chunk.end) fn(chunk.begin, chunk.end);
   });
 }
 
@@ -150,11 +150,9 @@ double CpuBackend::split_sum(size_t n, size_t grain, Fn&& fn) {
   constexpr int kMaxParts = 64;
   std::array<double, kMaxParts> partial{};
   const int parts = std::min(threads_, kMaxParts);
-  const size_t per = (n / size_t(parts) + 15) / 16 * 16;
   pool_->run(parts, [&](int t) {
-    const size_t begin = std::min(n, size_t(t) * per);
-    const size_t end = t == parts - 1 ? n : std::min(n, begin + per);
-    partial[size_t(t)] = begin < end ? fn(begin, end) : 0.0;
+    const Span chunk = share_of(n, t, parts, kChunkUnit);
+    partial[size_t(t)] = chunk.begin < chunk.end ? fn(chunk.begin, chunk.end) : 0.0;
   });
   double total = 0;
   for (int t = 0; t < parts; ++t) total += partial[size_t(t)];

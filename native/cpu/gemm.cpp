@@ -63,7 +63,7 @@ constexpr long kMc = 96;
 constexpr long kNc = 2048;
 // Up to this many column panels of nr, a row-major A is read in place rather than packed.
 constexpr long kInPlacePanels = 4;
-// OpenBLAS's bands start on cache lines of C and of the operand they cut.
+// OpenBLAS's bands are whole cache lines of C and of the operand they cut.
 constexpr long kOpenBlasBand = 16;
 
 struct Operand {
@@ -142,19 +142,18 @@ void serial_gemm(const KernelTable& kt, const Operand& a, const Operand& b, long
   }
 }
 
-// Splits C into one band of rows per thread of the pool (of columns when C is wider than tall),
-// each band a multiple of `unit` rows or columns, and runs product(a, b, rows, cols, c) on each with
-// the operands and C offset to the band.
+// Splits C into one band of rows per thread of the pool (of columns when C is wider than tall), the
+// bands whole multiples of row_unit rows (col_unit columns) but the last, and runs
+// product(a, b, rows, cols, c) on each with the operands and C offset to the band.
 template <typename Product>
-void in_bands(ThreadPool& pool, const Operand& a, const Operand& b, long m, long n, float* c, long ldc, long unit,
-              Product&& product) {
+void in_bands(ThreadPool& pool, const Operand& a, const Operand& b, long m, long n, float* c, long ldc, long row_unit,
+              long col_unit, Product&& product) {
   const int threads = pool.size();
   const bool by_rows = m >= n;
-  const long extent = by_rows ? m : n;
-  const long per = (extent / threads + unit - 1) / unit * unit;
+  const size_t extent = size_t(by_rows ? m : n), unit = size_t(by_rows ? row_unit : col_unit);
   pool.run(threads, [&](int t) {
-    const long start = std::min(extent, t * per);
-    const long size = t == threads - 1 ? extent - start : std::min(per, extent - start);
+    const Span band = share_of(extent, t, threads, unit);
+    const long start = long(band.begin), size = long(band.end - band.begin);
     if (size <= 0) return;
     if (by_rows) {
       const Operand rows_of_a{a.trans ? a.data + start : a.data + start * a.ld, a.ld, a.trans};
@@ -177,7 +176,7 @@ void builtin_gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool tr
                   float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
   const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
   if (!worth_splitting(pool, m, n, k)) return serial_gemm(kt, A, B, m, n, k, alpha, beta, c, ldc);
-  in_bands(*pool, A, B, m, n, c, ldc, m >= n ? kt.gemm_mr : kt.gemm_nr,
+  in_bands(*pool, A, B, m, n, c, ldc, kt.gemm_mr, kt.gemm_nr,
            [&](const Operand& as, const Operand& bs, long rows, long cols, float* cs) {
              serial_gemm(kt, as, bs, rows, cols, k, alpha, beta, cs, ldc);
            });
@@ -194,7 +193,7 @@ void gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, l
   };
   const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
   if (!worth_splitting(pool, m, n, k)) return sgemm(A, B, m, n, c);
-  in_bands(*pool, A, B, m, n, c, ldc, kOpenBlasBand, sgemm);
+  in_bands(*pool, A, B, m, n, c, ldc, kOpenBlasBand, kOpenBlasBand, sgemm);
 }
 
 }  // namespace ae::cpu

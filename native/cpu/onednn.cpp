@@ -165,7 +165,7 @@ dnnl_engine_t engine() {
 
 // What a product's shape decides: transposes, sizes and leading dimensions.
 // A primitive splits its work for the OpenMP thread count of its making, whatever the count when it
-// runs (a 2048³ product on two threads ran at the one-thread rate, 579 against 1,239 GFLOP/s, on
+// runs (a 2048³ product on two threads ran at the one-thread rate, 579 against 1,215 GFLOP/s, on
 // a primitive made for one): the threads are part of the shape.
 struct ProductShape {
   bool trans_a, trans_b;
@@ -383,12 +383,9 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
   const Bf16Support& support = bf16_support();
   if (!support.available) throw_unavailable(support.reason);
   Api& dnnl = api();
-  // OpenMP's thread count belongs to the calling thread; each fit thread sets its own once.
-  thread_local int threads_set = 0;
-  if (threads_set != threads && dnnl.omp_set_num_threads) {
-    dnnl.omp_set_num_threads(threads);
-    threads_set = threads;
-  }
+  // OpenMP's thread count belongs to the calling thread, and others set it too (an OpenMP build of
+  // OpenBLAS, told to run on one thread), so each product sets it.
+  if (dnnl.omp_set_num_threads) dnnl.omp_set_num_threads(threads);
 #if AE_ONEDNN_MATMUL
   if (double(m) * double(n) * double(k) >= kMatmulFrom && dnnl.use_matmul.load(std::memory_order_relaxed)) {
     std::shared_ptr<const MatmulPlan> plan;

@@ -39,6 +39,8 @@ constexpr auto kSpinFor = std::chrono::microseconds(50);
 constexpr int kPausesBeforeYield = 256;
 // The next task of a region that has ended: past any task count.
 constexpr uint64_t kClosed = 0xffffffffu;
+// Whether this thread is running a pool task: a nested run() would wait for itself.
+thread_local bool in_task = false;
 
 void cpu_relax(int spins) {
   if (spins < kPausesBeforeYield) {
@@ -79,7 +81,7 @@ ThreadPool::~ThreadPool() {
 
 void ThreadPool::run(int tasks, const std::function<void(int)>& task) {
   if (tasks <= 0) return;
-  if (workers_.empty() || tasks == 1) {
+  if (workers_.empty() || tasks == 1 || in_task) {
     for (int i = 0; i < tasks; ++i) task(i);
     return;
   }
@@ -104,6 +106,12 @@ void ThreadPool::run(int tasks, const std::function<void(int)>& task) {
   // A thread that read this region's claim before its last task was taken could otherwise claim it
   // again with the next region's task count.
   claim_.store(uint64_t(region) << 32 | kClosed, std::memory_order_release);
+  std::exception_ptr error;
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    std::swap(error, error_);
+  }
+  if (error) std::rethrow_exception(error);
 }
 
 void ThreadPool::run_tasks(uint32_t region) {
@@ -114,7 +122,15 @@ void ThreadPool::run_tasks(uint32_t region) {
     if (index >= uint32_t(tasks_.load(std::memory_order_acquire))) return;
     if (!claim_.compare_exchange_weak(claim, claim + 1, std::memory_order_acq_rel, std::memory_order_acquire)) continue;
     // A task claimed in this region keeps the region open, so task_ is still this region's.
-    (*task_.load(std::memory_order_acquire))(int(index));
+    try {
+      in_task = true;
+      (*task_.load(std::memory_order_acquire))(int(index));
+      in_task = false;
+    } catch (...) {
+      in_task = false;
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!error_) error_ = std::current_exception();
+    }
     if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
       std::lock_guard<std::mutex> lock(mutex_);
       done_.notify_all();

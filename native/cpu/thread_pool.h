@@ -1,15 +1,29 @@
 // A small fixed pool for our own parallel work (matrix products in bands, large element-wise passes).
-// Work is split into equal static chunks, so results are deterministic for a given thread count.
+// Work is split into static chunks (share_of), so results are deterministic for a given thread count.
 #pragma once
 #include <atomic>
+#include <algorithm>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
+#include <exception>
 #include <functional>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 namespace ae::cpu {
+
+struct Span {
+  size_t begin, end;
+};
+
+// Part `part` of `parts` of [0, extent): whole multiples of `unit` but the last, as even as units allow.
+inline Span share_of(size_t extent, int part, int parts, size_t unit) {
+  const size_t units = (extent + unit - 1) / unit;
+  const auto edge = [&](int p) { return std::min(extent, units * size_t(p) / size_t(parts) * unit); };
+  return {edge(part), edge(part + 1)};
+}
 
 class ThreadPool {
  public:
@@ -20,24 +34,28 @@ class ThreadPool {
 
   int size() const { return int(workers_.size()) + 1; }
   // Runs task(i) for i in [0, tasks) on the pool and the calling thread; returns when all are done.
+  // The first exception a task throws is rethrown here once every task has ended. Called from
+  // inside a task, it runs the tasks on the calling thread alone.
   void run(int tasks, const std::function<void(int)>& task);
 
  private:
   void worker_loop();
   // Claims and runs tasks of the region numbered `region` until none is left.
   void run_tasks(uint32_t region);
-  // Waits until the region after `seen` starts or the pool stops; returns false when it stops.
+  // Waits until a region other than `seen` starts or the pool stops; returns false when it stops.
   bool await_region(uint32_t seen);
 
   std::vector<std::thread> workers_;
   // The region under way (high 32 bits) and its next unclaimed task (low 32): a claim of a region
-  // that has already ended fails, however late its thread comes.
-  std::atomic<uint64_t> claim_{0};
+  // that has already ended fails, however late its thread comes. On a cache line of its own, as
+  // the spinning threads read it.
+  alignas(64) std::atomic<uint64_t> claim_{0};
   std::atomic<const std::function<void(int)>*> task_{nullptr};
   std::atomic<int> tasks_{0};
-  std::atomic<int> pending_{0};
+  alignas(64) std::atomic<int> pending_{0};
   std::atomic<bool> stopping_{false};
-  std::mutex mutex_;  // guards the sleeps only
+  std::exception_ptr error_;  // the region's first exception, under mutex_
+  alignas(64) std::mutex mutex_;  // orders region starts, the end of the pool and the sleeps
   std::condition_variable wake_;
   std::condition_variable done_;
   std::mutex run_mutex_;  // one parallel region at a time

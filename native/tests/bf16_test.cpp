@@ -147,8 +147,10 @@ TEST(Bf16, EachThreadCountGetsItsOwnPrimitive) {
     for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++found;
     return found;
   };
-  EXPECT_EQ(count("onednn_verbose,create:"), 2u) << log;
-  EXPECT_EQ(count("onednn_verbose,exec,"), 4u) << log;
+  dlclose(library);
+  // Recent oneDNN begins each line with onednn_verbose, older versions with dnnl_verbose.
+  EXPECT_EQ(count("_verbose,create:"), 2u) << log;
+  EXPECT_EQ(count("_verbose,exec,"), 4u) << log;
   for (float v : c) ASSERT_EQ(v, 0.125f * float(k));
 }
 

@@ -7,6 +7,8 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <stdexcept>
+#include <string>
 #include <thread>
 #include <tuple>
 
@@ -184,7 +186,7 @@ TEST(Gemm, CpuBackendLargeProductsInBandsMatchFloat64Product) {
 }
 
 // OpenBLAS runs on the calling thread whatever a backend's thread count (the pool splits products
-// instead), the first backend made included.
+// instead).
 TEST(Gemm, OpenBlasStaysOnTheCallingThread) {
   if (!cpu::have_openblas()) GTEST_SKIP() << "no OpenBLAS here";
   const auto blas_threads = [] { return cpu::openblas()->get_num_threads(); };
@@ -227,6 +229,28 @@ TEST(ThreadPool, RunsEveryTaskOnceInEveryRegion) {
     total += runs[size_t(i)].load();
   }
   EXPECT_EQ(total, expected_total);
+}
+
+// A task's exception reaches the caller once every task has ended (the others all run), the pool
+// works on after it, and a task may run a region of its own (on its thread alone).
+TEST(ThreadPool, PassesOnATasksExceptionAndAllowsNestedRegions) {
+  cpu::ThreadPool pool(2);
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::atomic<int>> runs(8);
+    try {
+      pool.run(8, [&](int i) {
+        runs[size_t(i)].fetch_add(1);
+        if (i == 3 || i == 6) throw std::runtime_error("task " + std::to_string(i));
+      });
+      FAIL() << "expected the task's exception";
+    } catch (const std::runtime_error& e) {
+      EXPECT_TRUE(std::string(e.what()) == "task 3" || std::string(e.what()) == "task 6") << e.what();
+    }
+    for (auto& r : runs) EXPECT_EQ(r.load(), 1);
+  }
+  std::atomic<int> inner{0};
+  pool.run(2, [&](int) { pool.run(3, [&](int) { inner.fetch_add(1); }); });
+  EXPECT_EQ(inner.load(), 6);
 }
 
 TEST(Gemm, EmptyProductOnlyScalesC) {
