@@ -26,7 +26,7 @@ import {
   type WeightTensor,
 } from 'native-autoencoder';
 import { Canvas, type Color } from '../dist/cjs/cli/canvas';
-import { W1, W2, W3, buildWorkload, type WorkloadSpec } from './workloads';
+import { W1, W2, W3, buildWorkload, makeData, type WorkloadSpec } from './workloads';
 
 // TensorFlow.js is loaded with require() and typed by the few calls used here: its own typings need
 // the DOM and WebGL/WebGPU type libraries, which this project's tsconfig leaves out.
@@ -140,50 +140,6 @@ const stepsOf = (w: Workload, rows: number) => EPOCHS * Math.ceil(rows / w.batch
 const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const now = () => performance.now() / 1000;
-
-/** A seeded generator (mulberry32) with Box-Muller normals. */
-function rng(seed: number): { uniform: () => number; normal: () => number } {
-  let s = seed >>> 0;
-  const uniform = () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  let spare: number | null = null;
-  const normal = () => {
-    if (spare !== null) {
-      const v = spare;
-      spare = null;
-      return v;
-    }
-    const u = 1 - uniform();
-    const r = Math.sqrt(-2 * Math.log(u));
-    const a = 2 * Math.PI * uniform();
-    spare = r * Math.sin(a);
-    return r * Math.cos(a);
-  };
-  return { uniform, normal };
-}
-
-/** Learnable rows in [0, 1]: x = sigmoid(z · M), z of width 8, both normal. */
-function makeData(rows: number, cols: number, seed: number): Float32Array {
-  const g = rng(seed);
-  const latent = 8;
-  const m = Float64Array.from({ length: latent * cols }, () => g.normal());
-  const x = new Float32Array(rows * cols);
-  const z = new Float64Array(latent);
-  for (let r = 0; r < rows; r++) {
-    for (let k = 0; k < latent; k++) z[k] = g.normal();
-    for (let c = 0; c < cols; c++) {
-      let s = 0;
-      for (let k = 0; k < latent; k++) s += z[k] * m[k * cols + c];
-      x[r * cols + c] = 1 / (1 + Math.exp(-s));
-    }
-  }
-  return x;
-}
 
 function fitOptions(w: Workload, epochs: number, precision: 'float32' | 'bf16' = 'float32'): FitOptions {
   return {

@@ -53,6 +53,50 @@ export function buildWorkload(w: WorkloadSpec): Autoencoder {
   });
 }
 
+/** A seeded generator (mulberry32) with Box-Muller normals. */
+function rng(seed: number): { uniform: () => number; normal: () => number } {
+  let s = seed >>> 0;
+  const uniform = () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  let spare: number | null = null;
+  const normal = () => {
+    if (spare !== null) {
+      const v = spare;
+      spare = null;
+      return v;
+    }
+    const u = 1 - uniform();
+    const r = Math.sqrt(-2 * Math.log(u));
+    const a = 2 * Math.PI * uniform();
+    spare = r * Math.sin(a);
+    return r * Math.cos(a);
+  };
+  return { uniform, normal };
+}
+
+/** Learnable rows in [0, 1]: x = sigmoid(z · M), z of width 8, both normal. */
+export function makeData(rows: number, cols: number, seed: number): Float32Array {
+  const g = rng(seed);
+  const latent = 8;
+  const m = Float64Array.from({ length: latent * cols }, () => g.normal());
+  const x = new Float32Array(rows * cols);
+  const z = new Float64Array(latent);
+  for (let r = 0; r < rows; r++) {
+    for (let k = 0; k < latent; k++) z[k] = g.normal();
+    for (let c = 0; c < cols; c++) {
+      let s = 0;
+      for (let k = 0; k < latent; k++) s += z[k] * m[k * cols + c];
+      x[r * cols + c] = 1 / (1 + Math.exp(-s));
+    }
+  }
+  return x;
+}
+
 /** Rows of smooth values in (0, 1), the same on every call: data for timing, not for learning. */
 export function smoothRows(rows: number, cols: number): Float32Array {
   const x = new Float32Array(rows * cols);
