@@ -21,12 +21,11 @@ import {
   Autoencoder,
   backendInfo,
   setThreads,
-  type FitOptions,
   type PredictOptions,
   type WeightTensor,
 } from 'native-autoencoder';
 import { Canvas, type Color } from '../dist/cjs/cli/canvas';
-import { W1, W2, W3, buildWorkload, makeData, type WorkloadSpec } from './workloads';
+import { ADAM_EPSILON, W1, W2, W3, buildWorkload, fitOptions, makeData, type WorkloadSpec } from './workloads';
 
 // TensorFlow.js is loaded with require() and typed by the few calls used here: its own typings need
 // the DOM and WebGL/WebGPU type libraries, which this project's tsconfig leaves out.
@@ -83,7 +82,6 @@ const OUT_DIR = path.resolve(option('--out', 'bench-results'));
 const PYTHON = '/usr/bin/python3';
 const EPOCHS = 4; // one warm-up epoch, then the median of 3 timed epochs
 const THREADS = [1, 2];
-const ADAM_EPSILON = 1e-7;
 const INFERENCE_ROWS = 1024;
 
 interface Workload extends WorkloadSpec {
@@ -141,19 +139,6 @@ const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const now = () => performance.now() / 1000;
 
-function fitOptions(w: Workload, epochs: number, precision: 'float32' | 'bf16' = 'float32'): FitOptions {
-  return {
-    epochs,
-    precision,
-    batchSize: w.batch,
-    shuffle: false,
-    loss: w.loss,
-    optimizer:
-      w.optimizer === 'sgd'
-        ? { type: 'sgd', learningRate: w.learningRate }
-        : { type: 'adam', learningRate: w.learningRate, epsilon: ADAM_EPSILON },
-  };
-}
 
 const rowsOf = (x: Float32Array, cols: number, rows: number) => x.subarray(0, rows * cols);
 /** The rows every system's loss is evaluated on: the first 64 before training, the first ≤ 256 trained rows after. */

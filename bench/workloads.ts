@@ -1,6 +1,6 @@
-// The three reference workloads of the benchmarks (W1-W3), with the model each starts from. The
-// native benchmark (native/bench/bench.cpp) declares the same table in C++.
-import { Autoencoder, Decoder, Encoder, type ActivationName } from 'native-autoencoder';
+// The three reference workloads of the benchmarks (W1-W3), with the model each starts from and the
+// data they train on. The native benchmark (native/bench/bench.cpp) declares the same table in C++.
+import { Autoencoder, Decoder, Encoder, type ActivationName, type FitOptions } from 'native-autoencoder';
 
 export interface WorkloadSpec {
   name: 'W1' | 'W2' | 'W3';
@@ -41,6 +41,24 @@ export const W3: WorkloadSpec = {
   learningRate: 1e-3,
   batch: 512,
 };
+
+/** Adam's epsilon in every system the benchmarks compare (TF.js's default; PyTorch's is 1e-8). */
+export const ADAM_EPSILON = 1e-7;
+
+/** How every benchmark fits a workload: in order (no shuffle), with its optimizer. */
+export function fitOptions(w: WorkloadSpec, epochs: number, precision: 'float32' | 'bf16' = 'float32'): FitOptions {
+  return {
+    epochs,
+    precision,
+    batchSize: w.batch,
+    shuffle: false,
+    loss: w.loss,
+    optimizer:
+      w.optimizer === 'sgd'
+        ? { type: 'sgd', learningRate: w.learningRate }
+        : { type: 'adam', learningRate: w.learningRate, epsilon: ADAM_EPSILON },
+  };
+}
 
 /** The workload's network with the same seeded initial weights in every benchmark. */
 export function buildWorkload(w: WorkloadSpec): Autoencoder {

@@ -88,7 +88,7 @@ void CpuBackend::split(size_t n, size_t grain, Fn&& fn) {
   if (!pool_ || n < grain) return fn(size_t(0), n);
   const int parts = threads_;
   pool_->run(parts, [&](int t) {
-    const Span chunk = share_of(n, t, parts, kChunkUnit);
+    const Span chunk = part_of(n, t, parts, kChunkUnit);
     if (chunk.begin < chunk.end) fn(chunk.begin, chunk.end);
   });
 }
@@ -151,7 +151,7 @@ double CpuBackend::split_sum(size_t n, size_t grain, Fn&& fn) {
   std::array<double, kMaxParts> partial{};
   const int parts = std::min(threads_, kMaxParts);
   pool_->run(parts, [&](int t) {
-    const Span chunk = share_of(n, t, parts, kChunkUnit);
+    const Span chunk = part_of(n, t, parts, kChunkUnit);
     partial[size_t(t)] = chunk.begin < chunk.end ? fn(chunk.begin, chunk.end) : 0.0;
   });
   double total = 0;

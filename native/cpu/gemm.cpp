@@ -152,7 +152,7 @@ void in_bands(ThreadPool& pool, const Operand& a, const Operand& b, long m, long
   const bool by_rows = m >= n;
   const size_t extent = size_t(by_rows ? m : n), unit = size_t(by_rows ? row_unit : col_unit);
   pool.run(threads, [&](int t) {
-    const Span band = share_of(extent, t, threads, unit);
+    const Span band = part_of(extent, t, threads, unit);
     const long start = long(band.begin), size = long(band.end - band.begin);
     if (size <= 0) return;
     if (by_rows) {
