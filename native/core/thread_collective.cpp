@@ -10,10 +10,7 @@
 #include <cstring>
 #include <thread>
 
-#if defined(__x86_64__) || defined(_M_X64)
-#include <immintrin.h>
-#endif
-
+#include "core/cpu_relax.h"
 #include "core/errors.h"
 
 namespace ae {
@@ -21,14 +18,6 @@ namespace ae {
 namespace {
 constexpr int kSpins = 1 << 7;
 constexpr int kYields = 1 << 12;
-
-void cpu_relax() {
-#if defined(__x86_64__) || defined(_M_X64)
-  _mm_pause();
-#elif defined(__aarch64__)
-  __asm__ volatile("yield");
-#endif
-}
 }  // namespace
 
 ThreadTeam::ThreadTeam(int size) : size_(size), buffers_(size_t(size), nullptr) {}

@@ -7,6 +7,8 @@
 #include <immintrin.h>
 #endif
 
+#include "core/cpu_relax.h"
+
 namespace ae::cpu {
 
 DenormalFlush::DenormalFlush() {
@@ -42,13 +44,9 @@ constexpr uint64_t kClosed = 0xffffffffu;
 // Whether this thread is running a pool task: a nested run() would wait for itself.
 thread_local bool in_task = false;
 
-void cpu_relax(int spins) {
+void pause_or_yield(int spins) {
   if (spins < kPausesBeforeYield) {
-#if defined(__x86_64__) || defined(_M_X64)
-    _mm_pause();
-#elif defined(__aarch64__)
-    __asm__ volatile("yield");
-#endif
+    cpu_relax();
   } else {
     std::this_thread::yield();
   }
@@ -61,7 +59,7 @@ bool spin_until(Done&& done) {
   for (int spins = 0;; ++spins) {
     if (done()) return true;
     if ((spins & 15) == 15 && std::chrono::steady_clock::now() >= deadline) return done();
-    cpu_relax(spins);
+    pause_or_yield(spins);
   }
 }
 }  // namespace
