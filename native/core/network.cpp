@@ -59,7 +59,7 @@ size_t Model::parameter_count() const {
 
 Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
                      Precision precision, MemoryResource* memory)
-    : first_(first), capacity_(capacity), precision_(precision) {
+    : first_(first), capacity_(capacity), training_(training), precision_(precision) {
   if (!training) {
     const size_t half = inference_floats(spec, first, last, capacity) / 2;
     for (int i = first; i < last; ++i) {
@@ -142,12 +142,20 @@ void Workspace::reserve_bf16(const NetworkSpec& spec, int first, int last, long 
     const LayerSpec& l = spec.layers[i];
     const size_t input = half, weight = half + line_up(size_t(capacity) * size_t(l.inputs));
     half_slots_.push_back({input, weight});
-    half = weight + line_up(size_t(l.units) * size_t(l.inputs));
+    half = weight + (training ? 0 : line_up(size_t(l.units) * size_t(l.inputs)));
     widest_units = std::max(widest_units, l.units);
   }
   grad16_ = half;
   half += training ? size_t(capacity) * size_t(widest_units) : 0;
   half_.resize(half);
+  if (!training)
+    for (const HalfSlot& slot : half_slots_) weights16_.push_back(half_.data() + slot.weight);
+}
+
+void Workspace::use_rounded_weights(const uint16_t* params16, const TensorTable& table) {
+  weights16_.clear();
+  for (size_t i = 0; i < half_slots_.size(); ++i)
+    weights16_.push_back(params16 + table.at(2 * (size_t(first_) + i)).offset);
 }
 
 namespace {
@@ -198,7 +206,7 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
     float* y = into_out ? out : ws.y(i);
     if (ws.precision() == Precision::Bf16) {
       be.round_bf16(in.data, rows, l.inputs, in.stride, ws.input16(i));
-      be.round_bf16(model.weight(i), l.units, l.inputs, l.inputs, ws.weight16(i));
+      if (ws.rounds_weights()) be.round_bf16(model.weight(i), l.units, l.inputs, l.inputs, ws.weight16_to_round(i));
       be.gemm_bf16(false, true, rows, l.units, l.inputs, ws.input16(i), l.inputs, ws.weight16(i), l.inputs, z, l.units);
     } else {
       be.gemm(false, true, rows, l.units, l.inputs, 1.0f, in.data, in.stride, model.weight(i), l.inputs, 0.0f, z,

@@ -63,8 +63,11 @@ class Model {
 };
 
 // Activations of layers [first, last) for up to `capacity` rows, and the gradient scratch of a
-// training step, in one allocation. With bfloat16 products it also holds each layer's input and
-// weights rounded to bfloat16 by the forward pass, which the backward pass of the step reuses.
+// training step, in one allocation. With bfloat16 products it also holds each layer's input rounded
+// to bfloat16 by the forward pass, which the backward pass of the step reuses, and the weights
+// rounded: an inference workspace rounds them on each forward pass; a training one reads the copy
+// its trainer keeps current (use_rounded_weights, before the first pass), which the optimizer
+// step writes as it updates the weights.
 // An inference workspace (training false) keeps only what a forward pass reads next: the layers
 // alternate between two buffers as wide as the widest layer, and activate in place.
 class Workspace {
@@ -87,11 +90,16 @@ class Workspace {
   float* noise() { return ptr(noise_); }
   double kl_sum = 0;  // of the last training forward pass, when variational
   Precision precision() const { return precision_; }
-  // bfloat16 products only: layer inputs and weights as the forward pass rounded them, and the
-  // rounded gradient at the pre-activation of the layer the backward pass is at.
+  // bfloat16 products only: layer inputs as the forward pass rounded them, the layer's rounded
+  // weights, and the rounded gradient at the pre-activation of the layer the backward pass is at.
   uint16_t* input16(int layer) { return half_.data() + half_slots_[size_t(layer - first_)].input; }
-  uint16_t* weight16(int layer) { return half_.data() + half_slots_[size_t(layer - first_)].weight; }
+  const uint16_t* weight16(int layer) const { return weights16_.at(size_t(layer - first_)); }
   uint16_t* grad16() { return half_.data() + grad16_; }
+  // Whether the forward pass rounds the weights into weight16 (inference) or reads them there.
+  bool rounds_weights() const { return !training_; }
+  uint16_t* weight16_to_round(int layer) { return half_.data() + half_slots_[size_t(layer - first_)].weight; }
+  // Training: the weights rounded to bfloat16, laid out as `table` lays out the parameters.
+  void use_rounded_weights(const uint16_t* params16, const TensorTable& table);
 
  private:
   struct Slot {
@@ -106,6 +114,7 @@ class Workspace {
 
   int first_;
   long capacity_;
+  bool training_;
   std::vector<Slot> slots_;
   size_t grad_a_ = npos, grad_b_ = npos, sample_ = npos, noise_ = npos;
   Buffer buffer_;
@@ -113,6 +122,7 @@ class Workspace {
   std::vector<HalfSlot> half_slots_;
   size_t grad16_ = 0;
   AlignedVector<uint16_t> half_;
+  std::vector<const uint16_t*> weights16_;
 };
 
 // Runs layers [first, last) on `rows` rows of x; returns the last layer's output inside ws, or in

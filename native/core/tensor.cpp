@@ -17,7 +17,9 @@ namespace ae {
 
 namespace {
 constexpr size_t kAlignBytes = 64;
-constexpr size_t kAlignFloats = kAlignBytes / sizeof(float);
+// Entries start on 32-float boundaries: a bfloat16 copy laid out alike (the weights of bf16 training)
+// then starts each on a cache line too, as oneDNN's AMX kernels want.
+constexpr size_t kAlignFloats = 32;
 
 // Physical memory, or 0 when unknown. Allocations beyond it are refused up front: with overcommit
 // the allocation itself would succeed and zeroing it would bring the out-of-memory killer.

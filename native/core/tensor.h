@@ -65,7 +65,8 @@ struct TensorEntry {
   }
 };
 
-// The layout of a flat buffer: each entry starts on a 16-float boundary so that views stay aligned.
+// The layout of a flat buffer: each entry starts on a 32-float boundary so that views stay aligned,
+// in float32 and in a bfloat16 copy of the same layout.
 class TensorTable {
  public:
   size_t add(const std::string& name, std::vector<int64_t> shape);

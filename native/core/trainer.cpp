@@ -198,6 +198,12 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   // Everything the loop touches is allocated here, once.
   MemoryResource* memory = be.memory();
   Workspace ws(model.spec(), 0, layers, rank_batch, true, c.precision, memory);
+  // bf16: the weights rounded once here, then by each optimizer step as it writes them.
+  AlignedVector<uint16_t> weights16(c.precision == Precision::Bf16 ? nparams : 0);
+  if (!weights16.empty()) {
+    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
+    ws.use_rounded_weights(weights16.data(), model.table());
+  }
   Buffer grads(nparams + (comm ? kReducedExtras : 0), memory);
   TrainingState state;
   init_optimizer_slots(state, c.optimizer, nparams, memory);
@@ -298,8 +304,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         kl_row = extra[kKl];
         penalty = extra[kPenalty];
       }
-      const double sumsq = be.sum_squares(grads.data(), nparams);
-
+      // The gradient's norm is needed before the update to clip by it, or to skip a non-finite one
+      // and go on; otherwise the update's own pass sums the squares, and a non-finite gradient
+      // (which has then spoilt the step) restores the weights to the start of the epoch.
+      const bool check_first = c.skip_non_finite || c.optimizer.clip_norm > 0;
+      const double sumsq = check_first ? be.sum_squares(grads.data(), nparams) : 0.0;
       if (!std::isfinite(loss) || !std::isfinite(sumsq)) {
         if (c.skip_non_finite) {
           ++skipped;
@@ -313,8 +322,14 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       ++step;
       lr = scheduled_learning_rate(c.schedule, c.optimizer.learning_rate, step - 1);
       const UpdateStep update = make_update_step(c.optimizer, lr, step, std::sqrt(sumsq));
-      be.optimizer_step(update, model.params().data(), grads.data(), state.s1.size() ? state.s1.data() : nullptr,
-                        state.s2.size() ? state.s2.data() : nullptr, nparams);
+      const double updated_sumsq =
+          be.optimizer_step(update, model.params().data(), grads.data(), state.s1.size() ? state.s1.data() : nullptr,
+                            state.s2.size() ? state.s2.data() : nullptr,
+                            weights16.empty() ? nullptr : weights16.data(), nparams);
+      if (!std::isfinite(updated_sumsq)) {
+        model.params().copy_from(epoch_start);
+        throw_non_finite(epoch, b, "gradient", true);
+      }
 
       loss_sum += loss * double(rows);
       kl_sum += kl_row * double(rows);

@@ -8,6 +8,7 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/bands.h"
 #include "cpu/openblas.h"
 
 namespace ae::cpu {
@@ -66,15 +67,10 @@ constexpr long kInPlacePanels = 4;
 // OpenBLAS's bands are whole cache lines of C and of the operand they cut.
 constexpr long kOpenBlasBand = 16;
 
-struct Operand {
-  const float* data;
-  long ld;
-  bool trans;
-  float at(long row, long col) const { return trans ? data[col * ld + row] : data[row * ld + col]; }
-};
+using FloatOperand = Operand<float>;
 
 // Packs rows [r0, r0 + rows) × depth [p0, p0 + depth) of A into groups of `mr` rows, k-major.
-void pack_a(const Operand& a, long r0, long rows, long p0, long depth, int mr, float* out) {
+void pack_a(const FloatOperand& a, long r0, long rows, long p0, long depth, int mr, float* out) {
   for (long g = 0; g < rows; g += mr) {
     const long h = std::min<long>(mr, rows - g);
     for (long p = 0; p < depth; ++p) {
@@ -86,7 +82,7 @@ void pack_a(const Operand& a, long r0, long rows, long p0, long depth, int mr, f
 }
 
 // Packs depth [p0, p0 + depth) × columns [c0, c0 + cols) of B into groups of `nr` columns, k-major.
-void pack_b(const Operand& b, long p0, long depth, long c0, long cols, int nr, float* out) {
+void pack_b(const FloatOperand& b, long p0, long depth, long c0, long cols, int nr, float* out) {
   for (long g = 0; g < cols; g += nr) {
     const long w = std::min<long>(nr, cols - g);
     for (long p = 0; p < depth; ++p) {
@@ -107,7 +103,7 @@ void scale_c(long m, long n, float beta, float* c, long ldc) {
     for (long j = 0; j < n; ++j) c[i * ldc + j] = beta == 0.0f ? 0.0f : beta * c[i * ldc + j];
 }
 
-void serial_gemm(const KernelTable& kt, const Operand& a, const Operand& b, long m, long n, long k, float alpha,
+void serial_gemm(const KernelTable& kt, const FloatOperand& a, const FloatOperand& b, long m, long n, long k, float alpha,
                  float beta, float* c, long ldc) {
   if (m <= 0 || n <= 0) return;
   if (k == 0 || alpha == 0.0f) return scale_c(m, n, beta, c, ldc);
@@ -142,29 +138,6 @@ void serial_gemm(const KernelTable& kt, const Operand& a, const Operand& b, long
   }
 }
 
-// Splits C into one band of rows per thread of the pool (of columns when C is wider than tall), the
-// bands whole multiples of row_unit rows (col_unit columns) but the last, and runs
-// product(a, b, rows, cols, c) on each with the operands and C offset to the band.
-template <typename Product>
-void in_bands(ThreadPool& pool, const Operand& a, const Operand& b, long m, long n, float* c, long ldc, long row_unit,
-              long col_unit, Product&& product) {
-  const int threads = pool.size();
-  const bool by_rows = m >= n;
-  const size_t extent = size_t(by_rows ? m : n), unit = size_t(by_rows ? row_unit : col_unit);
-  pool.run(threads, [&](int t) {
-    const Span band = part_of(extent, t, threads, unit);
-    const long start = long(band.begin), size = long(band.end - band.begin);
-    if (size <= 0) return;
-    if (by_rows) {
-      const Operand rows_of_a{a.trans ? a.data + start : a.data + start * a.ld, a.ld, a.trans};
-      product(rows_of_a, b, size, n, c + start * ldc);
-    } else {
-      const Operand cols_of_b{b.trans ? b.data + start * b.ld : b.data + start, b.ld, b.trans};
-      product(a, cols_of_b, m, size, c + start);
-    }
-  });
-}
-
 // Products from this size are split across the pool; smaller ones run on the calling thread.
 bool worth_splitting(const ThreadPool* pool, long m, long n, long k) {
   return pool && pool->size() > 1 && double(m) * double(n) * double(k) >= kSerialGemmBelow;
@@ -174,10 +147,11 @@ bool worth_splitting(const ThreadPool* pool, long m, long n, long k) {
 
 void builtin_gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, long m, long n, long k,
                   float alpha, const float* a, long lda, const float* b, long ldb, float beta, float* c, long ldc) {
-  const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
+  const FloatOperand A{a, lda, trans_a}, B{b, ldb, trans_b};
   if (!worth_splitting(pool, m, n, k)) return serial_gemm(kt, A, B, m, n, k, alpha, beta, c, ldc);
-  in_bands(*pool, A, B, m, n, c, ldc, kt.gemm_mr, kt.gemm_nr,
-           [&](const Operand& as, const Operand& bs, long rows, long cols, float* cs) {
+  const bool by_rows = m >= n;
+  in_bands(*pool, A, B, m, n, c, ldc, by_rows, by_rows ? kt.gemm_mr : kt.gemm_nr,
+           [&](const FloatOperand& as, const FloatOperand& bs, long rows, long cols, float* cs) {
              serial_gemm(kt, as, bs, rows, cols, k, alpha, beta, cs, ldc);
            });
 }
@@ -187,13 +161,13 @@ void gemm(const KernelTable& kt, ThreadPool* pool, bool trans_a, bool trans_b, l
   const OpenBlas* blas = openblas();
   if (!blas) return builtin_gemm(kt, pool, trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   // Row-major C = op(A)·op(B) maps directly onto cblas's CblasRowMajor with the same arguments.
-  const auto sgemm = [&](const Operand& as, const Operand& bs, long rows, long cols, float* cs) {
+  const auto sgemm = [&](const FloatOperand& as, const FloatOperand& bs, long rows, long cols, float* cs) {
     blas->sgemm(kCblasRowMajor, trans_a ? kCblasTrans : kCblasNoTrans, trans_b ? kCblasTrans : kCblasNoTrans,
                 int(rows), int(cols), int(k), alpha, as.data, int(as.ld), bs.data, int(bs.ld), beta, cs, int(ldc));
   };
-  const Operand A{a, lda, trans_a}, B{b, ldb, trans_b};
+  const FloatOperand A{a, lda, trans_a}, B{b, ldb, trans_b};
   if (!worth_splitting(pool, m, n, k)) return sgemm(A, B, m, n, c);
-  in_bands(*pool, A, B, m, n, c, ldc, kOpenBlasBand, kOpenBlasBand, sgemm);
+  in_bands(*pool, A, B, m, n, c, ldc, m >= n, kOpenBlasBand, sgemm);
 }
 
 }  // namespace ae::cpu

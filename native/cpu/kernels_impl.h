@@ -421,12 +421,14 @@ double loss_forward_backward(const LossSpec& loss, LossInput input, int group, c
 
 // ---- reductions and small helpers --------------------------------------------------------------
 
+// Sums of squares add in float vectors over blocks of this many elements, the blocks in double.
+constexpr size_t kSumFlush = 4096;
+
 template <class V>
 double sum_squares(const float* x, size_t n) {
   double total = 0;
-  constexpr size_t kFlush = 4096;
-  for (size_t start = 0; start < n; start += kFlush) {
-    const size_t end = start + kFlush < n ? start + kFlush : n;
+  for (size_t start = 0; start < n; start += kSumFlush) {
+    const size_t end = start + kSumFlush < n ? start + kSumFlush : n;
     auto acc = V::zero();
     for (size_t i = start; i < end; i += V::W) {
       auto v = V::load(x + i, long(end - i));
@@ -477,8 +479,10 @@ double l1_penalty(const float* h, float* dh, float coeff, size_t n) {
 
 // ---- optimizers --------------------------------------------------------------------------------
 
+// Updates w; with w16, also stores the updated w rounded to bfloat16 there (the next step's bf16
+// products read them). Returns Σ grad², summed as sum_squares sums, for the check after the update.
 template <class V, OptimizerKind K>
-void update(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, size_t n) {
+double update(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16, size_t n) {
   using F = typename V::F;
   const OptimizerConfig& c = step.config;
   const F lr = V::set1(step.learning_rate), gscale = V::set1(step.grad_scale);
@@ -490,53 +494,65 @@ void update(const UpdateStep& step, float* w, const float* grad, float* s1, floa
   const F step_size = V::set1(float(double(step.learning_rate) / double(step.bias_correction1)));
   const F decay = V::set1(1.0f - step.learning_rate * c.weight_decay);
   const bool has_momentum = c.momentum != 0.0f;
-  for (size_t i = 0; i < n; i += V::W) {
-    const long rem = long(n - i);
-    F wi = V::load(w + i, rem);
-    F g = V::min(V::max(V::mul(V::load(grad + i, rem), gscale), nclip), clip);
-    if constexpr (K != OptimizerKind::AdamW) g = V::fmadd(wd, wi, g);
-    if constexpr (K == OptimizerKind::Sgd) {
-      if (has_momentum) {
-        F buf = V::fmadd(momentum, V::load(s1 + i, rem), g);
-        V::store(s1 + i, buf, rem);
-        g = c.nesterov ? V::fmadd(momentum, buf, g) : buf;
+  double total = 0;
+  for (size_t start = 0; start < n; start += kSumFlush) {
+    const size_t end = start + kSumFlush < n ? start + kSumFlush : n;
+    auto squares = V::zero();
+    for (size_t i = start; i < end; i += V::W) {
+      const long rem = long(end - i);
+      F wi = V::load(w + i, rem);
+      const F raw = V::load(grad + i, rem);
+      squares = V::fmadd(raw, raw, squares);
+      F g = V::min(V::max(V::mul(raw, gscale), nclip), clip);
+      if constexpr (K != OptimizerKind::AdamW) g = V::fmadd(wd, wi, g);
+      if constexpr (K == OptimizerKind::Sgd) {
+        if (has_momentum) {
+          F buf = V::fmadd(momentum, V::load(s1 + i, rem), g);
+          V::store(s1 + i, buf, rem);
+          g = c.nesterov ? V::fmadd(momentum, buf, g) : buf;
+        }
+        wi = V::sub(wi, V::mul(lr, g));
+      } else if constexpr (K == OptimizerKind::Adam || K == OptimizerKind::AdamW) {
+        if constexpr (K == OptimizerKind::AdamW) wi = V::mul(wi, decay);
+        F m = V::fmadd(b1, V::load(s1 + i, rem), V::mul(V::sub(one, b1), g));
+        F v = V::fmadd(b2, V::load(s2 + i, rem), V::mul(V::mul(V::sub(one, b2), g), g));
+        V::store(s1 + i, m, rem);
+        V::store(s2 + i, v, rem);
+        F denom = V::fmadd(V::sqrt(v), inv_sqrt_bc2, eps);
+        wi = V::sub(wi, V::div(V::mul(step_size, m), denom));
+      } else if constexpr (K == OptimizerKind::RmsProp) {
+        F v = V::fmadd(rho, V::load(s1 + i, rem), V::mul(V::mul(V::sub(one, rho), g), g));
+        V::store(s1 + i, v, rem);
+        F u = V::div(g, V::add(V::sqrt(v), eps));
+        if (has_momentum) {
+          u = V::fmadd(momentum, V::load(s2 + i, rem), u);
+          V::store(s2 + i, u, rem);
+        }
+        wi = V::sub(wi, V::mul(lr, u));
+      } else {  // adagrad
+        F acc = V::fmadd(g, g, V::load(s1 + i, rem));
+        V::store(s1 + i, acc, rem);
+        wi = V::sub(wi, V::div(V::mul(lr, g), V::add(V::sqrt(acc), eps)));
       }
-      wi = V::sub(wi, V::mul(lr, g));
-    } else if constexpr (K == OptimizerKind::Adam || K == OptimizerKind::AdamW) {
-      if constexpr (K == OptimizerKind::AdamW) wi = V::mul(wi, decay);
-      F m = V::fmadd(b1, V::load(s1 + i, rem), V::mul(V::sub(one, b1), g));
-      F v = V::fmadd(b2, V::load(s2 + i, rem), V::mul(V::mul(V::sub(one, b2), g), g));
-      V::store(s1 + i, m, rem);
-      V::store(s2 + i, v, rem);
-      F denom = V::fmadd(V::sqrt(v), inv_sqrt_bc2, eps);
-      wi = V::sub(wi, V::div(V::mul(step_size, m), denom));
-    } else if constexpr (K == OptimizerKind::RmsProp) {
-      F v = V::fmadd(rho, V::load(s1 + i, rem), V::mul(V::mul(V::sub(one, rho), g), g));
-      V::store(s1 + i, v, rem);
-      F u = V::div(g, V::add(V::sqrt(v), eps));
-      if (has_momentum) {
-        u = V::fmadd(momentum, V::load(s2 + i, rem), u);
-        V::store(s2 + i, u, rem);
-      }
-      wi = V::sub(wi, V::mul(lr, u));
-    } else {  // adagrad
-      F acc = V::fmadd(g, g, V::load(s1 + i, rem));
-      V::store(s1 + i, acc, rem);
-      wi = V::sub(wi, V::div(V::mul(lr, g), V::add(V::sqrt(acc), eps)));
+      V::store(w + i, wi, rem);
+      if (w16) V::store_bf16(w16 + i, wi, rem);
     }
-    V::store(w + i, wi, rem);
+    total += V::reduce_add_double(squares);
   }
+  return total;
 }
 
 template <class V>
-void optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, size_t n) {
+double optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16,
+                      size_t n) {
   switch (step.config.kind) {
-    case OptimizerKind::Sgd: return update<V, OptimizerKind::Sgd>(step, w, grad, s1, s2, n);
-    case OptimizerKind::Adam: return update<V, OptimizerKind::Adam>(step, w, grad, s1, s2, n);
-    case OptimizerKind::AdamW: return update<V, OptimizerKind::AdamW>(step, w, grad, s1, s2, n);
-    case OptimizerKind::RmsProp: return update<V, OptimizerKind::RmsProp>(step, w, grad, s1, s2, n);
-    case OptimizerKind::Adagrad: return update<V, OptimizerKind::Adagrad>(step, w, grad, s1, s2, n);
+    case OptimizerKind::Sgd: return update<V, OptimizerKind::Sgd>(step, w, grad, s1, s2, w16, n);
+    case OptimizerKind::Adam: return update<V, OptimizerKind::Adam>(step, w, grad, s1, s2, w16, n);
+    case OptimizerKind::AdamW: return update<V, OptimizerKind::AdamW>(step, w, grad, s1, s2, w16, n);
+    case OptimizerKind::RmsProp: return update<V, OptimizerKind::RmsProp>(step, w, grad, s1, s2, w16, n);
+    case OptimizerKind::Adagrad: return update<V, OptimizerKind::Adagrad>(step, w, grad, s1, s2, w16, n);
   }
+  return 0.0;
 }
 
 template <class V, typename Fn>

@@ -286,14 +286,18 @@ class CudaBackend final : public Backend {
     return call.finish_with_sum();
   }
 
-  void optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2,
-                      size_t n) override {
+  double optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16,
+                        size_t n) override {
+    if (w16) throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "the CUDA backend has no bfloat16 weights");
     Call call(*this);
     writable(w, "weights");
     if (s1) writable(s1, "optimizer state");
     if (s2) writable(s2, "optimizer state");
-    cuda::optimizer_step(stream_, step, w, readable(0, grad, n), s1, s2, n);
-    call.finish();
+    const float* g = readable(0, grad, n);
+    zero_sum();
+    cuda::sum_squares(stream_, g, n, sum_);
+    cuda::optimizer_step(stream_, step, w, g, s1, s2, n);
+    return call.finish_with_sum();
   }
 
   void set_threads(int) override {}

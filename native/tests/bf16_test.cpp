@@ -87,6 +87,46 @@ TEST(Bf16, EveryLayerProductOfW1ToW3MatchesFloat64AndFloat32) {
   }
 }
 
+// The backend cuts products from 2^18 multiply-adds into one band per thread, each a one-thread
+// oneDNN product: bands of rows, or of columns where B (not transposed) is over 8 MB. Three threads
+// make uneven bands; padded leading dimensions must be honoured and C's padding left alone.
+TEST(Bf16, BackendProductsInBandsOfRowsAndColumnsMatchFloat64) {
+  if (!cpu::bf16_support().available) GTEST_SKIP() << "no bf16 here: " << cpu::bf16_support().reason;
+  cpu::CpuBackend be(3);
+  Rng rng(9);
+  struct Case {
+    long m, n, k;
+  };
+  // 300 × 200 × 100: bands of rows; 40 × 2100 × 2048: B is 8.6 MB, bands of columns unless transposed.
+  for (const Case& s : {Case{300, 200, 100}, Case{40, 2100, 2048}}) {
+    for (const bool ta : {false, true}) {
+      for (const bool tb : {false, true}) {
+        SCOPED_TRACE(std::to_string(s.m) + " x " + std::to_string(s.n) + " x " + std::to_string(s.k) +
+                     (ta ? ", A transposed" : "") + (tb ? ", B transposed" : ""));
+        const long a_rows = ta ? s.k : s.m, a_cols = ta ? s.m : s.k, b_rows = tb ? s.n : s.k, b_cols = tb ? s.k : s.n;
+        const long lda = a_cols + 3, ldb = b_cols + 5, ldc = s.n + 7;
+        std::vector<float> a(size_t(a_rows * lda)), b(size_t(b_rows * ldb));
+        for (auto& v : a) v = float(rng.uniform() * 2 - 1);
+        for (auto& v : b) v = float(rng.uniform() * 2 - 1);
+        std::vector<uint16_t> a16(a.size()), b16(b.size());
+        be.round_bf16(a.data(), 1, long(a.size()), long(a.size()), a16.data());
+        be.round_bf16(b.data(), 1, long(b.size()), long(b.size()), b16.data());
+        std::vector<float> c(size_t(s.m * ldc), -7.0f);
+        be.gemm_bf16(ta, tb, s.m, s.n, s.k, a16.data(), lda, b16.data(), ldb, c.data(), ldc);
+        const std::vector<double> exact = rounded_product(ta, tb, s.m, s.n, s.k, a, lda, b, ldb);
+        std::vector<double> got(size_t(s.m * s.n));
+        bool padding_intact = true;
+        for (long i = 0; i < s.m; ++i) {
+          for (long j = 0; j < s.n; ++j) got[size_t(i * s.n + j)] = c[size_t(i * ldc + j)];
+          for (long j = s.n; j < ldc; ++j) padding_intact = padding_intact && c[size_t(i * ldc + j)] == -7.0f;
+        }
+        EXPECT_LT(test::norm_rel_error(got, exact), 1e-5);
+        EXPECT_TRUE(padding_intact) << "wrote between rows of C";
+      }
+    }
+  }
+}
+
 // A product large enough for a matmul primitive (from 2^24 multiply-adds), with leading dimensions
 // wider than the operands: the same result from the first call, a repeat on the cached primitive,
 // and three threads running it at once (one primitive, each thread its own scratchpad).

@@ -117,6 +117,36 @@ TEST(FitControl, NonFiniteLaterBatchNamesItsEpochAndBatch) {
   EXPECT_TRUE(bitwise_equal(params_of(model), before_bad_batch));
 }
 
+// A gradient that overflows while the loss stays finite (an L2 penalty on one weight made huge after
+// batch 0 of epoch 1; the sigmoid outputs saturate) is found by the update's own sum of squares: the
+// step has then spoilt the weights, which go back to the start of the epoch. With norm clipping the
+// norm is summed before the step, which is never taken.
+TEST(FitControl, OverflowingGradientRestoresTheEpochStartOrWithClippingStopsBeforeTheStep) {
+  const std::vector<float> x = data();
+  for (const bool clipping : {false, true}) {
+    SCOPED_TRACE(clipping ? "clipping by norm" : "no clipping");
+    Model model(small_network(), 1);
+    cpu::CpuBackend be;
+    FitConfig c = config(3);
+    c.l2 = 1e4f;  // 2e4 · 1e18: its square overflows a float, the weight's own does not
+    if (clipping) c.optimizer.clip_norm = 1.0f;
+    Hooks hooks;
+    std::vector<float> epoch_start, before_bad_batch;
+    hooks.epoch = [&](const EpochStats& s) {
+      if (s.epoch == 0) epoch_start = params_of(model);
+    };
+    hooks.batch = [&](int epoch, long batch) {
+      if (epoch != 1 || batch != 0) return;
+      model.weight(0)[0] = 1e18f;
+      before_bad_batch = params_of(model);
+    };
+    const std::string message = non_finite_message(be, model, {x.data(), kRows, kCols}, c, hooks);
+    EXPECT_NE(message.find("non-finite gradient at epoch 1, batch 1"), std::string::npos) << message;
+    EXPECT_EQ(message.find("restored to the start of the epoch") != std::string::npos, !clipping) << message;
+    EXPECT_TRUE(bitwise_equal(params_of(model), clipping ? before_bad_batch : epoch_start));
+  }
+}
+
 TEST(FitControl, SkipNonFiniteSkipsTheBatchAndContinues) {
   std::vector<float> x = data();
   x[size_t(40 * kCols)] = NAN;  // batch 1

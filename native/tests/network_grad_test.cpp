@@ -50,6 +50,12 @@ std::vector<float> production_gradients(Backend& be, Model& model, const std::ve
   const LayerSpec& out = model.spec().layers.back();
   be.set_tf32(precision == Precision::Tf32);
   Workspace ws(model.spec(), 0, layers, kRows, true, precision, be.memory());
+  const size_t nparams = model.params().size();
+  std::vector<uint16_t> weights16(precision == Precision::Bf16 ? nparams : 0);
+  if (!weights16.empty()) {
+    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
+    ws.use_rounded_weights(weights16.data(), model.table());
+  }
   forward(be, model, ws, 0, layers, x.data(), kRows, true, &model.rng());
   const LossInput input = loss_input(loss.kind, out.activation.kind);
   const float scale = float(1.0 / loss_terms(loss, kRows, out.units, 0));
@@ -118,12 +124,16 @@ TEST(NetworkGrad, Bf16ProductsMatchFiniteDifferencesWithinBf16Tolerance) {
 }
 
 // oneDNN's AMX kernels load whole cache lines: bf16 operands 16 bytes off a line made 2048³
-// products about 20% slower. Odd widths and row counts must not shift any operand off its line.
+// products about 20% slower. Odd widths and row counts must not shift any operand off its line,
+// nor odd layer sizes a training fit's rounded weights (laid out as the parameters are).
 TEST(Workspace, Bf16OperandsStartOnCacheLines) {
   const NetworkSpec spec = test::dense_stack({{13, 7, Activation::Tanh}, {7, 3, Activation::Relu}, {3, 13, Activation::Sigmoid}});
+  const Model model(spec, 1);
+  AlignedVector<uint16_t> weights16(model.params().size());
   for (const bool training : {false, true}) {
     for (const long capacity : {1L, 5L, 33L}) {
       Workspace ws(spec, 0, 3, capacity, training, Precision::Bf16);
+      if (training) ws.use_rounded_weights(weights16.data(), model.table());
       for (int layer = 0; layer < 3; ++layer) {
         EXPECT_EQ(reinterpret_cast<uintptr_t>(ws.input16(layer)) % 64, 0u) << "layer " << layer << ", " << capacity;
         EXPECT_EQ(reinterpret_cast<uintptr_t>(ws.weight16(layer)) % 64, 0u) << "layer " << layer << ", " << capacity;

@@ -490,10 +490,30 @@ void check_optimizer(const KernelTable& kt, const test::OptimizerCase& oc, size_
 
   Guarded w(w0, kSentinel);
   Guarded s1(s1_0, kSentinel), s2(s2_0, kSentinel);
-  kt.optimizer_step(step, w.data(), input(g).data(), s1_0.empty() ? nullptr : s1.data(),
-                    s2_0.empty() ? nullptr : s2.data(), n);
+  const double squares = kt.optimizer_step(step, w.data(), input(g).data(), s1_0.empty() ? nullptr : s1.data(),
+                                           s2_0.empty() ? nullptr : s2.data(), nullptr, n);
+  // Again with a bfloat16 copy of the weights: the same update, and each copy the weight rounded.
+  Guarded w_again(w0, kSentinel);
+  std::vector<float> s1_again = s1_0, s2_again = s2_0;
+  std::vector<uint16_t> w16(n + kGuard, 0xBEEF);
+  const double squares_again =
+      kt.optimizer_step(step, w_again.data(), input(g).data(), s1_again.empty() ? nullptr : s1_again.data(),
+                        s2_again.empty() ? nullptr : s2_again.data(), w16.data(), n);
 
   Mismatches m(oc.name + " n=" + std::to_string(n) + (clip ? " clipped" : "") + (specials ? " with specials" : ""));
+  // The sum of squares of the raw gradient, added as sum_squares adds it: the same value, NaN and Inf kept.
+  const double want_squares = kt.sum_squares(input(g).data(), n);
+  for (const double got : {squares, squares_again})
+    m.expect(got == want_squares || (std::isnan(got) && std::isnan(want_squares)),
+             [&] { return "sum of squares " + std::to_string(got) + ", sum_squares " + std::to_string(want_squares); });
+  for (size_t i = 0; i < n; ++i) {
+    m.expect(test::same_bits(w_again[i], w[i]), [&] { return describe("w with w16", i, g[i], w_again[i], w[i]); });
+    m.expect(w16[i] == cpu::to_bf16(w[i]), [&] {
+      return describe("w16", i, g[i], cpu::from_bf16(w16[i]), cpu::from_bf16(cpu::to_bf16(w[i])));
+    });
+  }
+  for (size_t i = n; i < w16.size(); ++i)
+    m.expect(w16[i] == 0xBEEF, [] { return std::string("w16 written past the end"); });
   // Each value is a sum of its old value and an update, so both bound the rounding.
   auto check = [&](const char* what, const Guarded& got, const std::vector<float>& before,
                    const std::vector<float>& want) {
