@@ -91,11 +91,11 @@ class Backend {
   // Returns Σ|h| and adds coeff · sign(h) to dh (the L1 activity penalty).
   virtual double l1_penalty(const float* h, float* dh, float coeff, size_t n) = 0;
 
-  // Updates w (and the optimizer's slots s1, s2) from grad; with w16, also writes the updated w
-  // rounded to bfloat16 there. Returns Σ grad², as sum_squares would: a trainer that needs no norm
-  // beforehand checks the gradient after the update, without a pass of its own.
-  virtual double optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2,
-                                uint16_t* w16, size_t n) = 0;
+  // Updates the weights (and the optimizer's slots) from the gradient, filling the optional copies
+  // of UpdateBuffers. Returns Σ grad² as sum_squares sums it, or NaN where an updated weight is not
+  // finite or is beyond 1.8e19 (its square overflows a float; such a model's outputs soon do): a
+  // trainer that needs no norm beforehand checks the step after it, without a pass of its own.
+  virtual double optimizer_step(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) = 0;
 
   virtual void set_threads(int threads) = 0;
   virtual int threads() const = 0;

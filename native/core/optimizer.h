@@ -58,6 +58,22 @@ struct UpdateStep {
 
 UpdateStep make_update_step(const OptimizerConfig& config, double learning_rate, int64_t t, double grad_norm);
 
+// The arrays an optimizer step reads and writes, each laid out as the parameters are; the
+// optional ones (null when unused) are written as the step goes, saving a pass of their own.
+struct UpdateBuffers {
+  float* weights = nullptr;
+  const float* grads = nullptr;
+  float* slot1 = nullptr;  // the optimizer's state slots (null where it has fewer)
+  float* slot2 = nullptr;
+  uint16_t* weights16 = nullptr;  // receives the updated weights rounded to bfloat16
+  float* previous = nullptr;      // receives the weights as they were before the step
+  // The same arrays from element `at` on.
+  UpdateBuffers from(size_t at) const {
+    auto shift = [at](auto* p) { return p ? p + at : p; };
+    return {shift(weights), shift(grads), shift(slot1), shift(slot2), shift(weights16), shift(previous)};
+  }
+};
+
 namespace ref {
 
 // The update of one parameter w with gradient g; s1 and s2 point at its optimizer state slots

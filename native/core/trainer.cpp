@@ -132,12 +132,14 @@ Rng rank_generator(const Rng& shared, int rank) {
 // batch's loss terms, and whether it wants to stop, so every rank decides alike.
 enum ReducedExtra { kLoss, kKl, kPenalty, kStop, kReducedExtras };
 
-[[noreturn]] void throw_non_finite(int epoch, long batch, const char* what, bool restored) {
+// `restored_to`: the epoch whose starting weights the model went back to, or -1 where it kept the
+// weights of the last finite step.
+[[noreturn]] void throw_non_finite(int epoch, long batch, const char* what, int restored_to) {
   throw Error(ErrorKind::NonFinite, "ERR_NON_FINITE",
               std::string("non-finite ") + what + " at epoch " + std::to_string(epoch) + ", batch " +
                   std::to_string(batch) +
-                  (restored ? "; weights restored to the start of the epoch"
-                            : "; weights kept at the last finite step"));
+                  (restored_to >= 0 ? "; weights restored to the start of epoch " + std::to_string(restored_to)
+                                    : std::string("; weights kept at the last finite step")));
 }
 
 void require_precision(Backend& be, Precision precision) {
@@ -221,7 +223,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   const bool reads_rows_in_place = !c.shuffle && c.noise == NoiseKind::None && !memory;
   Buffer inputs(reads_rows_in_place ? 0 : size_t(rank_batch) * size_t(cols), memory);
   Buffer targets(c.noise != NoiseKind::None ? size_t(rank_batch) * size_t(cols) : 0, memory);
+  // The weights at the start of the epoch, copied by the epoch's first update as it reads them.
   Buffer epoch_start(nparams);
+  int epoch_start_of = -1;
   Buffer best(c.restore_best ? nparams : 0);
   std::vector<long> order(size_t(train.rows));
 
@@ -233,7 +237,6 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
 
   for (int epoch = state.epoch; epoch < c.epochs; ++epoch) {
     const auto start = Clock::now();
-    epoch_start.copy_from(model.params());
     // Each epoch's order depends on the generator alone, so a resumed fit shuffles as the original would.
     Rng rank_rng = comm ? rank_generator(model.rng(), rank) : Rng();
     Rng& draws = comm ? rank_rng : model.rng();
@@ -304,9 +307,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         kl_row = extra[kKl];
         penalty = extra[kPenalty];
       }
-      // The gradient's norm is needed before the update to clip by it, or to skip a non-finite one
-      // and go on; otherwise the update's own pass sums the squares, and a non-finite gradient
-      // (which has then spoilt the step) restores the weights to the start of the epoch.
+      // The gradient's norm is needed before the update to clip by it, or to skip a non-finite
+      // gradient and go on; otherwise the update's own pass sums the squares. A step found bad
+      // after its update (a non-finite gradient under a finite loss, or an update that overflowed)
+      // has spoilt the weights: they go back to the start of the epoch. Found before, they stay.
+      // Skipping, the batches after an update that overflowed are skipped.
       const bool check_first = c.skip_non_finite || c.optimizer.clip_norm > 0;
       const double sumsq = check_first ? be.sum_squares(grads.data(), nparams) : 0.0;
       if (!std::isfinite(loss) || !std::isfinite(sumsq)) {
@@ -314,21 +319,25 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
           ++skipped;
           continue;
         }
-        const bool weights_bad = !std::isfinite(be.sum_squares(model.params().data(), nparams));
-        if (weights_bad) model.params().copy_from(epoch_start);
-        throw_non_finite(epoch, b, std::isfinite(loss) ? "gradient" : "loss", weights_bad);
+        throw_non_finite(epoch, b, std::isfinite(loss) ? "gradient" : "loss", -1);
       }
 
       ++step;
       lr = scheduled_learning_rate(c.schedule, c.optimizer.learning_rate, step - 1);
       const UpdateStep update = make_update_step(c.optimizer, lr, step, std::sqrt(sumsq));
-      const double updated_sumsq =
-          be.optimizer_step(update, model.params().data(), grads.data(), state.s1.size() ? state.s1.data() : nullptr,
-                            state.s2.size() ? state.s2.data() : nullptr,
-                            weights16.empty() ? nullptr : weights16.data(), nparams);
-      if (!std::isfinite(updated_sumsq)) {
+      UpdateBuffers buffers;
+      buffers.weights = model.params().data();
+      buffers.grads = grads.data();
+      buffers.slot1 = state.s1.size() ? state.s1.data() : nullptr;
+      buffers.slot2 = state.s2.size() ? state.s2.data() : nullptr;
+      buffers.weights16 = weights16.empty() ? nullptr : weights16.data();
+      buffers.previous = epoch_start_of == epoch ? nullptr : epoch_start.data();
+      const double updated_sumsq = be.optimizer_step(update, buffers, nparams);
+      epoch_start_of = epoch;
+      if (!std::isfinite(updated_sumsq) && !c.skip_non_finite) {
         model.params().copy_from(epoch_start);
-        throw_non_finite(epoch, b, "gradient", true);
+        const bool gradient_bad = !check_first && !std::isfinite(be.sum_squares(grads.data(), nparams));
+        throw_non_finite(epoch, b, gradient_bad ? "gradient" : "weights after the update", epoch);
       }
 
       loss_sum += loss * double(rows);

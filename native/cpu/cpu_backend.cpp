@@ -203,12 +203,9 @@ double CpuBackend::l1_penalty(const float* h, float* dh, float coeff, size_t n) 
   return kernels_->l1_penalty(h, dh, coeff, n);
 }
 
-double CpuBackend::optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2,
-                                  uint16_t* w16, size_t n) {
-  return split_sum(n, kParallelGrain, [&](size_t b, size_t e) {
-    return kernels_->optimizer_step(step, w + b, grad + b, s1 ? s1 + b : nullptr, s2 ? s2 + b : nullptr,
-                                    w16 ? w16 + b : nullptr, e - b);
-  });
+double CpuBackend::optimizer_step(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
+  return split_sum(n, kParallelGrain,
+                   [&](size_t b, size_t e) { return kernels_->optimizer_step(step, buffers.from(b), e - b); });
 }
 
 }  // namespace ae::cpu

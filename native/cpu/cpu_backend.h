@@ -34,8 +34,7 @@ class CpuBackend final : public Backend {
   void axpy(float a, const float* x, float* y, size_t n) override;
   void multiply(const float* x, const float* m, float* y, size_t n) override;
   double l1_penalty(const float* h, float* dh, float coeff, size_t n) override;
-  double optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16,
-                        size_t n) override;
+  double optimizer_step(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) override;
   void set_threads(int threads) override;
   int threads() const override { return threads_; }
   double serial_products_below() const override { return kSerialGemmBelow; }

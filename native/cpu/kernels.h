@@ -29,9 +29,8 @@ struct KernelTable {
   // y = x rounded to bfloat16 (nearest even; NaN stays NaN).
   void (*round_bf16)(const float* x, uint16_t* y, size_t n);
   double (*l1_penalty)(const float* h, float* dh, float coeff, size_t n);
-  // Updates w (and w16, its bfloat16 copy, where given); returns Σ grad².
-  double (*optimizer_step)(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16,
-                           size_t n);
+  // See Backend::optimizer_step.
+  double (*optimizer_step)(const UpdateStep& step, const UpdateBuffers& buffers, size_t n);
   // Vector math, exposed for the accuracy tests.
   void (*exp)(const float* x, float* y, size_t n);
   void (*log)(const float* x, float* y, size_t n);

@@ -479,15 +479,19 @@ double l1_penalty(const float* h, float* dh, float coeff, size_t n) {
 
 // ---- optimizers --------------------------------------------------------------------------------
 
-// Updates w; with w16, also stores the updated w rounded to bfloat16 there (the next step's bf16
-// products read them). Returns Σ grad², summed as sum_squares sums, for the check after the update.
+// Updates the weights and fills the optional copies of `buffers`; returns Σ grad², summed as
+// sum_squares sums it, or NaN where an updated weight's square is not finite (0 · w² joins the sum).
 template <class V, OptimizerKind K>
-double update(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16, size_t n) {
+double update(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
   using F = typename V::F;
+  float* w = buffers.weights;
+  const float* grad = buffers.grads;
+  float *s1 = buffers.slot1, *s2 = buffers.slot2, *previous = buffers.previous;
+  uint16_t* w16 = buffers.weights16;
   const OptimizerConfig& c = step.config;
   const F lr = V::set1(step.learning_rate), gscale = V::set1(step.grad_scale);
   const F clip = V::set1(step.clip_value), nclip = V::set1(-step.clip_value);
-  const F wd = V::set1(c.weight_decay), one = V::set1(1.0f);
+  const F wd = V::set1(c.weight_decay), one = V::set1(1.0f), zero = V::zero();
   const F momentum = V::set1(c.momentum), eps = V::set1(c.epsilon);
   const F b1 = V::set1(c.beta1), b2 = V::set1(c.beta2), rho = V::set1(c.rho);
   const F inv_sqrt_bc2 = V::set1(float(1.0 / std::sqrt(double(step.bias_correction2))));
@@ -501,6 +505,7 @@ double update(const UpdateStep& step, float* w, const float* grad, float* s1, fl
     for (size_t i = start; i < end; i += V::W) {
       const long rem = long(end - i);
       F wi = V::load(w + i, rem);
+      if (previous) V::store(previous + i, wi, rem);
       const F raw = V::load(grad + i, rem);
       squares = V::fmadd(raw, raw, squares);
       F g = V::min(V::max(V::mul(raw, gscale), nclip), clip);
@@ -536,6 +541,7 @@ double update(const UpdateStep& step, float* w, const float* grad, float* s1, fl
       }
       V::store(w + i, wi, rem);
       if (w16) V::store_bf16(w16 + i, wi, rem);
+      squares = V::fmadd(V::mul(wi, wi), zero, squares);
     }
     total += V::reduce_add_double(squares);
   }
@@ -543,14 +549,13 @@ double update(const UpdateStep& step, float* w, const float* grad, float* s1, fl
 }
 
 template <class V>
-double optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16,
-                      size_t n) {
+double optimizer_step(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
   switch (step.config.kind) {
-    case OptimizerKind::Sgd: return update<V, OptimizerKind::Sgd>(step, w, grad, s1, s2, w16, n);
-    case OptimizerKind::Adam: return update<V, OptimizerKind::Adam>(step, w, grad, s1, s2, w16, n);
-    case OptimizerKind::AdamW: return update<V, OptimizerKind::AdamW>(step, w, grad, s1, s2, w16, n);
-    case OptimizerKind::RmsProp: return update<V, OptimizerKind::RmsProp>(step, w, grad, s1, s2, w16, n);
-    case OptimizerKind::Adagrad: return update<V, OptimizerKind::Adagrad>(step, w, grad, s1, s2, w16, n);
+    case OptimizerKind::Sgd: return update<V, OptimizerKind::Sgd>(step, buffers, n);
+    case OptimizerKind::Adam: return update<V, OptimizerKind::Adam>(step, buffers, n);
+    case OptimizerKind::AdamW: return update<V, OptimizerKind::AdamW>(step, buffers, n);
+    case OptimizerKind::RmsProp: return update<V, OptimizerKind::RmsProp>(step, buffers, n);
+    case OptimizerKind::Adagrad: return update<V, OptimizerKind::Adagrad>(step, buffers, n);
   }
   return 0.0;
 }

@@ -5,8 +5,10 @@
 #include <cuda_runtime.h>
 #include <dlfcn.h>
 
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -286,18 +288,25 @@ class CudaBackend final : public Backend {
     return call.finish_with_sum();
   }
 
-  double optimizer_step(const UpdateStep& step, float* w, const float* grad, float* s1, float* s2, uint16_t* w16,
-                        size_t n) override {
-    if (w16) throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "the CUDA backend has no bfloat16 weights");
-    Call call(*this);
-    writable(w, "weights");
-    if (s1) writable(s1, "optimizer state");
-    if (s2) writable(s2, "optimizer state");
-    const float* g = readable(0, grad, n);
-    zero_sum();
-    cuda::sum_squares(stream_, g, n, sum_);
-    cuda::optimizer_step(stream_, step, w, g, s1, s2, n);
-    return call.finish_with_sum();
+  double optimizer_step(const UpdateStep& step, const UpdateBuffers& b, size_t n) override {
+    if (b.weights16) throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "the CUDA backend has no bfloat16 weights");
+    double grad_squares = 0;
+    {
+      Call call(*this);
+      writable(b.weights, "weights");
+      if (b.slot1) writable(b.slot1, "optimizer state");
+      if (b.slot2) writable(b.slot2, "optimizer state");
+      const float* g = readable(0, b.grads, n);
+      if (b.previous)
+        check(cudaMemcpyAsync(b.previous, b.weights, n * sizeof(float), cudaMemcpyDefault, stream_), "cudaMemcpyAsync");
+      zero_sum();
+      cuda::sum_squares(stream_, g, n, sum_);
+      cuda::optimizer_step(stream_, step, b.weights, g, b.slot1, b.slot2, n);
+      grad_squares = call.finish_with_sum();
+    }
+    // A second pass here, where the GPU makes it cheap: the updated weights' squares must sum to a
+    // finite value (an update that overflows, or a weight past 1.8e19, reads as not finite).
+    return std::isfinite(sum_squares(b.weights, n)) ? grad_squares : std::numeric_limits<double>::quiet_NaN();
   }
 
   void set_threads(int) override {}

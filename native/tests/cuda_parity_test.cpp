@@ -224,8 +224,10 @@ TEST(CudaParity, OptimizersMatchCpuStepByStep) {
       const std::vector<float> grad = random_floats(uint64_t(100 + step), n, 0.01, 1.0);
       Buffer gg = on_gpu(grad);
       const UpdateStep update = make_update_step(c.config, c.config.learning_rate, step, 2.0);
-      const double cpu_squares = cpu_be.optimizer_step(update, w.data(), grad.data(), s1.data(), s2.data(), nullptr, n);
-      const double gpu_squares = gpu.optimizer_step(update, gw.data(), gg.data(), gs1.data(), gs2.data(), nullptr, n);
+      const double cpu_squares =
+          cpu_be.optimizer_step(update, {w.data(), grad.data(), s1.data(), s2.data(), nullptr, nullptr}, n);
+      const double gpu_squares =
+          gpu.optimizer_step(update, {gw.data(), gg.data(), gs1.data(), gs2.data(), nullptr, nullptr}, n);
       EXPECT_NEAR(gpu_squares, cpu_squares, 1e-5 * cpu_squares) << c.name << " sum of squares, step " << step;
       expect_close(values_of(gw), values_of(w), kFloat32Tolerance, c.name + " weights, step " + std::to_string(step));
       expect_close(values_of(gs1), values_of(s1), kFloat32Tolerance, c.name + " first slot");

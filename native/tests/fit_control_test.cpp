@@ -142,9 +142,31 @@ TEST(FitControl, OverflowingGradientRestoresTheEpochStartOrWithClippingStopsBefo
     };
     const std::string message = non_finite_message(be, model, {x.data(), kRows, kCols}, c, hooks);
     EXPECT_NE(message.find("non-finite gradient at epoch 1, batch 1"), std::string::npos) << message;
-    EXPECT_EQ(message.find("restored to the start of the epoch") != std::string::npos, !clipping) << message;
+    EXPECT_EQ(message.find("restored to the start of epoch 1") != std::string::npos, !clipping) << message;
     EXPECT_TRUE(bitwise_equal(params_of(model), clipping ? before_bad_batch : epoch_start));
   }
+}
+
+// An update that overflows a weight is found right after it, and the weights go back to the start of
+// that step's epoch. Here SGD with weight decay (lr · decay = 3) doubles every weight's size each
+// step, and an output bias set to 3e38 after batch 2 overflows in batch 3, the epoch's last (before,
+// such an overflow was copied as the next epoch's starting weights).
+TEST(FitControl, AnUpdateThatOverflowsRestoresTheStartOfItsEpoch) {
+  const std::vector<float> x = data();
+  Model model(small_network(), 1);
+  const std::vector<float> initial = params_of(model);
+  cpu::CpuBackend be;
+  FitConfig c = config(3);
+  c.optimizer.kind = OptimizerKind::Sgd;
+  c.optimizer.learning_rate = 1.0f;
+  c.optimizer.weight_decay = 3.0f;
+  Hooks hooks;
+  hooks.batch = [&](int epoch, long batch) {
+    if (epoch == 0 && batch == 2) model.bias(1)[0] = 3e38f;  // a saturated sigmoid: the loss stays finite
+  };
+  const std::string message = non_finite_message(be, model, {x.data(), kRows, kCols}, c, hooks);
+  EXPECT_EQ(message, "non-finite weights after the update at epoch 0, batch 3; weights restored to the start of epoch 0");
+  EXPECT_TRUE(bitwise_equal(params_of(model), initial));
 }
 
 TEST(FitControl, SkipNonFiniteSkipsTheBatchAndContinues) {

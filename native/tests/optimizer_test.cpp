@@ -98,7 +98,12 @@ TEST_P(OptimizerRule, CpuBackendFollowsPyTorchStepByStep) {
     SCOPED_TRACE("step " + std::to_string(t));
     const std::vector<float> g = test::to_float(test::signed_uniform(rng, kCount, 0.05, 2.0));
     const UpdateStep step = make_update_step(config, config.learning_rate, t, norm(g));
-    be.optimizer_step(step, w.data(), g.data(), slots.p1(), slots.p2(), nullptr, kCount);
+    UpdateBuffers buffers;
+    buffers.weights = w.data();
+    buffers.grads = g.data();
+    buffers.slot1 = slots.p1();
+    buffers.slot2 = slots.p2();
+    be.optimizer_step(step, buffers, kCount);
     torch.step(t, expected, test::to_double(g));
     EXPECT_LT(test::max_rel_error(test::to_double(w), expected), 1e-5);
   }
@@ -133,7 +138,10 @@ std::vector<float> effective_gradient(const OptimizerConfig& clip, const std::ve
   const UpdateStep step = make_update_step(config, 1.0, 1, grad_norm);
   std::vector<float> w(g.size(), 0.0f);
   cpu::CpuBackend be;
-  be.optimizer_step(step, w.data(), g.data(), nullptr, nullptr, nullptr, g.size());
+  UpdateBuffers buffers;
+  buffers.weights = w.data();
+  buffers.grads = g.data();
+  be.optimizer_step(step, buffers, g.size());
   for (float& v : w) v = 0.0f - v;  // not -v: a zero gradient leaves w = +0
   return w;
 }

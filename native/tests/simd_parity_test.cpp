@@ -490,23 +490,36 @@ void check_optimizer(const KernelTable& kt, const test::OptimizerCase& oc, size_
 
   Guarded w(w0, kSentinel);
   Guarded s1(s1_0, kSentinel), s2(s2_0, kSentinel);
-  const double squares = kt.optimizer_step(step, w.data(), input(g).data(), s1_0.empty() ? nullptr : s1.data(),
-                                           s2_0.empty() ? nullptr : s2.data(), nullptr, n);
-  // Again with a bfloat16 copy of the weights: the same update, and each copy the weight rounded.
-  Guarded w_again(w0, kSentinel);
+  const Guarded grads = input(g);
+  UpdateBuffers buffers;
+  buffers.weights = w.data();
+  buffers.grads = grads.data();
+  buffers.slot1 = s1_0.empty() ? nullptr : s1.data();
+  buffers.slot2 = s2_0.empty() ? nullptr : s2.data();
+  const double squares = kt.optimizer_step(step, buffers, n);
+  // Again with the copies: the same update, each bfloat16 copy the updated weight rounded, and the
+  // previous weights as they were.
+  Guarded w_again(w0, kSentinel), previous(n, 0.0f);
   std::vector<float> s1_again = s1_0, s2_again = s2_0;
   std::vector<uint16_t> w16(n + kGuard, 0xBEEF);
-  const double squares_again =
-      kt.optimizer_step(step, w_again.data(), input(g).data(), s1_again.empty() ? nullptr : s1_again.data(),
-                        s2_again.empty() ? nullptr : s2_again.data(), w16.data(), n);
+  buffers.weights = w_again.data();
+  buffers.slot1 = s1_again.empty() ? nullptr : s1_again.data();
+  buffers.slot2 = s2_again.empty() ? nullptr : s2_again.data();
+  buffers.weights16 = w16.data();
+  buffers.previous = previous.data();
+  const double squares_again = kt.optimizer_step(step, buffers, n);
 
   Mismatches m(oc.name + " n=" + std::to_string(n) + (clip ? " clipped" : "") + (specials ? " with specials" : ""));
-  // The sum of squares of the raw gradient, added as sum_squares adds it: the same value, NaN and Inf kept.
-  const double want_squares = kt.sum_squares(input(g).data(), n);
+  // The sum of squares of the raw gradient, added as sum_squares adds it; not finite where the
+  // gradient or an updated weight's square is not.
+  const double want_squares = kt.sum_squares(grads.data(), n);
+  const bool weights_finite =
+      std::all_of(w.v.begin(), w.v.begin() + long(n), [](float v) { return std::isfinite(v * v); });
   for (const double got : {squares, squares_again})
-    m.expect(got == want_squares || (std::isnan(got) && std::isnan(want_squares)),
+    m.expect(std::isfinite(want_squares) && weights_finite ? got == want_squares : !std::isfinite(got),
              [&] { return "sum of squares " + std::to_string(got) + ", sum_squares " + std::to_string(want_squares); });
   for (size_t i = 0; i < n; ++i) {
+    m.expect(test::same_bits(previous[i], w0[i]), [&] { return describe("previous", i, g[i], previous[i], w0[i]); });
     m.expect(test::same_bits(w_again[i], w[i]), [&] { return describe("w with w16", i, g[i], w_again[i], w[i]); });
     m.expect(w16[i] == cpu::to_bf16(w[i]), [&] {
       return describe("w16", i, g[i], cpu::from_bf16(w16[i]), cpu::from_bf16(cpu::to_bf16(w[i])));
@@ -514,6 +527,7 @@ void check_optimizer(const KernelTable& kt, const test::OptimizerCase& oc, size_
   }
   for (size_t i = n; i < w16.size(); ++i)
     m.expect(w16[i] == 0xBEEF, [] { return std::string("w16 written past the end"); });
+  m.expect(previous.guard_intact(kSentinel), [] { return std::string("previous written past the end"); });
   // Each value is a sum of its old value and an update, so both bound the rounding.
   auto check = [&](const char* what, const Guarded& got, const std::vector<float>& before,
                    const std::vector<float>& want) {
@@ -536,6 +550,36 @@ TEST_P(KernelParity, OptimizerStep) {
         check_optimizer(kt(), oc, size_t(n), clip, true, rng);
       }
     }
+  }
+}
+
+// An update that overflows a weight, or takes one beyond 1.8e19 (its square overflows), makes the
+// step's sum NaN wherever that weight sits, so the trainer restores the weights; other steps sum
+// Σ g². SGD with weight decay, lr · decay = 3: each weight becomes -2w - g.
+TEST_P(KernelParity, OptimizerStepReportsAnUpdateThatOverflows) {
+  OptimizerConfig config;
+  config.kind = OptimizerKind::Sgd;
+  config.learning_rate = 1.0f;
+  config.weight_decay = 3.0f;
+  const UpdateStep step = make_update_step(config, config.learning_rate, 1, 0.0);
+  for (long n : kLengths) {
+    const std::vector<float> g(size_t(n), 0.5f);
+    for (const float blows_up : {2e38f, 1e19f}) {  // to -inf; to -2e19, whose square overflows
+      for (long at : {0L, n / 2, n - 1}) {
+        std::vector<float> w(size_t(n), 1.0f);
+        w[size_t(at)] = blows_up;
+        UpdateBuffers buffers;
+        buffers.weights = w.data();
+        buffers.grads = g.data();
+        EXPECT_TRUE(std::isnan(kt().optimizer_step(step, buffers, size_t(n))))
+            << "n=" << n << " at " << at << ", weight " << blows_up;
+      }
+    }
+    std::vector<float> w(size_t(n), 1e18f);  // to -2e18: its square is finite
+    UpdateBuffers buffers;
+    buffers.weights = w.data();
+    buffers.grads = g.data();
+    EXPECT_EQ(kt().optimizer_step(step, buffers, size_t(n)), 0.25 * double(n)) << "n=" << n;
   }
 }
 
