@@ -42,6 +42,12 @@ constexpr double kOpenBlasLarge = double(1 << 25);
 // 1,177 GFLOP/s in bands of columns against 971 of rows. Bands are whole cache lines of bfloat16.
 constexpr long kBf16Band = 32;
 constexpr double kBf16SharedOperandBytes = double(8 << 20);
+// Except weight gradients (Aᵀ·B) from 2^31 multiply-adds: these run on oneDNN's own two OpenMP
+// threads, split its way. With operands fresh from memory, as in training, W3's ran there at 801-837
+// GFLOP/s against 701-768 in bands, and W3 trained 2-5% faster (median of five runs 6,434 samples/s
+// against 6,098). Below that size, waking OpenMP's threads for each product cost more than it saved:
+// W2, with all its weight gradients there, trained 2-9% slower.
+constexpr double kBf16OwnThreadsFrom = double(1L << 31);
 
 struct FlushScope final : ComputeScope {
   DenormalFlush flush;
@@ -130,6 +136,8 @@ void CpuBackend::gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, c
                            const uint16_t* b, long ldb, float* c, long ldc) {
   if (!pool_ || double(m) * double(n) * double(k) < kSerialGemmBelow)
     return bf16_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, 1);
+  if (trans_a && double(m) * double(n) * double(k) >= kBf16OwnThreadsFrom)
+    return bf16_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, threads_);
   const Operand<uint16_t> A{a, lda, trans_a}, B{b, ldb, trans_b};
   const bool by_rows = trans_b || double(k) * double(n) * sizeof(uint16_t) <= kBf16SharedOperandBytes;
   in_bands(*pool_, A, B, m, n, c, ldc, by_rows, kBf16Band,

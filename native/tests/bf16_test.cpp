@@ -127,6 +127,31 @@ TEST(Bf16, BackendProductsInBandsOfRowsAndColumnsMatchFloat64) {
   }
 }
 
+// Weight gradients (Aᵀ·B) from 2^31 multiply-adds run on oneDNN's own threads instead of in bands:
+// the same product as float32 sums of the rounded operands give, to float32 rounding.
+TEST(Bf16, BackendLargeWeightGradientMatchesFloat32OfRoundedOperands) {
+  if (!cpu::bf16_support().available) GTEST_SKIP() << "no bf16 here: " << cpu::bf16_support().reason;
+  cpu::CpuBackend be(2);
+  const long m = 1024, n = 2048, k = 1024, lda = m + 3, ldb = n + 5, ldc = n + 7;  // op(A) = Aᵀ
+  ASSERT_GE(double(m) * double(n) * double(k), double(1L << 31));
+  Rng rng(10);
+  std::vector<uint16_t> a16(size_t(k * lda)), b16(size_t(k * ldb));
+  std::vector<float> a(a16.size()), b(b16.size());
+  for (size_t i = 0; i < a16.size(); ++i) a[i] = cpu::from_bf16(a16[i] = cpu::to_bf16(float(rng.uniform() * 2 - 1)));
+  for (size_t i = 0; i < b16.size(); ++i) b[i] = cpu::from_bf16(b16[i] = cpu::to_bf16(float(rng.uniform() * 2 - 1)));
+  std::vector<float> c16(size_t(m * ldc), -7.0f), c32(size_t(m * n));
+  be.gemm_bf16(true, false, m, n, k, a16.data(), lda, b16.data(), ldb, c16.data(), ldc);
+  be.gemm(true, false, m, n, k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f, c32.data(), n);
+  std::vector<double> got(size_t(m * n));
+  bool padding_intact = true;
+  for (long i = 0; i < m; ++i) {
+    for (long j = 0; j < n; ++j) got[size_t(i * n + j)] = c16[size_t(i * ldc + j)];
+    for (long j = n; j < ldc; ++j) padding_intact = padding_intact && c16[size_t(i * ldc + j)] == -7.0f;
+  }
+  EXPECT_LT(test::norm_rel_error(got, test::to_double(c32)), 1e-5);
+  EXPECT_TRUE(padding_intact) << "wrote between rows of C";
+}
+
 // A product large enough for a matmul primitive (from 2^24 multiply-adds), with leading dimensions
 // wider than the operands: the same result from the first call, a repeat on the cached primitive,
 // and three threads running it at once (one primitive, each thread its own scratchpad).
