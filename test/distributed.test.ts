@@ -43,6 +43,7 @@ interface Scenario {
   killRank?: number;
   stopRank?: number;
   timeoutSeconds?: number;
+  precision?: 'bf16';
 }
 
 function launch(name: string, ranks: number, scenario: Scenario) {
@@ -93,6 +94,7 @@ async function singleProcess(scenario: Scenario) {
     seed: 7,
     optimizer: 'adam',
     validationSplit: scenario.validationSplit,
+    ...(scenario.precision ? { precision: scenario.precision } : {}),
   });
   return { history, weights: ae.getWeights() };
 }
@@ -146,6 +148,23 @@ describe.skipIf(!mpirun || !builtWithMpi)('data-parallel training over MPI (mpir
     expect(worst).toBeGreaterThanOrEqual(0);
     for (const [i, loss] of alone.history.loss.entries()) expect(zero.loss[i]).toBeCloseTo(loss, 5);
     for (const [i, loss] of alone.history.valLoss.entries()) expect(zero.valLoss[i]).toBeCloseTo(loss, 6);
+  }, 150_000);
+
+  // Each rank starts from weights of its own; the bf16 copy of the weights that the products read
+  // must be rounded from rank 0's, once the ranks agree on them. Batches of 32 rows per rank scale
+  // each rank's loss gradient by a power of two, so both sides round the same values to bf16, and
+  // two steps keep Adam from amplifying the float32 sums' different order.
+  it.skipIf(!backendInfo().bf16)('in bf16, two ranks take the steps of one process on the same global batches', async () => {
+    const scenario: Scenario = { rows: 64, dim: 24, epochs: 2, batchSize: 64, modelSeed: 1000, precision: 'bf16' };
+    const run = launch('bf16', 2, scenario);
+    expect(run.status, run.output).toBe(0);
+    const [zero, one] = run.results;
+    expect(zero.steps).toBe(2);
+    expect(worstRelative(one.weights, zero.weights)).toBe(0);
+    const alone = await singleProcess(scenario);
+    const worst = worstRelative(zero.weights, alone.weights);
+    console.log(`bf16, 2 ranks against 1 process after 2 steps: largest weight difference ${worst.toExponential(2)} of each tensor's largest weight`);
+    expect(worst).toBeLessThan(1e-5);
   }, 150_000);
 
   it('refuses on every rank, naming the difference, when the ranks hold different rows', () => {

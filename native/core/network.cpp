@@ -140,9 +140,11 @@ void Workspace::reserve_bf16(const NetworkSpec& spec, int first, int last, long 
   long widest_units = 0;
   for (int i = first; i < last; ++i) {
     const LayerSpec& l = spec.layers[i];
-    const size_t input = half, weight = half + line_up(size_t(capacity) * size_t(l.inputs));
+    const size_t input = half, after_input = half + line_up(size_t(capacity) * size_t(l.inputs));
+    // Training reads the trainer's rounded weights; only inference rounds them here.
+    const size_t weight = training ? npos : after_input;
     half_slots_.push_back({input, weight});
-    half = weight + (training ? 0 : line_up(size_t(l.units) * size_t(l.inputs)));
+    half = after_input + (training ? 0 : line_up(size_t(l.units) * size_t(l.inputs)));
     widest_units = std::max(widest_units, l.units);
   }
   grad16_ = half;

@@ -97,7 +97,10 @@ class Workspace {
   uint16_t* grad16() { return half_.data() + grad16_; }
   // Whether the forward pass rounds the weights into weight16 (inference) or reads them there.
   bool rounds_weights() const { return !training_; }
-  uint16_t* weight16_to_round(int layer) { return half_.data() + half_slots_[size_t(layer - first_)].weight; }
+  uint16_t* weight16_to_round(int layer) {
+    const size_t slot = half_slots_[size_t(layer - first_)].weight;
+    return slot == npos ? nullptr : half_.data() + slot;
+  }
   // Training: the weights rounded to bfloat16, laid out as `table` lays out the parameters.
   void use_rounded_weights(const uint16_t* params16, const TensorTable& table);
 

@@ -200,12 +200,6 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   // Everything the loop touches is allocated here, once.
   MemoryResource* memory = be.memory();
   Workspace ws(model.spec(), 0, layers, rank_batch, true, c.precision, memory);
-  // bf16: the weights rounded once here, then by each optimizer step as it writes them.
-  AlignedVector<uint16_t> weights16(c.precision == Precision::Bf16 ? nparams : 0);
-  if (!weights16.empty()) {
-    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
-    ws.use_rounded_weights(weights16.data(), model.table());
-  }
   Buffer grads(nparams + (comm ? kReducedExtras : 0), memory);
   TrainingState state;
   init_optimizer_slots(state, c.optimizer, nparams, memory);
@@ -219,6 +213,13 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     model.rng().set_state(c.resume->rng);
   }
   if (comm) agree_across_ranks(*comm, model, train, val, c, state);
+  // bf16: the weights rounded once here (after the ranks agree on them), then by each optimizer
+  // step as it writes them.
+  AlignedVector<uint16_t> weights16(c.precision == Precision::Bf16 ? nparams : 0);
+  if (!weights16.empty()) {
+    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
+    ws.use_rounded_weights(weights16.data(), model.table());
+  }
   // Unshuffled, uncorrupted batches of host rows are read where they are, not copied.
   const bool reads_rows_in_place = !c.shuffle && c.noise == NoiseKind::None && !memory;
   Buffer inputs(reads_rows_in_place ? 0 : size_t(rank_batch) * size_t(cols), memory);

@@ -480,7 +480,8 @@ double l1_penalty(const float* h, float* dh, float coeff, size_t n) {
 // ---- optimizers --------------------------------------------------------------------------------
 
 // Updates the weights and fills the optional copies of `buffers`; returns Σ grad², summed as
-// sum_squares sums it, or NaN where an updated weight's square is not finite (0 · w² joins the sum).
+// sum_squares sums it, or NaN where an updated weight's square is not finite (0 · w² joins the sum;
+// lanes past the end join as 0, whatever an update of nothing gave there).
 template <class V, OptimizerKind K>
 double update(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
   using F = typename V::F;
@@ -541,7 +542,7 @@ double update(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
       }
       V::store(w + i, wi, rem);
       if (w16) V::store_bf16(w16 + i, wi, rem);
-      squares = V::fmadd(V::mul(wi, wi), zero, squares);
+      squares = V::fmadd(V::select(V::active(rem), V::mul(wi, wi), zero), zero, squares);
     }
     total += V::reduce_add_double(squares);
   }

@@ -280,7 +280,9 @@ class MatmulPlan {
 // than it saves. The choice depends on the shape alone, so a product's result never depends on
 // which products ran before it.
 constexpr double kMatmulFrom = double(1L << 24);
-constexpr size_t kMaxPlans = 64;
+// Bands add shapes (a band, and the last, narrower band; a batch's last, shorter rows): room for
+// deep networks' several hundred, whose rebuilding each step would cost far more than it saves.
+constexpr size_t kMaxPlans = 512;
 
 class MatmulPlans {
  public:

@@ -289,7 +289,7 @@ class CudaBackend final : public Backend {
   }
 
   double optimizer_step(const UpdateStep& step, const UpdateBuffers& b, size_t n) override {
-    if (b.weights16) throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "the CUDA backend has no bfloat16 weights");
+    if (b.weights16) throw_no_bf16();
     double grad_squares = 0;
     {
       Call call(*this);
@@ -304,9 +304,13 @@ class CudaBackend final : public Backend {
       cuda::optimizer_step(stream_, step, b.weights, g, b.slot1, b.slot2, n);
       grad_squares = call.finish_with_sum();
     }
-    // A second pass here, where the GPU makes it cheap: the updated weights' squares must sum to a
-    // finite value (an update that overflows, or a weight past 1.8e19, reads as not finite).
-    return std::isfinite(sum_squares(b.weights, n)) ? grad_squares : std::numeric_limits<double>::quiet_NaN();
+    // A second pass here, where the GPU makes it cheap. Its sum is in double, so a weight whose
+    // float square overflows (past 1.8e19) shows as a sum beyond the float range; so do weights
+    // whose squares only add up past it, as large as to spoil the model's outputs as well.
+    const double weight_squares = sum_squares(b.weights, n);
+    return std::isfinite(weight_squares) && weight_squares <= double(std::numeric_limits<float>::max())
+               ? grad_squares
+               : std::numeric_limits<double>::quiet_NaN();
   }
 
   void set_threads(int) override {}

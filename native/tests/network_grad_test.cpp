@@ -135,6 +135,7 @@ TEST(Workspace, Bf16OperandsStartOnCacheLines) {
       Workspace ws(spec, 0, 3, capacity, training, Precision::Bf16);
       if (training) ws.use_rounded_weights(weights16.data(), model.table());
       for (int layer = 0; layer < 3; ++layer) {
+        if (training) EXPECT_EQ(ws.weight16(layer), weights16.data() + model.table().at(2 * size_t(layer)).offset);
         EXPECT_EQ(reinterpret_cast<uintptr_t>(ws.input16(layer)) % 64, 0u) << "layer " << layer << ", " << capacity;
         EXPECT_EQ(reinterpret_cast<uintptr_t>(ws.weight16(layer)) % 64, 0u) << "layer " << layer << ", " << capacity;
       }

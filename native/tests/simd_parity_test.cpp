@@ -562,7 +562,9 @@ TEST_P(KernelParity, OptimizerStepReportsAnUpdateThatOverflows) {
   config.learning_rate = 1.0f;
   config.weight_decay = 3.0f;
   const UpdateStep step = make_update_step(config, config.learning_rate, 1, 0.0);
-  for (long n : kLengths) {
+  std::vector<long> lengths(std::begin(kLengths), std::end(kLengths));
+  lengths.push_back(2 * 4096 + 37);  // past the first block of squares added in float
+  for (long n : lengths) {
     const std::vector<float> g(size_t(n), 0.5f);
     for (const float blows_up : {2e38f, 1e19f}) {  // to -inf; to -2e19, whose square overflows
       for (long at : {0L, n / 2, n - 1}) {

@@ -23,6 +23,7 @@ let rank = -1;
     optimizer: 'adam',
     validationSplit: s.validationSplit,
     distributed: 'mpi',
+    ...(s.precision ? { precision: s.precision } : {}),
     ...(s.checkpoint ? { checkpoint: { path: s.checkpoint } } : {}),
     ...(s.resumeFrom ? { resumeFrom: s.resumeFrom } : {}),
     onBatchEnd: ({ epoch, batch }) => {
