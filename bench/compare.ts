@@ -955,10 +955,21 @@ async function main(): Promise<void> {
   const oursBestOf = (name: string) => Math.max(...trainRows.filter((r) => r.workload === name && r.system === 'ours').map((r) => r.samplesPerSecond));
   const targets: [string, string, boolean | null][] = [];
   targets.push(['W1 ≥ 2 M samples/s', `${fmtRate(oursBestOf('W1'))} samples/s${QUICK ? ' (--quick rows)' : ''}`, oursBestOf('W1') >= 2e6]);
+  // The issue's sgemm limit is a large sgemm's rate on 2 threads (torch.mm 2048³, in this run); our
+  // step's products alone, a lower limit, are shown beside it.
   for (const [name, goal] of [['W2', 0.75], ['W3', 0.85]] as const) {
-    const limit = limits.get(name);
+    const w = WORKLOADS.find((x) => x.name === name)!;
+    const sgemmLimit = torchMmBest > 0 ? (torchMmBest * 1e9) / trainFlops(w) : undefined;
+    const ownLimit = limits.get(name);
+    const limit = sgemmLimit ?? ownLimit;
     const r = oursRow(name, 2);
-    targets.push([`${name} ≥ ${pct(goal)} of the GEMM limit (2 thr)`, limit && r ? `${pct(r.samplesPerSecond / limit)} (${fmtInt(r.samplesPerSecond)} of ${fmtInt(limit)} samples/s)` : 'not measured', limit && r ? r.samplesPerSecond / limit >= goal : null]);
+    targets.push([
+      `${name} ≥ ${pct(goal)} of the sgemm limit (2 thr)`,
+      limit && r
+        ? `${pct(r.samplesPerSecond / limit)} (${fmtInt(r.samplesPerSecond)} of ${fmtInt(limit)} samples/s at ${sgemmLimit ? `torch.mm's ${torchMmBest.toFixed(0)} GFLOP/s` : 'our step-GEMM rate'}${sgemmLimit && ownLimit ? `; ${pct(r.samplesPerSecond / ownLimit)} of our step-GEMM limit` : ''})`
+        : 'not measured',
+      limit && r ? r.samplesPerSecond / limit >= goal : null,
+    ]);
   }
   for (const r of inferenceRows) targets.push([`${r.workload} inference ≥ onnxruntime-node`, `${(r.oursBest / r.ortBest).toFixed(2)}× (${fmtInt(r.oursBest)} vs ${fmtInt(r.ortBest)} rows/s)`, r.oursBest >= r.ortBest]);
   const bestLatency = Math.min(latency['ours 1t'].median, latency['ours 2t'].median);
