@@ -134,9 +134,9 @@ void CpuBackend::round_bf16(const float* src, long rows, long cols, long ld, uin
 
 void CpuBackend::gemm_bf16(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda,
                            const uint16_t* b, long ldb, float* c, long ldc) {
-  if (!pool_ || double(m) * double(n) * double(k) < kSerialGemmBelow)
-    return bf16_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, 1);
-  if (trans_a && double(m) * double(n) * double(k) >= kBf16OwnThreadsFrom)
+  const double work = double(m) * double(n) * double(k);
+  if (!pool_ || work < kSerialGemmBelow) return bf16_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, 1);
+  if (trans_a && work >= kBf16OwnThreadsFrom)
     return bf16_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc, threads_);
   const Operand<uint16_t> A{a, lda, trans_a}, B{b, ldb, trans_b};
   const bool by_rows = trans_b || double(k) * double(n) * sizeof(uint16_t) <= kBf16SharedOperandBytes;

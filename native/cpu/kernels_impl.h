@@ -424,19 +424,27 @@ double loss_forward_backward(const LossSpec& loss, LossInput input, int group, c
 // Sums of squares add in float vectors over blocks of this many elements, the blocks in double.
 constexpr size_t kSumFlush = 4096;
 
-template <class V>
-double sum_squares(const float* x, size_t n) {
+// Runs acc = step(i, remaining, acc) over the vectors of n elements and returns the sum of acc's
+// lanes, added in float vectors over blocks of kSumFlush elements and the blocks in double: the
+// order sum_squares and the optimizer step share, so that their sums agree exactly.
+template <class V, class Step>
+double blocked_sum(size_t n, Step&& step) {
   double total = 0;
   for (size_t start = 0; start < n; start += kSumFlush) {
     const size_t end = start + kSumFlush < n ? start + kSumFlush : n;
     auto acc = V::zero();
-    for (size_t i = start; i < end; i += V::W) {
-      auto v = V::load(x + i, long(end - i));
-      acc = V::fmadd(v, v, acc);
-    }
+    for (size_t i = start; i < end; i += V::W) acc = step(i, long(end - i), acc);
     total += V::reduce_add_double(acc);
   }
   return total;
+}
+
+template <class V>
+double sum_squares(const float* x, size_t n) {
+  return blocked_sum<V>(n, [x](size_t i, long rem, typename V::F acc) {
+    const auto v = V::load(x + i, rem);
+    return V::fmadd(v, v, acc);
+  });
 }
 
 template <class V>
@@ -499,54 +507,47 @@ double update(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
   const F step_size = V::set1(float(double(step.learning_rate) / double(step.bias_correction1)));
   const F decay = V::set1(1.0f - step.learning_rate * c.weight_decay);
   const bool has_momentum = c.momentum != 0.0f;
-  double total = 0;
-  for (size_t start = 0; start < n; start += kSumFlush) {
-    const size_t end = start + kSumFlush < n ? start + kSumFlush : n;
-    auto squares = V::zero();
-    for (size_t i = start; i < end; i += V::W) {
-      const long rem = long(end - i);
-      F wi = V::load(w + i, rem);
-      if (previous) V::store(previous + i, wi, rem);
-      const F raw = V::load(grad + i, rem);
-      squares = V::fmadd(raw, raw, squares);
-      F g = V::min(V::max(V::mul(raw, gscale), nclip), clip);
-      if constexpr (K != OptimizerKind::AdamW) g = V::fmadd(wd, wi, g);
-      if constexpr (K == OptimizerKind::Sgd) {
-        if (has_momentum) {
-          F buf = V::fmadd(momentum, V::load(s1 + i, rem), g);
-          V::store(s1 + i, buf, rem);
-          g = c.nesterov ? V::fmadd(momentum, buf, g) : buf;
-        }
-        wi = V::sub(wi, V::mul(lr, g));
-      } else if constexpr (K == OptimizerKind::Adam || K == OptimizerKind::AdamW) {
-        if constexpr (K == OptimizerKind::AdamW) wi = V::mul(wi, decay);
-        F m = V::fmadd(b1, V::load(s1 + i, rem), V::mul(V::sub(one, b1), g));
-        F v = V::fmadd(b2, V::load(s2 + i, rem), V::mul(V::mul(V::sub(one, b2), g), g));
-        V::store(s1 + i, m, rem);
-        V::store(s2 + i, v, rem);
-        F denom = V::fmadd(V::sqrt(v), inv_sqrt_bc2, eps);
-        wi = V::sub(wi, V::div(V::mul(step_size, m), denom));
-      } else if constexpr (K == OptimizerKind::RmsProp) {
-        F v = V::fmadd(rho, V::load(s1 + i, rem), V::mul(V::mul(V::sub(one, rho), g), g));
-        V::store(s1 + i, v, rem);
-        F u = V::div(g, V::add(V::sqrt(v), eps));
-        if (has_momentum) {
-          u = V::fmadd(momentum, V::load(s2 + i, rem), u);
-          V::store(s2 + i, u, rem);
-        }
-        wi = V::sub(wi, V::mul(lr, u));
-      } else {  // adagrad
-        F acc = V::fmadd(g, g, V::load(s1 + i, rem));
-        V::store(s1 + i, acc, rem);
-        wi = V::sub(wi, V::div(V::mul(lr, g), V::add(V::sqrt(acc), eps)));
+  return blocked_sum<V>(n, [&](size_t i, long rem, F squares) {
+    F wi = V::load(w + i, rem);
+    if (previous) V::store(previous + i, wi, rem);
+    const F raw = V::load(grad + i, rem);
+    squares = V::fmadd(raw, raw, squares);
+    F g = V::min(V::max(V::mul(raw, gscale), nclip), clip);
+    if constexpr (K != OptimizerKind::AdamW) g = V::fmadd(wd, wi, g);
+    if constexpr (K == OptimizerKind::Sgd) {
+      if (has_momentum) {
+        F buf = V::fmadd(momentum, V::load(s1 + i, rem), g);
+        V::store(s1 + i, buf, rem);
+        g = c.nesterov ? V::fmadd(momentum, buf, g) : buf;
       }
-      V::store(w + i, wi, rem);
-      if (w16) V::store_bf16(w16 + i, wi, rem);
-      squares = V::fmadd(V::select(V::active(rem), V::mul(wi, wi), zero), zero, squares);
+      wi = V::sub(wi, V::mul(lr, g));
+    } else if constexpr (K == OptimizerKind::Adam || K == OptimizerKind::AdamW) {
+      if constexpr (K == OptimizerKind::AdamW) wi = V::mul(wi, decay);
+      F m = V::fmadd(b1, V::load(s1 + i, rem), V::mul(V::sub(one, b1), g));
+      F v = V::fmadd(b2, V::load(s2 + i, rem), V::mul(V::mul(V::sub(one, b2), g), g));
+      V::store(s1 + i, m, rem);
+      V::store(s2 + i, v, rem);
+      F denom = V::fmadd(V::sqrt(v), inv_sqrt_bc2, eps);
+      wi = V::sub(wi, V::div(V::mul(step_size, m), denom));
+    } else if constexpr (K == OptimizerKind::RmsProp) {
+      F v = V::fmadd(rho, V::load(s1 + i, rem), V::mul(V::mul(V::sub(one, rho), g), g));
+      V::store(s1 + i, v, rem);
+      F u = V::div(g, V::add(V::sqrt(v), eps));
+      if (has_momentum) {
+        u = V::fmadd(momentum, V::load(s2 + i, rem), u);
+        V::store(s2 + i, u, rem);
+      }
+      wi = V::sub(wi, V::mul(lr, u));
+    } else {  // adagrad
+      F acc = V::fmadd(g, g, V::load(s1 + i, rem));
+      V::store(s1 + i, acc, rem);
+      wi = V::sub(wi, V::div(V::mul(lr, g), V::add(V::sqrt(acc), eps)));
     }
-    total += V::reduce_add_double(squares);
-  }
-  return total;
+    V::store(w + i, wi, rem);
+    if (w16) V::store_bf16(w16 + i, wi, rem);
+    squares = V::fmadd(V::select(V::active(rem), V::mul(wi, wi), zero), zero, squares);
+    return squares;
+  });
 }
 
 template <class V>
