@@ -25,7 +25,7 @@ import {
   type WeightTensor,
 } from 'native-autoencoder';
 import { Canvas, type Color } from '../dist/cjs/cli/canvas';
-import { ADAM_EPSILON, W1, W2, W3, buildWorkload, fitOptions, makeData, type WorkloadSpec } from './workloads';
+import { ADAM_EPSILON, W1, W2, W3, buildWorkload, fitOptions, makeData, median, type WorkloadSpec } from './workloads';
 
 // TensorFlow.js is loaded with require() and typed by the few calls used here: its own typings need
 // the DOM and WebGL/WebGPU type libraries, which this project's tsconfig leaves out.
@@ -136,7 +136,6 @@ const stepsOf = (w: Workload, rows: number) => EPOCHS * Math.ceil(rows / w.batch
 // Helpers
 
 const log = (...parts: unknown[]) => console.error('[bench]', ...parts);
-const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 const now = () => performance.now() / 1000;
 
 
