@@ -16,6 +16,25 @@ class Collective {
   // Every rank's data becomes the element-wise sum over the ranks, in place.
   virtual void allreduce_sum(float* data, size_t n) = 0;
   virtual void allreduce_sum(double* data, size_t n) = 0;
+
+  // The optimizer's update, which every rank would otherwise repeat in full. Ranks that share one
+  // address space split it: each sums and updates its own slice of the parameters, then copies the
+  // others' slices. By default every rank's slice is all of them.
+  struct Slice {
+    size_t begin, end;
+    size_t size() const { return end - begin; }
+  };
+  virtual Slice update_slice(size_t n) const { return {0, n}; }
+  // Over this rank's update slice of data[0, n), the sum over the ranks of weight × their values;
+  // data[n, n + extras) becomes the plain sum over the ranks, whole, on every rank.
+  virtual void reduce_gradients(float* data, size_t n, float weight, size_t extras) {
+    for (size_t i = 0; i < n; ++i) data[i] *= weight;
+    allreduce_sum(data, n + extras);
+  }
+  // After each rank wrote its update slice of data[0, n): every rank's data becomes whole.
+  virtual void gather_slices(float* /*data*/, size_t /*n*/) {}
+  // The sum over the ranks of a value each computed over its own update slice of n parameters.
+  virtual double sum_over_slices(double mine, size_t /*n*/) { return mine; }
 };
 
 }  // namespace ae

@@ -18,9 +18,12 @@ namespace ae {
 namespace {
 constexpr int kSpins = 1 << 7;
 constexpr int kYields = 1 << 12;
+// Below this many parameters an update takes microseconds: every rank takes all of it rather than
+// wait for the others twice more in each step.
+constexpr size_t kSplitUpdatesFrom = size_t(1) << 16;
 }  // namespace
 
-ThreadTeam::ThreadTeam(int size) : size_(size), buffers_(size_t(size), nullptr) {}
+ThreadTeam::ThreadTeam(int size) : size_(size), buffers_(size_t(size), nullptr), weights_(size_t(size), 0.0f) {}
 
 void ThreadTeam::arrive_and_wait() {
   const unsigned generation = generation_.load(std::memory_order_acquire);
@@ -49,32 +52,97 @@ void ThreadCollective::broadcast(void* data, size_t bytes) {
   team_.arrive_and_wait();
 }
 
-// Each rank sums one slice of the elements over every rank's buffer, in rank order, and writes the
-// sum into every buffer: no element is read or written by two ranks at once.
+namespace {
+// Local sums of this many elements: the loops vectorize, and each buffer's lines are read once and
+// written once.
+constexpr size_t kBlock = 512;
+
+// Elements [first, first + count) summed over every rank's published buffer, in rank order, each
+// buffer times its weight where there are weights.
+template <typename T>
+void sum_block(const std::vector<void*>& buffers, const float* weights, size_t first, size_t count, T* sum) {
+  for (size_t r = 0; r < buffers.size(); ++r) {
+    const T* other = static_cast<const T*>(buffers[r]) + first;
+    const T w = weights ? T(weights[r]) : T(1);
+    if (r == 0) {
+      for (size_t i = 0; i < count; ++i) sum[i] = w * other[i];
+    } else {
+      for (size_t i = 0; i < count; ++i) sum[i] += w * other[i];
+    }
+  }
+}
+}  // namespace
+
+// Each rank sums its part of the elements over every rank's buffer and writes the sum into every
+// buffer: no element is read or written by two ranks at once.
 template <typename T>
 void ThreadCollective::sum_in_place(T* data, size_t n) {
   std::vector<void*>& buffers = team_.buffers();
   buffers[size_t(rank_)] = data;
   team_.arrive_and_wait();
-  const int ranks = team_.size();
-  const size_t lo = n * size_t(rank_) / size_t(ranks), hi = n * size_t(rank_ + 1) / size_t(ranks);
-  // Block by block through a local sum, so that the loops vectorize and each buffer's lines are
-  // read once and written once.
-  constexpr size_t kBlock = 512;
+  const Slice mine = part(rank_, n);
   T sum[kBlock];
-  for (size_t first = lo; first < hi; first += kBlock) {
-    const size_t count = std::min(kBlock, hi - first);
-    std::memcpy(sum, static_cast<const T*>(buffers[0]) + first, count * sizeof(T));
-    for (int r = 1; r < ranks; ++r) {
-      const T* other = static_cast<const T*>(buffers[size_t(r)]) + first;
-      for (size_t i = 0; i < count; ++i) sum[i] += other[i];
-    }
-    for (int r = 0; r < ranks; ++r) std::memcpy(static_cast<T*>(buffers[size_t(r)]) + first, sum, count * sizeof(T));
+  for (size_t first = mine.begin; first < mine.end; first += kBlock) {
+    const size_t count = std::min(kBlock, mine.end - first);
+    sum_block(buffers, nullptr, first, count, sum);
+    for (void* buffer : buffers) std::memcpy(static_cast<T*>(buffer) + first, sum, count * sizeof(T));
   }
   team_.arrive_and_wait();
 }
 
 void ThreadCollective::allreduce_sum(float* data, size_t n) { sum_in_place(data, n); }
 void ThreadCollective::allreduce_sum(double* data, size_t n) { sum_in_place(data, n); }
+
+// Parts start on cache lines, so that the update's vectors are aligned alike on every rank.
+Collective::Slice ThreadCollective::part(int rank, size_t n) const {
+  constexpr size_t kLine = 16;
+  const size_t ranks = size_t(team_.size());
+  auto edge = [&](size_t r) { return r == ranks ? n : std::min(n, n * r / ranks / kLine * kLine); };
+  return {edge(size_t(rank)), edge(size_t(rank) + 1)};
+}
+
+Collective::Slice ThreadCollective::update_slice(size_t n) const {
+  return n < kSplitUpdatesFrom ? Slice{0, n} : part(rank_, n);
+}
+
+// Like sum_in_place, these return once every rank is done with the others' buffers.
+void ThreadCollective::reduce_gradients(float* data, size_t n, float weight, size_t extras) {
+  if (n < kSplitUpdatesFrom) return Collective::reduce_gradients(data, n, weight, extras);
+  std::vector<void*>& buffers = team_.buffers();
+  buffers[size_t(rank_)] = data;
+  team_.weights()[size_t(rank_)] = weight;
+  team_.arrive_and_wait();
+  const Slice mine = part(rank_, n);
+  float sum[kBlock];
+  for (size_t first = mine.begin; first < mine.end; first += kBlock) {
+    const size_t count = std::min(kBlock, mine.end - first);
+    sum_block(buffers, team_.weights().data(), first, count, sum);
+    std::memcpy(data + first, sum, count * sizeof(float));
+  }
+  totals_.assign(extras, 0.0f);
+  for (const void* buffer : buffers)
+    for (size_t e = 0; e < extras; ++e) totals_[e] += static_cast<const float*>(buffer)[n + e];
+  team_.arrive_and_wait();
+  std::copy(totals_.begin(), totals_.end(), data + n);
+}
+
+void ThreadCollective::gather_slices(float* data, size_t n) {
+  if (n < kSplitUpdatesFrom) return;
+  std::vector<void*>& buffers = team_.buffers();
+  buffers[size_t(rank_)] = data;
+  team_.arrive_and_wait();
+  for (int r = 0; r < team_.size(); ++r) {
+    if (r == rank_) continue;
+    const Slice theirs = part(r, n);
+    std::memcpy(data + theirs.begin, static_cast<const float*>(buffers[size_t(r)]) + theirs.begin,
+                theirs.size() * sizeof(float));
+  }
+  team_.arrive_and_wait();
+}
+
+double ThreadCollective::sum_over_slices(double mine, size_t n) {
+  if (n >= kSplitUpdatesFrom) allreduce_sum(&mine, 1);
+  return mine;
+}
 
 }  // namespace ae

@@ -20,6 +20,7 @@ class ThreadTeam {
   // Called by a rank that leaves the fit on an exception: the others stop waiting for it.
   void abandon() noexcept { abandoned_.store(true, std::memory_order_release); }
   std::vector<void*>& buffers() { return buffers_; }
+  std::vector<float>& weights() { return weights_; }
 
  private:
   const int size_;
@@ -27,6 +28,7 @@ class ThreadTeam {
   std::atomic<unsigned> generation_{0};
   std::atomic<bool> abandoned_{false};
   std::vector<void*> buffers_;
+  std::vector<float> weights_;
 };
 
 class ThreadCollective final : public Collective {
@@ -38,12 +40,19 @@ class ThreadCollective final : public Collective {
   void allreduce_sum(float* data, size_t n) override;
   void allreduce_sum(double* data, size_t n) override;
 
+  Slice update_slice(size_t n) const override;
+  void reduce_gradients(float* data, size_t n, float weight, size_t extras) override;
+  void gather_slices(float* data, size_t n) override;
+  double sum_over_slices(double mine, size_t n) override;
+
  private:
+  Slice part(int rank, size_t n) const;
   template <typename T>
   void sum_in_place(T* data, size_t n);
 
   ThreadTeam& team_;
   const int rank_;
+  std::vector<float> totals_;  // the extras' sums, written back once every rank has read them
 };
 
 }  // namespace ae

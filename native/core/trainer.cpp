@@ -196,6 +196,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   const int rank = comm ? comm->rank() : 0;
   const int ranks = comm ? comm->size() : 1;
   const long rank_batch = (batch + ranks - 1) / ranks;
+  // The parameters whose update this rank computes, and a sum over them made whole.
+  const Collective::Slice own = comm ? comm->update_slice(nparams) : Collective::Slice{0, nparams};
+  auto slices_sum = [comm, nparams](double mine) { return comm ? comm->sum_over_slices(mine, nparams) : mine; };
 
   // Everything the loop touches is allocated here, once.
   MemoryResource* memory = be.memory();
@@ -214,7 +217,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   }
   if (comm) agree_across_ranks(*comm, model, train, val, c, state);
   // bf16: the weights rounded once here (after the ranks agree on them), then by each optimizer
-  // step as it writes them.
+  // step as it writes them (all of them: threads that split the update train in float32 only).
   AlignedVector<uint16_t> weights16(c.precision == Precision::Bf16 ? nparams : 0);
   if (!weights16.empty()) {
     be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
@@ -289,16 +292,15 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       if (comm) {
         // Each rank's gradient is the mean over its rows; weighted by its share of the batch, the
         // sum over the ranks is the mean over the whole batch, as one process computes it.
+        // Ranks that split the update sum only the slice they update.
         const float share = float(double(mine.rows) / double(rows));
-        float* g = grads.data();
-        for (size_t i = 0; i < nparams; ++i) g[i] *= share;
-        float* extra = g + nparams;
+        float* extra = grads.data() + nparams;
         extra[kLoss] = float(loss * share);
         extra[kKl] = float(kl_row * share);
         extra[kPenalty] = float(penalty * share);
         extra[kStop] = stop_asked ? 1.0f : 0.0f;
         const auto reducing = Clock::now();
-        comm->allreduce_sum(g, nparams + kReducedExtras);
+        comm->reduce_gradients(grads.data(), nparams, share, kReducedExtras);
         communication += seconds_since(reducing);
         if (extra[kStop] > 0) {
           result.reason = StopReason::Cancelled;
@@ -314,7 +316,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       // has spoilt the weights: they go back to the start of the epoch. Found before, they stay.
       // Skipping, the batches after an update that overflowed are skipped.
       const bool check_first = c.skip_non_finite || c.optimizer.clip_norm > 0;
-      const double sumsq = check_first ? be.sum_squares(grads.data(), nparams) : 0.0;
+      const double sumsq = check_first ? slices_sum(be.sum_squares(grads.data() + own.begin, own.size())) : 0.0;
       if (!std::isfinite(loss) || !std::isfinite(sumsq)) {
         if (c.skip_non_finite) {
           ++skipped;
@@ -333,11 +335,19 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       buffers.slot2 = state.s2.size() ? state.s2.data() : nullptr;
       buffers.weights16 = weights16.empty() ? nullptr : weights16.data();
       buffers.previous = epoch_start_of == epoch ? nullptr : epoch_start.data();
-      const double updated_sumsq = be.optimizer_step(update, buffers, nparams);
+      double updated_sumsq = be.optimizer_step(update, buffers.from(own.begin), own.size());
       epoch_start_of = epoch;
+      if (comm) {
+        const auto gathering = Clock::now();
+        comm->gather_slices(model.params().data(), nparams);
+        updated_sumsq = comm->sum_over_slices(updated_sumsq, nparams);
+        communication += seconds_since(gathering);
+      }
       if (!std::isfinite(updated_sumsq) && !c.skip_non_finite) {
-        model.params().copy_from(epoch_start);
-        const bool gradient_bad = !check_first && !std::isfinite(be.sum_squares(grads.data(), nparams));
+        std::copy(epoch_start.data() + own.begin, epoch_start.data() + own.end, model.params().data() + own.begin);
+        if (comm) comm->gather_slices(model.params().data(), nparams);
+        const bool gradient_bad =
+            !check_first && !std::isfinite(slices_sum(be.sum_squares(grads.data() + own.begin, own.size())));
         throw_non_finite(epoch, b, gradient_bad ? "gradient" : "weights after the update", epoch);
       }
 
@@ -407,6 +417,10 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     observer.on_epoch(stats);
     if (c.checkpoint_every > 0 && state.epoch % c.checkpoint_every == 0) {
       state.rng = model.rng().state();
+      if (comm) {
+        if (state.s1.size()) comm->gather_slices(state.s1.data(), nparams);
+        if (state.s2.size()) comm->gather_slices(state.s2.data(), nparams);
+      }
       observer.on_checkpoint(model, state);
     }
     if (stop) {

@@ -120,13 +120,14 @@ TEST(FitControl, NonFiniteLaterBatchNamesItsEpochAndBatch) {
 // A gradient that overflows while the loss stays finite (an L2 penalty on one weight made huge after
 // batch 0 of epoch 1; the sigmoid outputs saturate) is found by the update's own sum of squares: the
 // step has then spoilt the weights, which go back to the start of the epoch. With norm clipping the
-// norm is summed before the step, which is never taken.
+// norm is summed before the step, which is never taken. One thread: the hooks change the caller's
+// model, which a split fit's other threads would not see.
 TEST(FitControl, OverflowingGradientRestoresTheEpochStartOrWithClippingStopsBeforeTheStep) {
   const std::vector<float> x = data();
   for (const bool clipping : {false, true}) {
     SCOPED_TRACE(clipping ? "clipping by norm" : "no clipping");
     Model model(small_network(), 1);
-    cpu::CpuBackend be;
+    cpu::CpuBackend be(1);
     FitConfig c = config(3);
     c.l2 = 1e4f;  // 2e4 · 1e18: its square overflows a float, the weight's own does not
     if (clipping) c.optimizer.clip_norm = 1.0f;
@@ -149,24 +150,26 @@ TEST(FitControl, OverflowingGradientRestoresTheEpochStartOrWithClippingStopsBefo
 
 // An update that overflows a weight is found right after it, and the weights go back to the start of
 // that step's epoch. Here SGD with weight decay (lr · decay = 3) doubles every weight's size each
-// step, and an output bias set to 3e38 after batch 2 overflows in batch 3, the epoch's last (before,
-// such an overflow was copied as the next epoch's starting weights).
+// step, and an output bias of 1.5e18 passes 1.8e19 (its square overflows) in batch 3, the epoch's
+// last (before, such an overflow was copied as the next epoch's starting weights). On two threads
+// the batch is split and the bias is in the second thread's slice of the update.
 TEST(FitControl, AnUpdateThatOverflowsRestoresTheStartOfItsEpoch) {
   const std::vector<float> x = data();
-  Model model(small_network(), 1);
-  const std::vector<float> initial = params_of(model);
-  cpu::CpuBackend be;
-  FitConfig c = config(3);
-  c.optimizer.kind = OptimizerKind::Sgd;
-  c.optimizer.learning_rate = 1.0f;
-  c.optimizer.weight_decay = 3.0f;
-  Hooks hooks;
-  hooks.batch = [&](int epoch, long batch) {
-    if (epoch == 0 && batch == 2) model.bias(1)[0] = 3e38f;  // a saturated sigmoid: the loss stays finite
-  };
-  const std::string message = non_finite_message(be, model, {x.data(), kRows, kCols}, c, hooks);
-  EXPECT_EQ(message, "non-finite weights after the update at epoch 0, batch 3; weights restored to the start of epoch 0");
-  EXPECT_TRUE(bitwise_equal(params_of(model), initial));
+  for (const int threads : {1, 2}) {
+    SCOPED_TRACE(std::to_string(threads) + " thread(s)");
+    Model model(small_network(), 1);
+    model.bias(1)[kCols - 1] = 1.5e18f;  // a saturated sigmoid: the loss stays finite
+    const std::vector<float> initial = params_of(model);
+    cpu::CpuBackend be(threads);
+    FitConfig c = config(3);
+    c.optimizer.kind = OptimizerKind::Sgd;
+    c.optimizer.learning_rate = 1.0f;
+    c.optimizer.weight_decay = 3.0f;
+    Hooks hooks;
+    const std::string message = non_finite_message(be, model, {x.data(), kRows, kCols}, c, hooks);
+    EXPECT_EQ(message, "non-finite weights after the update at epoch 0, batch 3; weights restored to the start of epoch 0");
+    EXPECT_TRUE(bitwise_equal(params_of(model), initial));
+  }
 }
 
 TEST(FitControl, SkipNonFiniteSkipsTheBatchAndContinues) {

@@ -46,6 +46,55 @@ TEST(ThreadCollective, SumsAndBroadcastsAcrossThreeThreads) {
   }
 }
 
+// From 65,536 parameters each rank sums and updates only its slice; below, every rank all of them.
+TEST(ThreadCollective, SplitsLargeUpdatesIntoSlicesAndGathersThem) {
+  for (const size_t n : {size_t(70001), size_t(100)}) {
+    SCOPED_TRACE("n = " + std::to_string(n));
+    constexpr size_t kExtras = 2;
+    ThreadTeam team(3);
+    std::vector<std::vector<float>> data(3), gathered(3);
+    std::vector<Collective::Slice> slices(3);
+    std::vector<double> sums(3);
+    on_threads(3, [&](int r) {
+      ThreadCollective comm(team, r);
+      std::vector<float>& mine = data[size_t(r)];
+      mine.resize(n + kExtras);
+      for (size_t i = 0; i < n; ++i) mine[i] = float(i % 97) * float(r + 1);
+      mine[n] = float(r);
+      mine[n + 1] = 1.0f;
+      comm.reduce_gradients(mine.data(), n, 0.25f * float(r + 1), kExtras);
+      const Collective::Slice slice = comm.update_slice(n);
+      slices[size_t(r)] = slice;
+      gathered[size_t(r)].assign(n, -1.0f);
+      for (size_t i = slice.begin; i < slice.end; ++i) gathered[size_t(r)][i] = float(i) + 0.5f;
+      comm.gather_slices(gathered[size_t(r)].data(), n);
+      sums[size_t(r)] = comm.sum_over_slices(double(slice.size()), n);
+    });
+    const bool split = n >= 65536;
+    size_t covered = 0;
+    for (int r = 0; r < 3; ++r) {
+      const Collective::Slice slice = slices[size_t(r)];
+      if (split) {
+        EXPECT_EQ(slice.begin, covered) << "rank " << r;
+        EXPECT_EQ(slice.begin % 16, 0u);
+        covered = slice.end;
+      } else {
+        EXPECT_EQ(slice.begin, 0u);
+        EXPECT_EQ(slice.end, n);
+      }
+      // Σ 0.25 (r + 1) · (i % 97) (r + 1) over the ranks: 0.25 · 14 · (i % 97).
+      for (size_t i = slice.begin; i < slice.end; ++i)
+        ASSERT_EQ(data[size_t(r)][i], 3.5f * float(i % 97)) << "rank " << r << ", value " << i;
+      EXPECT_EQ(data[size_t(r)][n], 3.0f);
+      EXPECT_EQ(data[size_t(r)][n + 1], 3.0f);
+      for (size_t i = 0; i < n; ++i)
+        ASSERT_EQ(gathered[size_t(r)][i], float(i) + 0.5f) << "rank " << r << ", value " << i;
+      EXPECT_EQ(sums[size_t(r)], double(n)) << "rank " << r;  // the slices' sizes, or all of them
+    }
+    if (split) EXPECT_EQ(covered, n);
+  }
+}
+
 TEST(ThreadCollective, AbandoningReleasesTheRanksThatWait) {
   ThreadTeam team(2);
   std::string code;
@@ -115,12 +164,18 @@ TEST(SplitFit, SplitsSmallProductsOnlyOnSeveralThreadsInFloat32) {
   c = config(OptimizerKind::Sgd);
   c.precision = Precision::Bf16;
   EXPECT_EQ(split_ranks(two, small, c, view), 1);
-  // W2's products of a 256-row batch are large: the backend splits each of them instead.
-  const Model large(test::dense_stack({{784, 512, Activation::Relu}, {512, 784, Activation::Sigmoid}}), 1);
+  // W2's layers: a 256-row batch splits (128 rows each), a 128-row one does not, and layers of
+  // 2048 × 1024 do not on any batch: the backend splits each of their products instead.
+  const Model medium(test::dense_stack({{784, 512, Activation::Relu}, {512, 784, Activation::Sigmoid}}), 1);
   c = config(OptimizerKind::Adam);
   c.batch_size = 256;
-  const std::vector<float> wide(size_t(256 * 784), 0.5f);
-  EXPECT_EQ(split_ranks(two, large, c, DataView{wide.data(), 256, 784}), 1);
+  const std::vector<float> wide(size_t(512 * 2048), 0.5f);
+  EXPECT_EQ(split_ranks(two, medium, c, DataView{wide.data(), 512, 784}), 2);
+  c.batch_size = 128;
+  EXPECT_EQ(split_ranks(two, medium, c, DataView{wide.data(), 512, 784}), 1);
+  const Model large(test::dense_stack({{2048, 1024, Activation::Relu}, {1024, 2048, Activation::Sigmoid}}), 1);
+  c.batch_size = 512;
+  EXPECT_EQ(split_ranks(two, large, c, DataView{wide.data(), 512, 2048}), 1);
 }
 
 // Two halves of a batch give the mean gradient of the whole batch up to the order of the sums.
@@ -138,6 +193,74 @@ TEST(SplitFit, MatchesTheSameFitOnOneThread) {
     EXPECT_EQ(split.steps, alone.steps);
     EXPECT_FALSE(std::memcmp(a.data(), b.data(), a.size() * sizeof(float)) == 0) << "the fit did not split";
   }
+}
+
+// A network of 800,000 parameters on 256-row batches: each thread sums and updates its own slice of
+// them, and a checkpoint's optimizer state is gathered whole.
+struct Checkpoints final : FitObserver {
+  std::vector<float> s1, s2;
+  void on_checkpoint(const Model&, const TrainingState& state) override {
+    s1.assign(state.s1.data(), state.s1.data() + state.s1.size());
+    s2.assign(state.s2.data(), state.s2.data() + state.s2.size());
+  }
+};
+
+NetworkSpec medium() { return test::dense_stack({{784, 512, Activation::Relu}, {512, 784, Activation::Sigmoid}}); }
+constexpr long kMediumRows = 1024;
+
+std::vector<float> medium_data() {
+  Rng rng(17);
+  return test::to_float(test::uniform(rng, size_t(kMediumRows * 784), 0.0, 1.0));
+}
+
+TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
+  const std::vector<float> x = medium_data();
+  const DataView view{x.data(), kMediumRows, 784};
+  FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
+  c.checkpoint_every = 2;
+  std::vector<std::vector<float>> params;
+  std::vector<Checkpoints> seen(2);
+  for (const int threads : {2, 1}) {
+    Model model(medium(), 3);
+    cpu::CpuBackend be(threads);
+    ASSERT_EQ(split_ranks(be, model, c, view), threads);
+    fit(be, model, view, nullptr, c, seen[size_t(threads - 1)]);
+    params.emplace_back(model.params().data(), model.params().data() + model.params().size());
+  }
+  auto worst = [](const std::vector<float>& a, const std::vector<float>& b) {
+    double w = 0;
+    for (size_t i = 0; i < a.size(); ++i) w = std::max(w, std::fabs(double(a[i]) - double(b[i])));
+    return w;
+  };
+  EXPECT_LT(worst(params[0], params[1]), 1e-5);
+  EXPECT_FALSE(std::memcmp(params[0].data(), params[1].data(), params[0].size() * sizeof(float)) == 0)
+      << "the fit did not split";
+  // Adam's moments: the first of the order of the gradients, the second of their squares.
+  ASSERT_EQ(seen[1].s1.size(), params[0].size());
+  EXPECT_LT(worst(seen[1].s1, seen[0].s1), 1e-7);
+  EXPECT_LT(worst(seen[1].s2, seen[0].s2), 1e-10);
+}
+
+// The last output bias (in the second thread's slice) doubles each step (SGD, lr · decay = 3) and
+// passes 1.8e19 in batch 3: every thread restores its slice of the epoch's start.
+TEST(SplitFit, AnUpdateThatOverflowsInOneSliceRestoresEverySlice) {
+  const std::vector<float> x = medium_data();
+  Model model(medium(), 3);
+  model.bias(1)[783] = 1.5e18f;
+  const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
+  cpu::CpuBackend be(2);
+  FitConfig c = test::seeded_fit(OptimizerKind::Sgd, 1.0f, 256, 2, 5);
+  c.shuffle = false;
+  c.optimizer.weight_decay = 3.0f;
+  ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, 784}), 2);
+  Counting observer;
+  try {
+    fit(be, model, DataView{x.data(), kMediumRows, 784}, nullptr, c, observer);
+    FAIL() << "expected ERR_NON_FINITE";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "non-finite weights after the update at epoch 0, batch 3; weights restored to the start of epoch 0");
+  }
+  EXPECT_EQ(std::memcmp(model.params().data(), initial.data(), initial.size() * sizeof(float)), 0);
 }
 
 TEST(SplitFit, RepeatsBitForBitAndReportsEachBatchOnce) {
