@@ -152,7 +152,8 @@ TEST(FitControl, OverflowingGradientRestoresTheEpochStartOrWithClippingStopsBefo
 // that step's epoch. Here SGD with weight decay (lr · decay = 3) doubles every weight's size each
 // step, and an output bias of 1.5e18 passes 1.8e19 (its square overflows) in batch 3, the epoch's
 // last (before, such an overflow was copied as the next epoch's starting weights). On two threads
-// the batch is split and the bias is in the second thread's slice of the update.
+// the batch is split, and each thread takes the whole update of this small network (split_fit_test
+// covers slices of it).
 TEST(FitControl, AnUpdateThatOverflowsRestoresTheStartOfItsEpoch) {
   const std::vector<float> x = data();
   for (const int threads : {1, 2}) {

@@ -2,9 +2,11 @@
 // splits, agreement with the same fit on one thread, bit-identical repeats, one observer, and errors.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <thread>
+#include <utility>
 
 #include "core/errors.h"
 #include "core/split_fit.h"
@@ -224,6 +226,8 @@ TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
     Model model(medium(), 3);
     cpu::CpuBackend be(threads);
     ASSERT_EQ(split_ranks(be, model, c, view), threads);
+    ThreadTeam team(2);
+    ASSERT_LT(ThreadCollective(team, 0).update_slice(model.params().size()).size(), model.params().size());
     fit(be, model, view, nullptr, c, seen[size_t(threads - 1)]);
     params.emplace_back(model.params().data(), model.params().data() + model.params().size());
   }
@@ -235,32 +239,41 @@ TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
   EXPECT_LT(worst(params[0], params[1]), 1e-5);
   EXPECT_FALSE(std::memcmp(params[0].data(), params[1].data(), params[0].size() * sizeof(float)) == 0)
       << "the fit did not split";
-  // Adam's moments: the first of the order of the gradients, the second of their squares.
+  // Adam's moments, against the largest of each (the second's are below 1e-10 here).
   ASSERT_EQ(seen[1].s1.size(), params[0].size());
-  EXPECT_LT(worst(seen[1].s1, seen[0].s1), 1e-7);
-  EXPECT_LT(worst(seen[1].s2, seen[0].s2), 1e-10);
+  for (const auto& [split, alone] : {std::pair{&seen[1].s1, &seen[0].s1}, std::pair{&seen[1].s2, &seen[0].s2}}) {
+    const double largest = *std::max_element(alone->begin(), alone->end());
+    EXPECT_GT(largest, 0.0);
+    EXPECT_LT(worst(*split, *alone), 1e-3 * largest);
+  }
 }
 
 // The last output bias (in the second thread's slice) doubles each step (SGD, lr · decay = 3) and
-// passes 1.8e19 in batch 3: every thread restores its slice of the epoch's start.
+// passes 1.8e19 in batch 3: every thread restores its slice of the epoch's start. With clipping, the
+// gradient's norm is summed over the slices before the step, and is finite.
 TEST(SplitFit, AnUpdateThatOverflowsInOneSliceRestoresEverySlice) {
   const std::vector<float> x = medium_data();
-  Model model(medium(), 3);
-  model.bias(1)[783] = 1.5e18f;
-  const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
-  cpu::CpuBackend be(2);
-  FitConfig c = test::seeded_fit(OptimizerKind::Sgd, 1.0f, 256, 2, 5);
-  c.shuffle = false;
-  c.optimizer.weight_decay = 3.0f;
-  ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, 784}), 2);
-  Counting observer;
-  try {
-    fit(be, model, DataView{x.data(), kMediumRows, 784}, nullptr, c, observer);
-    FAIL() << "expected ERR_NON_FINITE";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "non-finite weights after the update at epoch 0, batch 3; weights restored to the start of epoch 0");
+  for (const bool clipping : {false, true}) {
+    SCOPED_TRACE(clipping ? "clipping by norm" : "no clipping");
+    Model model(medium(), 3);
+    model.bias(1)[783] = 1.5e18f;
+    const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
+    cpu::CpuBackend be(2);
+    FitConfig c = test::seeded_fit(OptimizerKind::Sgd, 1.0f, 256, 2, 5);
+    c.shuffle = false;
+    c.optimizer.weight_decay = 3.0f;
+    if (clipping) c.optimizer.clip_norm = 1e30f;
+    ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, 784}), 2);
+    Counting observer;
+    try {
+      fit(be, model, DataView{x.data(), kMediumRows, 784}, nullptr, c, observer);
+      ADD_FAILURE() << "expected ERR_NON_FINITE";
+    } catch (const Error& e) {
+      EXPECT_STREQ(e.what(),
+                   "non-finite weights after the update at epoch 0, batch 3; weights restored to the start of epoch 0");
+    }
+    EXPECT_EQ(std::memcmp(model.params().data(), initial.data(), initial.size() * sizeof(float)), 0);
   }
-  EXPECT_EQ(std::memcmp(model.params().data(), initial.data(), initial.size() * sizeof(float)), 0);
 }
 
 TEST(SplitFit, RepeatsBitForBitAndReportsEachBatchOnce) {
