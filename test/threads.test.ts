@@ -1,0 +1,57 @@
+// Fits on several threads, called as users call them: a network of W2's layer sizes on 256-row
+// batches splits each batch between two threads, each updating its own slice of the weights, and
+// must train as one thread does up to the rounding of the sums, and repeat itself bit for bit.
+import { afterAll, describe, expect, it } from 'vitest';
+import { Autoencoder, Decoder, Encoder, getThreads, setThreads, type FitOptions, type WeightTensor } from 'native-autoencoder';
+import { sameWeights, syntheticData } from './helpers';
+
+const D = 784;
+const x = syntheticData(640, D, 61);
+const validation = syntheticData(64, D, 62);
+const options: FitOptions = {
+  epochs: 2,
+  batchSize: 256,
+  shuffle: true,
+  seed: 5,
+  loss: 'binaryCrossentropy',
+  optimizer: { type: 'adam', learningRate: 1e-3 },
+  validationData: validation,
+};
+
+function model(): Autoencoder {
+  const encoder = new Encoder({ inputDim: D, layers: [{ units: 512, activation: 'relu' }, { units: 64 }], seed: 3 });
+  const decoder = new Decoder({ latentDim: 64, layers: [{ units: 512, activation: 'relu' }, { units: D, activation: 'sigmoid' }], seed: 4 });
+  return new Autoencoder({ encoder, decoder });
+}
+
+async function trained(threads: number): Promise<{ weights: WeightTensor[]; losses: number[]; valLosses: number[] }> {
+  setThreads(threads);
+  const ae = model();
+  const history = await ae.fit(x, options);
+  const weights = ae.getWeights();
+  ae.dispose();
+  return { weights, losses: history.epochs.map((e) => e.loss), valLosses: history.epochs.map((e) => e.valLoss as number) };
+}
+
+function largestDifference(a: WeightTensor[], b: WeightTensor[]): number {
+  let worst = 0;
+  a.forEach((t, i) => t.data.forEach((v, j) => (worst = Math.max(worst, Math.abs(v - b[i].data[j])))));
+  return worst;
+}
+
+describe('a fit split between threads', () => {
+  const threads = getThreads();
+  afterAll(() => setThreads(threads));
+
+  it('trains as one thread does, and repeats bit for bit on two', async () => {
+    const two = await trained(2);
+    const again = await trained(2);
+    const one = await trained(1);
+    expect(sameWeights(two.weights, again.weights)).toBe(true);
+    expect(two.losses).toEqual(again.losses);
+    expect(sameWeights(two.weights, one.weights)).toBe(false);
+    expect(largestDifference(two.weights, one.weights)).toBeLessThan(1e-5);
+    two.losses.forEach((loss, e) => expect(loss).toBeCloseTo(one.losses[e], 5));
+    two.valLosses.forEach((loss, e) => expect(loss).toBeCloseTo(one.valLosses[e], 5));
+  });
+});
