@@ -197,8 +197,8 @@ TEST(SplitFit, MatchesTheSameFitOnOneThread) {
   }
 }
 
-// A network of 800,000 parameters on 256-row batches: each thread sums and updates its own slice of
-// them, and a checkpoint's optimizer state is gathered whole.
+// A network of 65,920 parameters (just past the split of updates) on 256-row batches: each thread
+// sums and updates its own slice of them, and a checkpoint's optimizer state is gathered whole.
 struct Checkpoints final : FitObserver {
   std::vector<float> s1, s2;
   void on_checkpoint(const Model&, const TrainingState& state) override {
@@ -207,17 +207,19 @@ struct Checkpoints final : FitObserver {
   }
 };
 
-NetworkSpec medium() { return test::dense_stack({{784, 512, Activation::Relu}, {512, 784, Activation::Sigmoid}}); }
-constexpr long kMediumRows = 1024;
+constexpr long kMediumWidth = 128, kMediumRows = 1024;
+NetworkSpec medium() {
+  return test::dense_stack({{kMediumWidth, 256, Activation::Relu}, {256, kMediumWidth, Activation::Sigmoid}});
+}
 
 std::vector<float> medium_data() {
   Rng rng(17);
-  return test::to_float(test::uniform(rng, size_t(kMediumRows * 784), 0.0, 1.0));
+  return test::to_float(test::uniform(rng, size_t(kMediumRows * kMediumWidth), 0.0, 1.0));
 }
 
 TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
   const std::vector<float> x = medium_data();
-  const DataView view{x.data(), kMediumRows, 784};
+  const DataView view{x.data(), kMediumRows, kMediumWidth};
   FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
   c.checkpoint_every = 2;
   std::vector<std::vector<float>> params;
@@ -271,7 +273,7 @@ struct Snapshot final : FitObserver {
 
 TEST(SplitFit, ResumesFromACheckpointOfSlicedUpdatesBitForBit) {
   const std::vector<float> x = medium_data();
-  const DataView view{x.data(), kMediumRows, 784};
+  const DataView view{x.data(), kMediumRows, kMediumWidth};
   FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 3, 5);
   c.checkpoint_every = 1;
   cpu::CpuBackend be(2);
@@ -298,17 +300,17 @@ TEST(SplitFit, AnUpdateThatOverflowsInOneSliceRestoresEverySlice) {
   for (const bool clipping : {false, true}) {
     SCOPED_TRACE(clipping ? "clipping by norm" : "no clipping");
     Model model(medium(), 3);
-    model.bias(1)[783] = 1.5e18f;
+    model.bias(1)[kMediumWidth - 1] = 1.5e18f;
     const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
     cpu::CpuBackend be(2);
     FitConfig c = test::seeded_fit(OptimizerKind::Sgd, 1.0f, 256, 2, 5);
     c.shuffle = false;
     c.optimizer.weight_decay = 3.0f;
     if (clipping) c.optimizer.clip_norm = 1e30f;
-    ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, 784}), 2);
+    ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, kMediumWidth}), 2);
     Counting observer;
     try {
-      fit(be, model, DataView{x.data(), kMediumRows, 784}, nullptr, c, observer);
+      fit(be, model, DataView{x.data(), kMediumRows, kMediumWidth}, nullptr, c, observer);
       ADD_FAILURE() << "expected ERR_NON_FINITE";
     } catch (const Error& e) {
       EXPECT_STREQ(e.what(),
