@@ -12,11 +12,14 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <memory>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "core/aligned_vector.h"
+#include "core/split_fit.h"
 #include "core/trainer.h"
 #include "cpu/bf16.h"
 #include "cpu/cpu_backend.h"
@@ -101,28 +104,56 @@ Buffer filled(Backend& be, size_t n, float value) {
   return b;
 }
 
-// GFLOP/s of the step's GEMMs alone (forward, weight gradient, input gradient), same shapes.
-double gemm_rate(Backend& be, const Workload& w) {
-  const long b = w.batch;
-  long widest = *std::max_element(w.widths.begin(), w.widths.end());
-  Buffer x = filled(be, size_t(b * widest), 0.5f), y = filled(be, size_t(b * widest), 0.0f),
-         wt = filled(be, size_t(widest * widest), 0.01f), dw = filled(be, size_t(widest * widest), 0.0f);
-  auto step = [&] {
+// GFLOP/s of the step's GEMMs alone (forward, weight gradient, input gradient), same shapes, run as
+// the fit runs them: each product cut across the backend's threads, or, where the fit splits its
+// batches between threads (core/split_fit.h), each thread running the products of its rows alone.
+double gemm_rate(Backend& be, const Workload& w, int ranks) {
+  const long rows = w.batch / ranks;
+  const long widest = *std::max_element(w.widths.begin(), w.widths.end());
+  struct Rank {
+    std::unique_ptr<Backend> twin;
+    Backend* be;
+    Buffer x, y, wt, dw;
+  };
+  std::vector<Rank> team;
+  for (int r = 0; r < ranks; ++r) {
+    Rank rank;
+    if (ranks > 1) rank.twin = be.single_thread_twin();
+    rank.be = ranks > 1 ? rank.twin.get() : &be;
+    rank.x = filled(*rank.be, size_t(rows * widest), 0.5f);
+    rank.y = filled(*rank.be, size_t(rows * widest), 0.0f);
+    rank.wt = filled(*rank.be, size_t(widest * widest), 0.01f);
+    rank.dw = filled(*rank.be, size_t(widest * widest), 0.0f);
+    team.push_back(std::move(rank));
+  }
+  auto step = [&](Rank& k) {
     for (size_t i = 0; i + 1 < w.widths.size(); ++i) {
       const long in = w.widths[i], out = w.widths[i + 1];
-      be.gemm(false, true, b, out, in, 1.0f, x.data(), in, wt.data(), in, 0.0f, y.data(), out);
-      be.gemm(true, false, out, in, b, 1.0f, y.data(), out, x.data(), in, 0.0f, dw.data(), in);
-      if (i > 0) be.gemm(false, false, b, in, out, 1.0f, y.data(), out, wt.data(), in, 0.0f, x.data(), in);
+      k.be->gemm(false, true, rows, out, in, 1.0f, k.x.data(), in, k.wt.data(), in, 0.0f, k.y.data(), out);
+      k.be->gemm(true, false, out, in, rows, 1.0f, k.y.data(), out, k.x.data(), in, 0.0f, k.dw.data(), in);
+      if (i > 0) k.be->gemm(false, false, rows, in, out, 1.0f, k.y.data(), out, k.wt.data(), in, 0.0f, k.x.data(), in);
     }
   };
-  step();
+  // Every rank takes `iters` steps at once; the calling thread is rank 0.
+  auto steps = [&](int iters) {
+    std::vector<std::thread> others;
+    for (int r = 1; r < ranks; ++r)
+      others.emplace_back([&, r] {
+        for (int i = 0; i < iters; ++i) step(team[size_t(r)]);
+      });
+    for (int i = 0; i < iters; ++i) step(team[0]);
+    for (std::thread& t : others) t.join();
+  };
+  const double flops_per_step = flops_per_sample(w) * double(w.batch);
+  steps(1);
   std::vector<double> rates;
   for (int rep = 0; rep < 5; ++rep) {
-    const int iters = std::max(1, int(2e9 / (flops_per_sample(w) * double(b)) / 5));
+    // Several steps a round where threads are started for it, so that starting them does not count.
+    const int iters = std::max(ranks > 1 ? 4 : 1, int(2e9 / flops_per_step / 5));
     auto t0 = Clock::now();
-    for (int i = 0; i < iters; ++i) step();
+    steps(iters);
     double s = std::chrono::duration<double>(Clock::now() - t0).count();
-    rates.push_back(flops_per_sample(w) * double(b) * iters / s / 1e9);
+    rates.push_back(flops_per_step * iters / s / 1e9);
   }
   return median(rates);
 }
@@ -166,7 +197,9 @@ Row run(Backend& be, const Workload& w, int threads, int epochs, Precision preci
   FitResult result = fit(be, model, train, nullptr, config, quiet);
   std::vector<double> rates;
   for (const auto& e : result.epochs) rates.push_back(e.samples_per_second);
-  Row row{w.name, threads, median(rates), 0, gemm_rate(be, w), result.epochs.back().loss};
+  config.precision = Precision::Float32;
+  Row row{w.name, threads, median(rates), 0, gemm_rate(be, w, split_ranks(be, model, config, train)),
+          result.epochs.back().loss};
   row.gflops = row.samples_per_second * flops_per_sample(w) / 1e9;
   return row;
 }
