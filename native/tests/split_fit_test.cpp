@@ -197,66 +197,14 @@ TEST(SplitFit, MatchesTheSameFitOnOneThread) {
   }
 }
 
-// A network of 65,920 parameters (just past the split of updates) on 256-row batches: each thread
-// sums and updates its own slice of them, and a checkpoint's optimizer state is gathered whole.
-struct Checkpoints final : FitObserver {
-  std::vector<float> s1, s2;
-  void on_checkpoint(const Model&, const TrainingState& state) override {
-    s1.assign(state.s1.data(), state.s1.data() + state.s1.size());
-    s2.assign(state.s2.data(), state.s2.data() + state.s2.size());
-  }
-};
-
-constexpr long kMediumWidth = 128, kMediumRows = 1024;
-NetworkSpec medium() {
-  return test::dense_stack({{kMediumWidth, 256, Activation::Relu}, {256, kMediumWidth, Activation::Sigmoid}});
-}
-
-std::vector<float> medium_data() {
-  Rng rng(17);
-  return test::to_float(test::uniform(rng, size_t(kMediumRows * kMediumWidth), 0.0, 1.0));
-}
-
-TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
-  const std::vector<float> x = medium_data();
-  const DataView view{x.data(), kMediumRows, kMediumWidth};
-  FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
-  c.checkpoint_every = 2;
-  std::vector<std::vector<float>> params;
-  std::vector<Checkpoints> seen(2);
-  for (const int threads : {2, 1}) {
-    Model model(medium(), 3);
-    cpu::CpuBackend be(threads);
-    ASSERT_EQ(split_ranks(be, model, c, view), threads);
-    ThreadTeam team(2);
-    ASSERT_LT(ThreadCollective(team, 0).update_slice(model.params().size()).size(), model.params().size());
-    fit(be, model, view, nullptr, c, seen[size_t(threads - 1)]);
-    params.emplace_back(model.params().data(), model.params().data() + model.params().size());
-  }
-  auto worst = [](const std::vector<float>& a, const std::vector<float>& b) {
-    double w = 0;
-    for (size_t i = 0; i < a.size(); ++i) w = std::max(w, std::fabs(double(a[i]) - double(b[i])));
-    return w;
-  };
-  EXPECT_LT(worst(params[0], params[1]), 1e-5);
-  EXPECT_FALSE(std::memcmp(params[0].data(), params[1].data(), params[0].size() * sizeof(float)) == 0)
-      << "the fit did not split";
-  // Adam's moments, against the largest of each (the second's are below 1e-10 here).
-  ASSERT_EQ(seen[1].s1.size(), params[0].size());
-  for (const auto& [split, alone] : {std::pair{&seen[1].s1, &seen[0].s1}, std::pair{&seen[1].s2, &seen[0].s2}}) {
-    const double largest = *std::max_element(alone->begin(), alone->end());
-    EXPECT_GT(largest, 0.0);
-    EXPECT_LT(worst(*split, *alone), 1e-3 * largest);
-  }
-}
-
-// Resumed from the checkpoint a split fit wrote after its first epoch (the weights, and the optimizer
-// state each thread gathered), a split fit ends where the uninterrupted one did, bit for bit.
+// The weights and the training state of the checkpoint at the end of one epoch.
 struct Snapshot final : FitObserver {
+  explicit Snapshot(int at_epoch) : at_epoch(at_epoch) {}
+  const int at_epoch;
   std::vector<float> weights;
   TrainingState state;
   void on_checkpoint(const Model& model, const TrainingState& s) override {
-    if (s.epoch != 1) return;
+    if (s.epoch != at_epoch) return;
     weights.assign(model.params().data(), model.params().data() + model.params().size());
     state.epoch = s.epoch;
     state.step = s.step;
@@ -271,6 +219,57 @@ struct Snapshot final : FitObserver {
   }
 };
 
+double largest_difference(const float* a, const float* b, size_t n) {
+  double worst = 0;
+  for (size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
+  return worst;
+}
+
+constexpr long kMediumWidth = 128, kMediumRows = 1024;
+NetworkSpec medium() {
+  return test::dense_stack({{kMediumWidth, 256, Activation::Relu}, {256, kMediumWidth, Activation::Sigmoid}});
+}
+
+std::vector<float> medium_data() {
+  Rng rng(17);
+  return test::to_float(test::uniform(rng, size_t(kMediumRows * kMediumWidth), 0.0, 1.0));
+}
+
+// A network of 65,920 parameters (just past the split of updates) on 256-row batches: each thread
+// sums and updates its own slice of them, and a checkpoint's optimizer state is gathered whole.
+TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
+  const std::vector<float> x = medium_data();
+  const DataView view{x.data(), kMediumRows, kMediumWidth};
+  FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
+  c.checkpoint_every = 2;
+  Snapshot split(2), alone(2);
+  for (const int threads : {2, 1}) {
+    Model model(medium(), 3);
+    cpu::CpuBackend be(threads);
+    ASSERT_EQ(split_ranks(be, model, c, view), threads);
+    ThreadTeam team(2);
+    ASSERT_LT(ThreadCollective(team, 0).update_slice(model.params().size()).size(), model.params().size());
+    fit(be, model, view, nullptr, c, threads == 2 ? split : alone);
+  }
+  const size_t n = alone.weights.size();
+  ASSERT_EQ(split.weights.size(), n);
+  EXPECT_LT(largest_difference(split.weights.data(), alone.weights.data(), n), 1e-5);
+  EXPECT_FALSE(std::memcmp(split.weights.data(), alone.weights.data(), n * sizeof(float)) == 0)
+      << "the fit did not split";
+  // Adam's moments, against the largest of each (the second's are below 1e-10 here).
+  ASSERT_EQ(split.state.s1.size(), n);
+  const std::pair<const Buffer*, const Buffer*> moments[] = {{&split.state.s1, &alone.state.s1},
+                                                              {&split.state.s2, &alone.state.s2}};
+  for (const auto& [ours, theirs] : moments) {
+    const double largest = *std::max_element(theirs->data(), theirs->data() + n);
+    EXPECT_GT(largest, 0.0);
+    EXPECT_LT(largest_difference(ours->data(), theirs->data(), n), 1e-3 * largest);
+  }
+}
+
+// Resumed from the checkpoint a split fit wrote after its first epoch (the weights, and the optimizer
+// state each thread gathered), a split fit ends where the uninterrupted one did, bit for bit.
+
 TEST(SplitFit, ResumesFromACheckpointOfSlicedUpdatesBitForBit) {
   const std::vector<float> x = medium_data();
   const DataView view{x.data(), kMediumRows, kMediumWidth};
@@ -279,7 +278,7 @@ TEST(SplitFit, ResumesFromACheckpointOfSlicedUpdatesBitForBit) {
   cpu::CpuBackend be(2);
   Model whole(medium(), 3);
   ASSERT_EQ(split_ranks(be, whole, c, view), 2);
-  Snapshot snapshot;
+  Snapshot snapshot(1);
   fit(be, whole, view, nullptr, c, snapshot);
   ASSERT_EQ(snapshot.state.epoch, 1);
 
