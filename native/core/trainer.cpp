@@ -340,7 +340,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       if (comm) {
         const auto gathering = Clock::now();
         comm->gather_slices(model.params().data(), nparams);
-        updated_sumsq = comm->sum_over_slices(updated_sumsq, nparams);
+        updated_sumsq = slices_sum(updated_sumsq);
         communication += seconds_since(gathering);
       }
       if (!std::isfinite(updated_sumsq) && !c.skip_non_finite) {
