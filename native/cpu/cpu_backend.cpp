@@ -69,6 +69,7 @@ CpuBackend::CpuBackend(TwinOf twin)
     : kernels_(twin.original.kernels_),
       gemm_choice_(twin.original.gemm_choice_),
       gemm_reason_(twin.original.gemm_reason_),
+      fit_products_on_onednn_(gemm_choice_ == GemmChoice::OpenBlasBySize && f32_matmul_available()),
       threads_(1) {}
 
 std::unique_ptr<Backend> CpuBackend::single_thread_twin() const { return std::unique_ptr<Backend>(new CpuBackend(TwinOf{*this})); }
@@ -79,6 +80,8 @@ BackendInfo CpuBackend::info() const {
   info.blas = gemm_choice_ == GemmChoice::Builtin ? "builtin" : "openblas";
   info.blas_kernels = blas_kernel_name();
   info.gemm_reason = gemm_reason_;
+  if (gemm_choice_ == GemmChoice::OpenBlasBySize && f32_matmul_available())
+    info.gemm_reason += "; a split fit's products from 2^18 multiply-adds on oneDNN's float32 matmul primitives";
   info.simd = simd_level_name(kernels_->level);
   info.threads = threads_;
   info.flush_denormals = true;
@@ -116,6 +119,8 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   } else if (kernels_->gemm_small && work < kSerialGemmBelow && n >= kSmallGemmMinColumns &&
              (gemm_choice_ == GemmChoice::Builtin || (gemm_choice_ == GemmChoice::OpenBlasBySize && trans_b))) {
     kernels_->gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+  } else if (fit_products_on_onednn_ && work >= kSerialGemmBelow && alpha == 1.0f && beta == 0.0f &&
+             try_f32_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)) {
   } else if (gemm_choice_ == GemmChoice::OpenBlasOnly ||
              (gemm_choice_ == GemmChoice::OpenBlasBySize &&
               (work < kSerialGemmBelow || work >= kOpenBlasLarge || threads_ == 1))) {

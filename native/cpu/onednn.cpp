@@ -1,4 +1,5 @@
-// oneDNN's bf16 matmul primitives and GEMM, looked up by name in libdnnl, behind bf16_matmul.
+// oneDNN's matmul primitives and bf16 GEMM, looked up by name in libdnnl, behind bf16_matmul and
+// f32_matmul.
 #include "cpu/onednn.h"
 
 #include <cstdlib>
@@ -63,6 +64,12 @@ const Bf16Support& bf16_support() {
 
 void bf16_matmul(bool, bool, long, long, long, const uint16_t*, long, const uint16_t*, long, float*, long, int) {
   throw_unavailable(bf16_support().reason);
+}
+
+bool f32_matmul_available() { return false; }
+
+bool try_f32_matmul(bool, bool, long, long, long, const float*, long, const float*, long, float*, long) {
+  return false;
 }
 
 #else
@@ -168,10 +175,11 @@ dnnl_engine_t engine() {
 // runs (a 2048³ product on two threads ran at the one-thread rate, 579 against 1,215 GFLOP/s, on
 // a primitive made for one): the threads are part of the shape.
 struct ProductShape {
+  dnnl_data_type_t operands;  // of A and B; C is float32
   bool trans_a, trans_b;
   long m, n, k, lda, ldb, ldc;
   int threads;
-  auto key() const { return std::tie(trans_a, trans_b, m, n, k, lda, ldb, ldc, threads); }
+  auto key() const { return std::tie(operands, trans_a, trans_b, m, n, k, lda, ldb, ldc, threads); }
   bool operator<(const ProductShape& other) const { return key() < other.key(); }
 };
 
@@ -221,8 +229,8 @@ class MatmulPlan {
     const dnnl_dims_t a_strides = {s.trans_a ? 1 : s.lda, s.trans_a ? s.lda : 1};
     const dnnl_dims_t b_strides = {s.trans_b ? 1 : s.ldb, s.trans_b ? s.ldb : 1};
     const dnnl_dims_t c_strides = {s.ldc, 1};
-    check(m.memory_desc_init_by_strides(&a_, 2, a_dims, dnnl_bf16, a_strides), "memory descriptor");
-    check(m.memory_desc_init_by_strides(&b_, 2, b_dims, dnnl_bf16, b_strides), "memory descriptor");
+    check(m.memory_desc_init_by_strides(&a_, 2, a_dims, s.operands, a_strides), "memory descriptor");
+    check(m.memory_desc_init_by_strides(&b_, 2, b_dims, s.operands, b_strides), "memory descriptor");
     check(m.memory_desc_init_by_strides(&c_, 2, c_dims, dnnl_f32, c_strides), "memory descriptor");
     dnnl_matmul_desc_t op;
     check(m.matmul_desc_init(&op, &a_, &b_, nullptr, &c_), "matmul descriptor");
@@ -244,7 +252,7 @@ class MatmulPlan {
   MatmulPlan(const MatmulPlan&) = delete;
   MatmulPlan& operator=(const MatmulPlan&) = delete;
 
-  void run(const uint16_t* a, const uint16_t* b, float* c) const {
+  void run(const void* a, const void* b, float* c) const {
     const MatmulApi& m = api().matmul;
     const dnnl_engine_t cpu = engine();
     ThreadContext& context = thread_context();
@@ -255,8 +263,8 @@ class MatmulPlan {
         if (handle) api().matmul.memory_destroy(handle);
       }
     } src, weights, dst, scratchpad;
-    check(m.memory_create(&src.handle, &a_, cpu, const_cast<uint16_t*>(a)), "memory");
-    check(m.memory_create(&weights.handle, &b_, cpu, const_cast<uint16_t*>(b)), "memory");
+    check(m.memory_create(&src.handle, &a_, cpu, const_cast<void*>(a)), "memory");
+    check(m.memory_create(&weights.handle, &b_, cpu, const_cast<void*>(b)), "memory");
     check(m.memory_create(&dst.handle, &c_, cpu, c), "memory");
     dnnl_exec_arg_t args[4] = {
         {DNNL_ARG_SRC, src.handle}, {DNNL_ARG_WEIGHTS, weights.handle}, {DNNL_ARG_DST, dst.handle}, {0, nullptr}};
@@ -275,8 +283,8 @@ class MatmulPlan {
   dnnl_primitive_t primitive_ = nullptr;
 };
 
-// Products from 2^24 multiply-adds on take a primitive, made on first use of the shape (0.1-4 ms
-// of JIT) and kept; smaller ones go through the GEMM, where making a primitive would cost more
+// bf16 products from 2^24 multiply-adds on take a primitive, made on first use of the shape (0.1-4 ms
+// of JIT) and kept; smaller ones go through the bf16 GEMM, where making a primitive would cost more
 // than it saves. The choice depends on the shape alone, so a product's result never depends on
 // which products ran before it.
 constexpr double kMatmulFrom = double(1L << 24);
@@ -325,46 +333,76 @@ MatmulPlans& plans() {
 
 #endif
 
-// Loads libdnnl and checks that its kernels use the CPU's bf16 instructions.
-Bf16Support load(Api& out) {
+// What loading libdnnl found: its kernels' instruction set, and whether its matmul primitives
+// are there to make (api().use_matmul).
+struct Library {
+  bool loaded = false;
+  std::string missing;  // why not loaded
+  unsigned isa = 0;     // dnnl_get_effective_cpu_isa(); each value holds the bits of the ones below it
+  bool has(dnnl_cpu_isa_t wanted) const { return (isa & unsigned(wanted)) == unsigned(wanted); }
+};
+
+Library open_library(Api& out) {
+  Library lib;
+  // oneDNN runs on OpenMP threads; by default they spin after each product and would take the
+  // cores from the library's own threads. The user's setting wins.
+  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
+  void* handle = nullptr;
+  for (const char* name : {"libdnnl.so.2", "libdnnl.so.3", "libdnnl.so"}) {
+    handle = dlopen(name, RTLD_NOW | RTLD_LOCAL);
+    if (handle) break;
+  }
+  if (!handle) {
+    lib.missing = "oneDNN could not be loaded (libdnnl.so.2; Debian: apt-get install libdnnl2)";
+    return lib;
+  }
+  dnnl_cpu_isa_t (*effective_isa)() = nullptr;
+  if (!bind(handle, "dnnl_get_effective_cpu_isa", effective_isa)) {
+    lib.missing = "the oneDNN found exports no dnnl_get_effective_cpu_isa";
+    return lib;
+  }
+  bind(handle, "omp_set_num_threads", out.omp_set_num_threads);
+  bind(handle, "dnnl_gemm_bf16bf16f32", out.gemm);
+#if AE_ONEDNN_MATMUL
+  out.use_matmul = bind_matmul(handle, out.matmul);
+#endif
+  lib.isa = unsigned(effective_isa());
+  lib.loaded = true;
+  return lib;
+}
+
+// Loaded on first use: processes that never ask for oneDNN never map it.
+const Library& library() {
+  static const Library loaded = open_library(api());
+  return loaded;
+}
+
+// Checks that the CPU has bf16 instructions, then that oneDNN's kernels use them.
+Bf16Support find_bf16() {
   Bf16Support s;
   const std::string cpu = cpu_bf16();
   if (cpu.empty()) {
     s.reason = "this CPU has neither AMX-BF16 nor AVX512-BF16";
     return s;
   }
-  // oneDNN runs on OpenMP threads; by default they spin after each product and would take the
-  // cores from the library's own threads. The user's setting wins.
-  setenv("OMP_WAIT_POLICY", "PASSIVE", 0);
-  void* library = nullptr;
-  for (const char* name : {"libdnnl.so.2", "libdnnl.so.3", "libdnnl.so"}) {
-    library = dlopen(name, RTLD_NOW | RTLD_LOCAL);
-    if (library) break;
-  }
-  if (!library) {
-    s.reason = "oneDNN could not be loaded (libdnnl.so.2; Debian: apt-get install libdnnl2)";
+  const Library& lib = library();
+  if (!lib.loaded) {
+    s.reason = lib.missing;
     return s;
   }
-  dnnl_cpu_isa_t (*effective_isa)() = nullptr;
-  bind(library, "dnnl_get_effective_cpu_isa", effective_isa);
-  bind(library, "omp_set_num_threads", out.omp_set_num_threads);
-  if (!effective_isa || !bind(library, "dnnl_gemm_bf16bf16f32", out.gemm)) {
+  if (!api().gemm) {
     s.reason = "the oneDNN found exports no dnnl_gemm_bf16bf16f32";
     return s;
   }
-  const unsigned isa = unsigned(effective_isa());
-  // Each ISA value holds the bits of the ones below it.
-  const bool amx = (isa & unsigned(dnnl_cpu_isa_avx512_core_amx)) == unsigned(dnnl_cpu_isa_avx512_core_amx);
-  const bool avx512_bf16 = (isa & unsigned(dnnl_cpu_isa_avx512_core_bf16)) == unsigned(dnnl_cpu_isa_avx512_core_bf16);
-  if (!amx && !avx512_bf16) {
+  const bool amx = lib.has(dnnl_cpu_isa_avx512_core_amx);
+  if (!amx && !lib.has(dnnl_cpu_isa_avx512_core_bf16)) {
     s.reason = "oneDNN does not use this CPU's " + cpu + " (its ISA limit is below avx512_core_bf16; see ONEDNN_MAX_CPU_ISA)";
     return s;
   }
   const std::string unit = amx ? "AMX-BF16" : "AVX512-BF16";
   s.kernels = "oneDNN gemm_bf16bf16f32 on " + unit;
 #if AE_ONEDNN_MATMUL
-  if (bind_matmul(library, out.matmul)) {
-    out.use_matmul = true;
+  if (api().use_matmul) {
     s.kernels = "oneDNN matmul primitives (brgemm) on " + unit +
                 " for products from 2^24 multiply-adds, gemm_bf16bf16f32 below";
   }
@@ -373,10 +411,31 @@ Bf16Support load(Api& out) {
   return s;
 }
 
+// OpenMP's thread count belongs to the calling thread, and others set it too (an OpenMP build of
+// OpenBLAS, told to run on one thread), so each product sets it.
+void set_openmp_threads(int threads) {
+  if (api().omp_set_num_threads) api().omp_set_num_threads(threads);
+}
+
+#if AE_ONEDNN_MATMUL
+// The primitive made (or kept) for the shape, or null where this oneDNN cannot make one: the caller
+// then takes another route, as every later caller will.
+std::shared_ptr<const MatmulPlan> plan_for(const ProductShape& shape) {
+  Api& dnnl = api();
+  if (!dnnl.use_matmul.load(std::memory_order_relaxed)) return nullptr;
+  try {
+    return plans().get(shape);
+  } catch (const Error&) {
+    dnnl.use_matmul = false;
+    return nullptr;
+  }
+}
+#endif
+
 }  // namespace
 
 const Bf16Support& bf16_support() {
-  static const Bf16Support support = load(api());
+  static const Bf16Support support = find_bf16();
   return support;
 }
 
@@ -384,26 +443,43 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
                  long ldb, float* c, long ldc, int threads) {
   const Bf16Support& support = bf16_support();
   if (!support.available) throw_unavailable(support.reason);
-  Api& dnnl = api();
-  // OpenMP's thread count belongs to the calling thread, and others set it too (an OpenMP build of
-  // OpenBLAS, told to run on one thread), so each product sets it.
-  if (dnnl.omp_set_num_threads) dnnl.omp_set_num_threads(threads);
+  set_openmp_threads(threads);
 #if AE_ONEDNN_MATMUL
-  if (double(m) * double(n) * double(k) >= kMatmulFrom && dnnl.use_matmul.load(std::memory_order_relaxed)) {
-    std::shared_ptr<const MatmulPlan> plan;
-    try {
-      plan = plans().get(ProductShape{trans_a, trans_b, m, n, k, lda, ldb, ldc, threads});
-    } catch (const Error&) {
-      dnnl.use_matmul = false;  // this oneDNN cannot make them: the GEMM from now on
-    }
-    if (plan) {
+  if (double(m) * double(n) * double(k) >= kMatmulFrom) {
+    if (auto plan = plan_for(ProductShape{dnnl_bf16, trans_a, trans_b, m, n, k, lda, ldb, ldc, threads})) {
       plan->run(a, b, c);
       return;
     }
   }
 #endif
-  check(dnnl.gemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc),
+  check(api().gemm(trans_a ? 'T' : 'N', trans_b ? 'T' : 'N', m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc),
         "gemm_bf16bf16f32");
+}
+
+bool f32_matmul_available() {
+#if AE_ONEDNN_MATMUL
+  static const bool available = [] {
+    const Library& lib = library();
+    return lib.loaded && api().use_matmul && lib.has(dnnl_cpu_isa_avx512_core);
+  }();
+  return available && api().use_matmul.load(std::memory_order_relaxed);
+#else
+  return false;
+#endif
+}
+
+bool try_f32_matmul(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
+                    long ldb, float* c, long ldc) {
+#if AE_ONEDNN_MATMUL
+  if (!f32_matmul_available()) return false;
+  set_openmp_threads(1);
+  auto plan = plan_for(ProductShape{dnnl_f32, trans_a, trans_b, m, n, k, lda, ldb, ldc, 1});
+  if (!plan) return false;
+  plan->run(a, b, c);
+  return true;
+#else
+  return false;
+#endif
 }
 
 #endif

@@ -1,5 +1,6 @@
-// bfloat16 matrix products through oneDNN, loaded at run time (dlopen of libdnnl), so the
-// addon loads where oneDNN is absent. Used only where the CPU has AMX-BF16 or AVX512-BF16.
+// Matrix products through oneDNN, loaded at run time (dlopen of libdnnl), so the addon loads where
+// oneDNN is absent: bfloat16 ones where the CPU has AMX-BF16 or AVX512-BF16, and float32 ones of
+// one thread on AVX-512 (see CpuBackend::gemm for which).
 #pragma once
 #include <cstdint>
 #include <string>
@@ -22,5 +23,16 @@ const Bf16Support& bf16_support();
 // threads at once. Throws ERR_BF16_UNAVAILABLE where bf16_support() is not available.
 void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint16_t* a, long lda, const uint16_t* b,
                  long ldb, float* c, long ldc, int threads);
+
+// Whether try_f32_matmul can run: oneDNN 2.x loaded, its kernels on AVX-512 (where its brgemm
+// kernels were measured), and no primitive has failed to be made.
+bool f32_matmul_available();
+
+// C (m × n, row-major, ldc) = op(A) · op(B), all float32 and laid out as for bf16_matmul, on the
+// calling thread, on a oneDNN matmul primitive made for the shape on first use (0.1-4 ms of JIT)
+// and kept: for products whose shapes repeat, as a fit's do. Returns false, having done nothing,
+// where f32_matmul_available() is false.
+bool try_f32_matmul(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
+                    long ldb, float* c, long ldc);
 
 }  // namespace ae::cpu

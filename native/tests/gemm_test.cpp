@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <functional>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -15,6 +16,7 @@
 #include "core/reference.h"
 #include "cpu/cpu_backend.h"
 #include "cpu/gemm.h"
+#include "cpu/onednn.h"
 #include "cpu/openblas.h"
 #include "test_util.h"
 
@@ -42,8 +44,8 @@ std::vector<float> padded(Rng& rng, long rows, long cols, long ld) {
   return v;
 }
 
-Problem make_problem(bool ta, bool tb, long m, long n, long k, float beta, Rng& rng) {
-  Problem p{ta, tb, m, n, k, (ta ? m : k) + kPad, (tb ? k : n) + kPad, n + kPad, kAlpha, beta, {}, {}, {}, {}, {}};
+Problem make_problem(bool ta, bool tb, long m, long n, long k, float beta, Rng& rng, float alpha = kAlpha) {
+  Problem p{ta, tb, m, n, k, (ta ? m : k) + kPad, (tb ? k : n) + kPad, n + kPad, alpha, beta, {}, {}, {}, {}, {}};
   p.a = padded(rng, ta ? k : m, ta ? m : k, p.lda);
   p.b = padded(rng, tb ? n : k, tb ? k : n, p.ldb);
   p.c = padded(rng, m, n, p.ldc);
@@ -183,6 +185,38 @@ TEST(Gemm, CpuBackendLargeProductsInBandsMatchFloat64Product) {
   for (const auto& [m, n, k] : {std::tuple{515L, 263L, 300L}, std::tuple{97L, 1201L, 350L}})
     for (int t = 0; t < 4; ++t)
       for (float beta : {0.3f, 0.0f}) check(make_problem(t & 2, t & 1, m, n, k, beta, rng), backend, "bands");
+}
+
+// A split fit's twin backends run products from kSerialGemmBelow multiply-adds with alpha 1 and beta 0
+// (a fit's) on oneDNN's float32 primitives, bit for bit what try_f32_matmul gives, and others as
+// before; all within the float64 bound. Shapes of W2's products on 128 rows, and odd ones.
+TEST(Gemm, SplitFitTwinRunsFitProductsOnOneDnn) {
+  if (!cpu::f32_matmul_available()) GTEST_SKIP() << "oneDNN's float32 matmul is unavailable here";
+  cpu::CpuBackend be(2);
+  const std::unique_ptr<Backend> twin = be.single_thread_twin();
+  const GemmFn on_twin = [&](const Problem& p, float* c) {
+    twin->gemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c, p.ldc);
+  };
+  const GemmFn on_onednn = [](const Problem& p, float* c) {
+    ASSERT_TRUE(cpu::try_f32_matmul(p.trans_a, p.trans_b, p.m, p.n, p.k, p.a.data(), p.lda, p.b.data(), p.ldb, c,
+                                    p.ldc));
+  };
+  Rng rng(65);
+  for (const auto& [m, n, k] : {std::tuple{128L, 512L, 784L}, std::tuple{512L, 784L, 128L},
+                                std::tuple{128L, 64L, 256L}, std::tuple{97L, 301L, 513L}}) {
+    for (int t = 0; t < 4; ++t) {
+      const Problem fit_product = make_problem(t & 2, t & 1, m, n, k, 0.0f, rng, 1.0f);
+      check(fit_product, on_twin, "twin");
+      check(fit_product, on_onednn, "oneDNN");
+      std::vector<float> from_twin = fit_product.c, from_onednn = fit_product.c;
+      on_twin(fit_product, from_twin.data());
+      on_onednn(fit_product, from_onednn.data());
+      EXPECT_TRUE(std::equal(from_twin.begin(), from_twin.end(), from_onednn.begin(),
+                             [](float x, float y) { return test::same_bits(x, y); }))
+          << "m=" << m << " n=" << n << " k=" << k << " t=" << t;
+      check(make_problem(t & 2, t & 1, m, n, k, 0.3f, rng), on_twin, "twin, beta 0.3");
+    }
+  }
 }
 
 // OpenBLAS runs on the calling thread whatever a backend's thread count (the pool splits products
