@@ -39,7 +39,7 @@ bool abandoned(const std::exception_ptr& error) {
 
 int split_ranks(Backend& be, const Model& model, const FitConfig& c, const DataView& train) {
   const int threads = be.threads();
-  if (threads < 2 || c.collective || c.precision != Precision::Float32) return 1;
+  if (threads < 2 || c.collective || c.precision == Precision::Tf32) return 1;
   const long batch = std::min(c.batch_size, train.rows);
   const int ranks = int(std::min<long>(threads, batch / kMinRowsPerRank));
   // Products the backend runs on one thread anyway gain nothing from its threads, and a batch of

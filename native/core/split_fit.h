@@ -9,7 +9,7 @@
 namespace ae {
 
 // How many threads a fit of this network would split its batches across: 1 when it should not
-// split (large products, small batches of medium ones, other precisions, a backend on one thread or
+// split (large products, small batches of medium ones, TF32, a backend on one thread or
 // one that cannot).
 int split_ranks(Backend& be, const Model& model, const FitConfig& config, const DataView& train);
 

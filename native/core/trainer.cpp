@@ -149,6 +149,12 @@ void require_precision(Backend& be, Precision precision) {
     throw Error(ErrorKind::State, "ERR_BF16_UNAVAILABLE", "precision 'bf16' is unavailable: " + info.bf16_reason);
 }
 
+// The bf16 copy of the parameters outside this rank's slice, from their float32 values just gathered.
+void round_others_slices(Backend& be, const float* params, Collective::Slice own, size_t nparams, uint16_t* rounded) {
+  be.round_bf16(params, 1, long(own.begin), long(own.begin), rounded);
+  be.round_bf16(params + own.end, 1, long(nparams - own.end), long(nparams - own.end), rounded + own.end);
+}
+
 }  // namespace
 
 void validate_fit(const Model& model, const FitConfig& c, const DataView& train, const DataView* val) {
@@ -217,7 +223,8 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   }
   if (comm) agree_across_ranks(*comm, model, train, val, c, state);
   // bf16: the weights rounded once here (after the ranks agree on them), then by each optimizer
-  // step as it writes them (all of them: threads that split the update train in float32 only).
+  // step as it writes them; where the ranks split the update, each rounds the others' slices as it
+  // gathers them.
   AlignedVector<uint16_t> weights16(c.precision == Precision::Bf16 ? nparams : 0);
   if (!weights16.empty()) {
     be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
@@ -340,6 +347,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       if (comm) {
         const auto gathering = Clock::now();
         comm->gather_slices(model.params().data(), nparams);
+        if (!weights16.empty()) round_others_slices(be, model.params().data(), own, nparams, weights16.data());
         updated_sumsq = slices_sum(updated_sumsq);
         communication += seconds_since(gathering);
       }

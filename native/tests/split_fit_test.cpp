@@ -12,6 +12,8 @@
 #include "core/split_fit.h"
 #include "core/thread_collective.h"
 #include "cpu/cpu_backend.h"
+#include "cpu/onednn.h"
+#include "cpu/onednn.h"
 #include "test_util.h"
 
 namespace ae {
@@ -153,7 +155,7 @@ std::vector<float> trained(int threads, const FitConfig& c, FitResult* result = 
   return {model.params().data(), model.params().data() + model.params().size()};
 }
 
-TEST(SplitFit, SplitsSmallProductsOnlyOnSeveralThreadsInFloat32) {
+TEST(SplitFit, SplitsSmallProductsOnlyOnSeveralThreadsOutsideTf32) {
   const std::vector<float> x = data();
   const DataView view{x.data(), kRows, kWidth};
   cpu::CpuBackend two(2), one(1);
@@ -165,6 +167,8 @@ TEST(SplitFit, SplitsSmallProductsOnlyOnSeveralThreadsInFloat32) {
   EXPECT_EQ(split_ranks(two, small, c, view), 1);
   c = config(OptimizerKind::Sgd);
   c.precision = Precision::Bf16;
+  EXPECT_EQ(split_ranks(two, small, c, view), 2);
+  c.precision = Precision::Tf32;
   EXPECT_EQ(split_ranks(two, small, c, view), 1);
   // W2's layers: a 256-row batch splits (128 rows each), a 128-row one does not, and layers of
   // 2048 × 1024 do not on any batch: the backend splits each of their products instead.
@@ -265,6 +269,29 @@ TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
     EXPECT_GT(largest, 0.0);
     EXPECT_LT(largest_difference(ours->data(), theirs->data(), n), 1e-3 * largest);
   }
+}
+
+// In bf16 each thread rounds the slices it gathers for its products: the split fit stays within
+// bfloat16's rounding of the fit on one thread (without that rounding, the second thread's products
+// would use the first slice's initial weights throughout).
+TEST(SplitFit, SplitsBf16FitsAndRoundsTheGatheredSlices) {
+  if (!cpu::bf16_support().available) GTEST_SKIP() << "no bf16 here: " << cpu::bf16_support().reason;
+  const std::vector<float> x = medium_data();
+  const DataView view{x.data(), kMediumRows, kMediumWidth};
+  FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
+  c.precision = Precision::Bf16;
+  std::vector<float> weights[2];
+  for (const int threads : {2, 1}) {
+    Model model(medium(), 3);
+    cpu::CpuBackend be(threads);
+    ASSERT_EQ(split_ranks(be, model, c, view), threads);
+    Counting observer;
+    fit(be, model, view, nullptr, c, observer);
+    weights[threads - 1].assign(model.params().data(), model.params().data() + model.params().size());
+  }
+  const size_t n = weights[0].size();
+  EXPECT_LT(largest_difference(weights[1].data(), weights[0].data(), n), 1e-4);
+  EXPECT_FALSE(std::memcmp(weights[1].data(), weights[0].data(), n * sizeof(float)) == 0) << "the fit did not split";
 }
 
 // Resumed from the checkpoint a split fit wrote after its first epoch (the weights, and the optimizer
