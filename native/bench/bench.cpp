@@ -106,7 +106,8 @@ Buffer filled(Backend& be, size_t n, float value) {
 
 // GFLOP/s of the step's GEMMs alone (forward, weight gradient, input gradient), same shapes, run as
 // the fit runs them: each product cut across the backend's threads, or, where the fit splits its
-// batches between threads (core/split_fit.h), each thread running the products of its rows alone.
+// batches between threads (core/split_fit.h), each thread running the products of its rows alone
+// on a one-thread twin, as a fit on one thread does.
 double gemm_rate(Backend& be, const Workload& w, int ranks) {
   const long rows = w.batch / ranks;
   const long widest = *std::max_element(w.widths.begin(), w.widths.end());
@@ -118,8 +119,8 @@ double gemm_rate(Backend& be, const Workload& w, int ranks) {
   std::vector<Rank> team;
   for (int r = 0; r < ranks; ++r) {
     Rank rank;
-    if (ranks > 1) rank.twin = be.single_thread_twin();
-    rank.be = ranks > 1 ? rank.twin.get() : &be;
+    if (ranks > 1 || fits_on_twin(be)) rank.twin = be.single_thread_twin();
+    rank.be = rank.twin ? rank.twin.get() : &be;
     rank.x = filled(*rank.be, size_t(rows * widest), 0.5f);
     rank.y = filled(*rank.be, size_t(rows * widest), 0.0f);
     rank.wt = filled(*rank.be, size_t(widest * widest), 0.01f);

@@ -56,6 +56,8 @@ int split_ranks(Backend& be, const Model& model, const FitConfig& c, const DataV
   return layers_fit_caches && batch / threads >= kMinRowsPerRankOfLargeProducts ? threads : 1;
 }
 
+bool fits_on_twin(const Backend& be) { return be.threads() == 1 && be.serial_products_below() > 0; }
+
 FitResult fit_split(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& config,
                     FitObserver& observer, int ranks) {
   ThreadTeam team(ranks);

@@ -13,6 +13,11 @@ namespace ae {
 // one that cannot).
 int split_ranks(Backend& be, const Model& model, const FitConfig& config, const DataView& train);
 
+// Whether a fit that does not split its batches runs on be's one-thread twin rather than on be: where
+// be has one thread and a twin, which may prepare for the product shapes that every step repeats
+// (the CPU backend's: oneDNN's matmul primitives), as each thread of a split fit does.
+bool fits_on_twin(const Backend& be);
+
 FitResult fit_split(Backend& be, Model& model, const DataView& train, const DataView* val, const FitConfig& config,
                     FitObserver& observer, int ranks);
 

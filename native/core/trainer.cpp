@@ -185,6 +185,13 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   validate_fit(model, c, train, val);
   require_precision(be, c.precision);
   if (const int ranks = split_ranks(be, model, c, train); ranks > 1) return fit_split(be, model, train, val, c, observer, ranks);
+  // Validation stays on `be`, so that valLoss is what evaluate() gives for the same weights.
+  if (!c.collective && !c.validation_backend && fits_on_twin(be)) {
+    const std::unique_ptr<Backend> twin = be.single_thread_twin();
+    FitConfig on_twin = c;
+    on_twin.validation_backend = &be;
+    return fit(*twin, model, train, val, on_twin, observer);
+  }
   auto scope = be.enter_compute();
   be.set_tf32(c.precision == Precision::Tf32);
   struct Float32Products {
@@ -399,7 +406,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         communication += seconds_since(reducing);
         e = {sums[0] / double(val->rows), sums[1] / double(val->rows)};
       } else {
-        e = evaluate_terms(be, model, *val, c.loss);
+        e = evaluate_terms(c.validation_backend ? *c.validation_backend : be, model, *val, c.loss);
       }
       stats.val_loss = e.reconstruction + (variational ? beta / terms_per_row : 0.0) * e.kl;
     }

@@ -51,8 +51,9 @@ struct FitConfig {
   // Data-parallel training: every rank holds the same rows and trains on its share of each batch
   // (batch_size is the global batch); gradients are averaged, so every rank takes the same step.
   Collective* collective = nullptr;
-  // Set by fits that split batches across threads: rank 0 evaluates the whole validation set on this
-  // backend and shares the result, so that valLoss is what evaluate() gives for the same weights.
+  // Set by fits that split batches across threads (rank 0 evaluates the whole validation set on this
+  // backend and shares the result) and by fits on a one-thread twin, so that valLoss is what
+  // evaluate() gives for the same weights.
   Backend* validation_backend = nullptr;
   Precision precision = Precision::Float32;  // of the forward and backward matrix products
 };

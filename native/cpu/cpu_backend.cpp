@@ -49,6 +49,13 @@ constexpr double kBf16SharedOperandBytes = double(8 << 20);
 // W2, with all its weight gradients there, trained 2-9% slower.
 constexpr double kBf16OwnThreadsFrom = double(1L << 31);
 
+// A twin's float32 products (a fit's, on one thread) from kSerialGemmBelow multiply-adds up to this
+// run on oneDNN's matmul primitives where it has them. One thread, per product (oneDNN brgemm
+// against OpenBLAS SkylakeX, GFLOP/s): W2's 17 step products on 128 rows 150 against 131, on 256
+// rows 151 against 137; W3's six products of 2^28 multiply-adds on 512 rows 129-157 against 129-149
+// (four faster); its five from 2^31 134-146 against 140-145, the weight gradients 7% slower.
+constexpr double kOneDnnFitProductsBelow = double(1L << 29);
+
 struct FlushScope final : ComputeScope {
   DenormalFlush flush;
 };
@@ -81,7 +88,9 @@ BackendInfo CpuBackend::info() const {
   info.blas_kernels = blas_kernel_name();
   info.gemm_reason = gemm_reason_;
   if (gemm_choice_ == GemmChoice::OpenBlasBySize && f32_matmul_available())
-    info.gemm_reason += "; a split fit's products from 2^18 multiply-adds on oneDNN's float32 matmul primitives";
+    info.gemm_reason +=
+        "; the products of fits on one thread, or split between threads, from 2^18 to 2^29 multiply-adds on "
+        "oneDNN's float32 matmul primitives";
   info.simd = simd_level_name(kernels_->level);
   info.threads = threads_;
   info.flush_denormals = true;
@@ -119,7 +128,8 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   } else if (kernels_->gemm_small && work < kSerialGemmBelow && n >= kSmallGemmMinColumns &&
              (gemm_choice_ == GemmChoice::Builtin || (gemm_choice_ == GemmChoice::OpenBlasBySize && trans_b))) {
     kernels_->gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-  } else if (fit_products_on_onednn_ && work >= kSerialGemmBelow && alpha == 1.0f && beta == 0.0f &&
+  } else if (fit_products_on_onednn_ && work >= kSerialGemmBelow && work < kOneDnnFitProductsBelow && alpha == 1.0f &&
+             beta == 0.0f &&
              try_f32_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)) {
   } else if (gemm_choice_ == GemmChoice::OpenBlasOnly ||
              (gemm_choice_ == GemmChoice::OpenBlasBySize &&

@@ -59,8 +59,8 @@ class CpuBackend final : public Backend {
   const KernelTable* kernels_;
   GemmChoice gemm_choice_ = GemmChoice::Builtin;
   std::string gemm_reason_;
-  // A twin's products (a split fit's, the same shapes every step) from kSerialGemmBelow multiply-adds
-  // run on oneDNN's float32 matmul primitives where it has them.
+  // A twin's products (a fit's on one thread, the same shapes every step) of middling size run on
+  // oneDNN's float32 matmul primitives where it has them (kOneDnnFitProductsBelow).
   bool fit_products_on_onednn_ = false;
   int threads_ = 0;  // 0 until set_threads first applies a count (to the pool and to OpenBLAS)
   std::unique_ptr<ThreadPool> pool_;

@@ -4,9 +4,12 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <cstring>
+#include <string>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "core/errors.h"
 #include "core/split_fit.h"
@@ -292,6 +295,51 @@ TEST(SplitFit, SplitsBf16FitsAndRoundsTheGatheredSlices) {
   const size_t n = weights[0].size();
   EXPECT_LT(largest_difference(weights[1].data(), weights[0].data(), n), 1e-4);
   EXPECT_FALSE(std::memcmp(weights[1].data(), weights[0].data(), n * sizeof(float)) == 0) << "the fit did not split";
+}
+
+// A fit on one thread runs on the backend's twin, whose products of this network run on oneDNN
+// (with AE_GEMM=openblas they do not: the weights differ by the rounding of the sums over 784 inputs),
+// and validates on the backend itself, so that valLoss is evaluate() of the weights.
+TEST(SplitFit, FitsOnOneThreadRunOnTheTwinAndValidateOnTheBackend) {
+  if (!cpu::f32_matmul_available()) GTEST_SKIP() << "oneDNN's float32 matmul is unavailable here";
+  constexpr long kWidth = 784, kTrain = 512, kVal = 100;
+  Rng rng(19);
+  const std::vector<float> x = test::to_float(test::uniform(rng, size_t((kTrain + kVal) * kWidth), 0.0, 1.0));
+  const DataView train{x.data(), kTrain, kWidth};
+  const DataView val{x.data() + size_t(kTrain * kWidth), kVal, kWidth};
+  const NetworkSpec spec = test::dense_stack({{kWidth, 128, Activation::Relu}, {128, kWidth, Activation::Sigmoid}});
+  const FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
+  auto weights_of = [](const Model& m) {
+    return std::vector<float>(m.params().data(), m.params().data() + m.params().size());
+  };
+
+  cpu::CpuBackend be(1);
+  ASSERT_TRUE(fits_on_twin(be));
+  Model on_backend(spec, 3);
+  Counting observer;
+  const FitResult result = fit(be, on_backend, train, &val, c, observer);
+  EXPECT_EQ(result.epochs.back().val_loss, evaluate(be, on_backend, val, c.loss));
+
+  Model on_twin(spec, 3);
+  FitConfig twin_config = c;
+  twin_config.validation_backend = &be;
+  fit(*be.single_thread_twin(), on_twin, train, &val, twin_config, observer);
+  EXPECT_EQ(weights_of(on_twin), weights_of(on_backend));
+
+  const char* chosen = std::getenv("AE_GEMM");
+  const std::string user_choice = chosen ? chosen : "";
+  setenv("AE_GEMM", "openblas", 1);
+  cpu::CpuBackend openblas(1);
+  if (chosen) {
+    setenv("AE_GEMM", user_choice.c_str(), 1);
+  } else {
+    unsetenv("AE_GEMM");
+  }
+  Model on_openblas(spec, 3);
+  fit(openblas, on_openblas, train, &val, c, observer);
+  const std::vector<float> a = weights_of(on_backend), b = weights_of(on_openblas);
+  EXPECT_LT(largest_difference(a.data(), b.data(), a.size()), 1e-4);
+  EXPECT_NE(a, b) << "the products did not run on oneDNN";
 }
 
 // Resumed from the checkpoint a split fit wrote after its first epoch (the weights, and the optimizer
