@@ -43,7 +43,9 @@ export function resolveBackend(name: string, value: unknown): 'cpu' | 'cuda' {
 /**
  * What the library runs on: `backend` ('cpu'); `blas`, the GEMM in use ('openblas' or 'builtin',
  * the library's own); `blasKernels`, OpenBLAS's kernel family for this CPU; `gemmReason`, why that
- * GEMM (OpenBLAS missing, AE_GEMM set, or OpenBLAS running generic kernels here); `simd`, the widest
+ * GEMM (OpenBLAS missing, AE_GEMM set, or OpenBLAS running generic kernels here), and whether the
+ * products of fits on one thread (or split between threads) run on oneDNN's float32 matmul
+ * primitives; `simd`, the widest
  * SIMD of the element-wise kernels ('avx512', 'avx2', 'neon' or 'scalar'); `threads`;
  * `flushDenormals`, whether denormals are flushed inside the library's compute threads; `mpi`,
  * whether this build can train data-parallel over MPI (see initDistributed); `bf16`, the kernels of

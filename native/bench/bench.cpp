@@ -7,6 +7,9 @@
 //   ae_bench --backend cuda [--precision tf32] [--rows-factor F] ...
 //                                             train on the GPU (F times the rows, for steadier epochs)
 //   ae_bench --sgemm N [--backend cuda]       the backend's bare float32 GEMM rate on N × N × N
+//   ae_bench --products ROWS [--workloads ...]
+//                                             each step product of the workloads on ROWS rows, one
+//                                             thread: OpenBLAS (or the built-in GEMM) against oneDNN
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -238,6 +241,67 @@ void bf16_gemm_rates(long n, int threads) {
               threads, alone, support.kernels.c_str(), rounding);
 }
 
+// "n/a" where nothing was timed.
+std::string gflops_text(double flops, double seconds) {
+  if (seconds <= 0) return "n/a";
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f", flops / seconds / 1e9);
+  return text;
+}
+
+// The rate of each of a workload's step products on `rows` rows, on one thread: through the CPU
+// GEMM that a fit would use without oneDNN, and through oneDNN's float32 matmul (see
+// CpuBackend::gemm for which products take it).
+void product_rates(const Workload& w, long rows) {
+  const cpu::KernelTable& kernels = cpu::best_kernels();
+  const bool onednn = cpu::f32_matmul_available();
+  std::printf("| %s product (rows %ld) | m | n | k | %s GFLOP/s | oneDNN GFLOP/s |\n", w.name.c_str(), rows,
+              cpu::have_openblas() ? "OpenBLAS" : "built-in");
+  std::printf("|---|---|---|---|---|---|\n");
+  double blas_seconds = 0, onednn_seconds = 0, total_flops = 0;
+  for (size_t i = 0; i + 1 < w.widths.size(); ++i) {
+    const long in = w.widths[i], out = w.widths[i + 1];
+    struct Product {
+      const char* what;
+      bool trans_a, trans_b;
+      long m, n, k;
+    };
+    std::vector<Product> products = {{"forward", false, true, rows, out, in}, {"weight gradient", true, false, out, in, rows}};
+    if (i > 0) products.push_back({"input gradient", false, false, rows, in, out});
+    for (const Product& p : products) {
+      AlignedVector<float> a(size_t(p.m * p.k), 0.5f), b(size_t(p.k * p.n), 0.25f), c(size_t(p.m * p.n));
+      const long lda = p.trans_a ? p.m : p.k, ldb = p.trans_b ? p.k : p.n;
+      const double flops = 2.0 * double(p.m) * double(p.n) * double(p.k);
+      auto best_seconds = [&](auto&& product) {
+        product();
+        const int reps = std::max(3, int(1e9 / flops));
+        double best = 1e30;
+        for (int round = 0; round < 3; ++round) {
+          auto t0 = Clock::now();
+          for (int r = 0; r < reps; ++r) product();
+          best = std::min(best, std::chrono::duration<double>(Clock::now() - t0).count() / reps);
+        }
+        return best;
+      };
+      const double on_blas = best_seconds([&] {
+        cpu::gemm(kernels, nullptr, p.trans_a, p.trans_b, p.m, p.n, p.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
+                  c.data(), p.n);
+      });
+      const double on_onednn = onednn ? best_seconds([&] {
+        cpu::try_f32_matmul(p.trans_a, p.trans_b, p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n);
+      })
+                                      : 0;
+      blas_seconds += on_blas;
+      onednn_seconds += on_onednn;
+      total_flops += flops;
+      std::printf("| layer %zu %s | %ld | %ld | %ld | %s | %s |\n", i + 1, p.what, p.m, p.n, p.k,
+                  gflops_text(flops, on_blas).c_str(), gflops_text(flops, on_onednn).c_str());
+    }
+  }
+  std::printf("| all | | | | %s | %s |\n", gflops_text(total_flops, blas_seconds).c_str(),
+              gflops_text(total_flops, onednn_seconds).c_str());
+}
+
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
   std::stringstream ss(s);
@@ -251,7 +315,7 @@ int main(int argc, char** argv) {
   std::vector<int> thread_counts = {1, 2};
   int epochs = 3;
   std::vector<std::string> names = {"W1", "W2", "W3"};
-  long bf16_n = 0, sgemm_n = 0, rows_factor = 1;
+  long bf16_n = 0, sgemm_n = 0, rows_factor = 1, product_rows = 0;
   bool on_gpu = false;
   Precision precision = Precision::Float32;
   for (int i = 1; i + 1 < argc; i += 2) {
@@ -269,6 +333,8 @@ int main(int argc, char** argv) {
       bf16_n = std::atol(value.c_str());
     } else if (flag == "--sgemm") {
       sgemm_n = std::atol(value.c_str());
+    } else if (flag == "--products") {
+      product_rows = std::max(1L, std::atol(value.c_str()));
     } else if (flag == "--rows-factor") {
       rows_factor = std::max(1L, std::atol(value.c_str()));
     } else if (flag == "--backend") {
@@ -280,6 +346,13 @@ int main(int argc, char** argv) {
   }
   if (bf16_n > 0) {
     for (int t : thread_counts) bf16_gemm_rates(bf16_n, t);
+    return 0;
+  }
+  if (product_rows > 0) {
+    cpu::keep_blas_on_calling_thread();
+    cpu::DenormalFlush flush;
+    for (const Workload& w : workloads())
+      if (std::find(names.begin(), names.end(), w.name) != names.end()) product_rates(w, product_rows);
     return 0;
   }
   cpu::CpuBackend cpu_backend(thread_counts.front());

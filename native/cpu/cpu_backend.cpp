@@ -50,10 +50,10 @@ constexpr double kBf16SharedOperandBytes = double(8 << 20);
 constexpr double kBf16OwnThreadsFrom = double(1L << 31);
 
 // A twin's float32 products (a fit's, on one thread) from kSerialGemmBelow multiply-adds up to this
-// run on oneDNN's matmul primitives where it has them. One thread, per product (oneDNN brgemm
-// against OpenBLAS SkylakeX, GFLOP/s): W2's 17 step products on 128 rows 150 against 131, on 256
-// rows 151 against 137; W3's six products of 2^28 multiply-adds on 512 rows 129-157 against 129-149
-// (four faster); its five from 2^31 134-146 against 140-145, the weight gradients 7% slower.
+// run on oneDNN's matmul primitives where it has them. One thread, oneDNN brgemm against OpenBLAS
+// SkylakeX (ae_bench --products ROWS): W2's 17 products 167 against 142 GFLOP/s on 128 rows, 172
+// against 154 on 256; W3's six of 2^28 multiply-adds on 512 rows 153-166 against 143-157; its five
+// of 2^32 even (146-154 against 142-155), their weight gradients 1-7% slower in two runs.
 constexpr double kOneDnnFitProductsBelow = double(1L << 29);
 
 struct FlushScope final : ComputeScope {
