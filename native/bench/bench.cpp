@@ -259,6 +259,7 @@ void product_rates(const Workload& w, long rows) {
               cpu::have_openblas() ? "OpenBLAS" : "built-in");
   std::printf("|---|---|---|---|---|---|\n");
   double blas_seconds = 0, onednn_seconds = 0, total_flops = 0;
+  bool all_on_onednn = onednn;
   for (size_t i = 0; i + 1 < w.widths.size(); ++i) {
     const long in = w.widths[i], out = w.widths[i + 1];
     struct Product {
@@ -287,10 +288,12 @@ void product_rates(const Workload& w, long rows) {
         cpu::gemm(kernels, nullptr, p.trans_a, p.trans_b, p.m, p.n, p.k, 1.0f, a.data(), lda, b.data(), ldb, 0.0f,
                   c.data(), p.n);
       });
-      const double on_onednn = onednn ? best_seconds([&] {
-        cpu::try_f32_matmul(p.trans_a, p.trans_b, p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n);
-      })
-                                      : 0;
+      // A product oneDNN could not take (its primitive failed to be made) reads "n/a".
+      const auto on_onednn_once = [&] {
+        return cpu::try_f32_matmul(p.trans_a, p.trans_b, p.m, p.n, p.k, a.data(), lda, b.data(), ldb, c.data(), p.n);
+      };
+      const double on_onednn = onednn && on_onednn_once() ? best_seconds(on_onednn_once) : 0;
+      all_on_onednn = all_on_onednn && on_onednn > 0;
       blas_seconds += on_blas;
       onednn_seconds += on_onednn;
       total_flops += flops;
@@ -299,7 +302,7 @@ void product_rates(const Workload& w, long rows) {
     }
   }
   std::printf("| all | | | | %s | %s |\n", gflops_text(total_flops, blas_seconds).c_str(),
-              gflops_text(total_flops, onednn_seconds).c_str());
+              gflops_text(total_flops, all_on_onednn ? onednn_seconds : 0).c_str());
 }
 
 std::vector<std::string> split_list(const std::string& s) {

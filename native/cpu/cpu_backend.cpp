@@ -71,13 +71,17 @@ CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kerne
   set_threads(threads > 0 ? threads : default_thread_count());
 }
 
-// No pool: each thread of a split fit runs its products alone.
+// No pool: each thread of a split fit, or a fit on one thread, runs its products alone.
 CpuBackend::CpuBackend(TwinOf twin)
     : kernels_(twin.original.kernels_),
       gemm_choice_(twin.original.gemm_choice_),
       gemm_reason_(twin.original.gemm_reason_),
-      fit_products_on_onednn_(gemm_choice_ == GemmChoice::OpenBlasBySize && f32_matmul_available()),
+      fit_products_on_onednn_(onednn_takes_fit_products()),
       threads_(1) {}
+
+bool CpuBackend::onednn_takes_fit_products() const {
+  return gemm_choice_ == GemmChoice::OpenBlasBySize && f32_matmul_available();
+}
 
 std::unique_ptr<Backend> CpuBackend::single_thread_twin() const { return std::unique_ptr<Backend>(new CpuBackend(TwinOf{*this})); }
 
@@ -87,7 +91,7 @@ BackendInfo CpuBackend::info() const {
   info.blas = gemm_choice_ == GemmChoice::Builtin ? "builtin" : "openblas";
   info.blas_kernels = blas_kernel_name();
   info.gemm_reason = gemm_reason_;
-  if (gemm_choice_ == GemmChoice::OpenBlasBySize && f32_matmul_available())
+  if (onednn_takes_fit_products())
     info.gemm_reason +=
         "; the products of fits on one thread, or split between threads, from 2^18 to 2^29 multiply-adds on "
         "oneDNN's float32 matmul primitives";

@@ -41,6 +41,8 @@ class CpuBackend final : public Backend {
   std::unique_ptr<Backend> single_thread_twin() const override;
 
   const KernelTable& kernels() const { return *kernels_; }
+  // Whether this backend's twins run a fit's middling float32 products on oneDNN (see gemm).
+  bool onednn_takes_fit_products() const;
 
  private:
   struct TwinOf {

@@ -105,6 +105,9 @@ struct MatmulApi {
   decltype(&dnnl_primitive_create) primitive_create = nullptr;
   decltype(&dnnl_primitive_execute) primitive_execute = nullptr;
   decltype(&dnnl_primitive_destroy) primitive_destroy = nullptr;
+  // Optional: float32 primitives are asked for strict float32 math, whatever
+  // ONEDNN_DEFAULT_FPMATH_MODE says (it lets oneDNN compute them in bf16 on AMX).
+  decltype(&dnnl_primitive_attr_set_fpmath_mode) attr_set_fpmath_mode = nullptr;
 };
 #endif
 
@@ -113,9 +116,11 @@ struct Api {
   void (*omp_set_num_threads)(int) = nullptr;
 #if AE_ONEDNN_MATMUL
   MatmulApi matmul;
-  // Whether products from kMatmulFrom on take primitives: the library has the API, and none has
-  // failed to be made yet.
-  std::atomic<bool> use_matmul{false};
+  bool has_matmul = false;  // the library has the primitive API
+  // Per operand type, whether its products may take primitives: one that fails to be made sends
+  // that type's products elsewhere from then on.
+  std::atomic<bool> bf16_plans{false}, f32_plans{false};
+  std::atomic<bool>& plans_of(dnnl_data_type_t operands) { return operands == dnnl_f32 ? f32_plans : bf16_plans; }
 #endif
 };
 
@@ -155,11 +160,12 @@ bool bind_matmul(void* library, MatmulApi& m) {
       bind(library, "dnnl_primitive_create", m.primitive_create) &&
       bind(library, "dnnl_primitive_execute", m.primitive_execute) &&
       bind(library, "dnnl_primitive_destroy", m.primitive_destroy);
+  bind(library, "dnnl_primitive_attr_set_fpmath_mode", m.attr_set_fpmath_mode);
   return all;
 }
 
-// Made on first use, not when oneDNN loads: backendInfo() and processes that never run a bf16
-// product stay free of oneDNN's state (and of OpenMP's threads, which gcc 12's LeakSanitizer
+// Made on first use, not when oneDNN loads: backendInfo() and processes that never run a product on
+// oneDNN stay free of its state (and of OpenMP's threads, which gcc 12's LeakSanitizer
 // cannot stop at exit).
 dnnl_engine_t engine() {
   static const dnnl_engine_t instance = [] {
@@ -238,6 +244,8 @@ class MatmulPlan {
     check(m.attr_create(&attr), "attributes");
     dnnl_primitive_desc_t desc = nullptr;
     dnnl_status_t status = m.attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user);
+    if (status == dnnl_success && s.operands == dnnl_f32 && m.attr_set_fpmath_mode)
+      status = m.attr_set_fpmath_mode(attr, dnnl_fpmath_mode_strict);
     if (status == dnnl_success) status = m.desc_create(&desc, &op, attr, engine(), nullptr);
     m.attr_destroy(attr);
     check(status, "matmul primitive descriptor");
@@ -331,10 +339,21 @@ MatmulPlans& plans() {
   return *instance;
 }
 
+// The AVX-512 subsets of oneDNN's avx512_core kernels; checked before oneDNN is loaded for float32
+// products, so that other CPUs never map it for them.
+bool cpu_avx512() {
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
 #endif
 
 // What loading libdnnl found: its kernels' instruction set, and whether its matmul primitives
-// are there to make (api().use_matmul).
+// are there to make (api().has_matmul).
 struct Library {
   bool loaded = false;
   std::string missing;  // why not loaded
@@ -364,14 +383,17 @@ Library open_library(Api& out) {
   bind(handle, "omp_set_num_threads", out.omp_set_num_threads);
   bind(handle, "dnnl_gemm_bf16bf16f32", out.gemm);
 #if AE_ONEDNN_MATMUL
-  out.use_matmul = bind_matmul(handle, out.matmul);
+  out.has_matmul = bind_matmul(handle, out.matmul);
+  out.bf16_plans = out.has_matmul;
+  out.f32_plans = out.has_matmul;
 #endif
   lib.isa = unsigned(effective_isa());
   lib.loaded = true;
   return lib;
 }
 
-// Loaded on first use: processes that never ask for oneDNN never map it.
+// Loaded on first use (backendInfo(), a bf16 fit, a fit whose products may run on oneDNN):
+// other processes never map it.
 const Library& library() {
   static const Library loaded = open_library(api());
   return loaded;
@@ -402,7 +424,7 @@ Bf16Support find_bf16() {
   const std::string unit = amx ? "AMX-BF16" : "AVX512-BF16";
   s.kernels = "oneDNN gemm_bf16bf16f32 on " + unit;
 #if AE_ONEDNN_MATMUL
-  if (api().use_matmul) {
+  if (api().has_matmul) {
     s.kernels = "oneDNN matmul primitives (brgemm) on " + unit +
                 " for products from 2^24 multiply-adds, gemm_bf16bf16f32 below";
   }
@@ -422,11 +444,12 @@ void set_openmp_threads(int threads) {
 // then takes another route, as every later caller will.
 std::shared_ptr<const MatmulPlan> plan_for(const ProductShape& shape) {
   Api& dnnl = api();
-  if (!dnnl.use_matmul.load(std::memory_order_relaxed)) return nullptr;
+  std::atomic<bool>& usable = dnnl.plans_of(shape.operands);
+  if (!usable.load(std::memory_order_relaxed)) return nullptr;
   try {
     return plans().get(shape);
   } catch (const Error&) {
-    dnnl.use_matmul = false;
+    usable = false;
     return nullptr;
   }
 }
@@ -459,10 +482,11 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
 bool f32_matmul_available() {
 #if AE_ONEDNN_MATMUL
   static const bool available = [] {
-    const Library& lib = library();
-    return lib.loaded && api().use_matmul && lib.has(dnnl_cpu_isa_avx512_core);
+    // Where OpenMP's thread count cannot be set, a "one-thread" product could take every core.
+    return cpu_avx512() && library().loaded && api().has_matmul && api().omp_set_num_threads &&
+           library().has(dnnl_cpu_isa_avx512_core);
   }();
-  return available && api().use_matmul.load(std::memory_order_relaxed);
+  return available && api().f32_plans.load(std::memory_order_relaxed);
 #else
   return false;
 #endif

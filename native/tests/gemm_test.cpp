@@ -187,12 +187,13 @@ TEST(Gemm, CpuBackendLargeProductsInBandsMatchFloat64Product) {
       for (float beta : {0.3f, 0.0f}) check(make_problem(t & 2, t & 1, m, n, k, beta, rng), backend, "bands");
 }
 
-// A split fit's twin backends run products from kSerialGemmBelow multiply-adds with alpha 1 and beta 0
-// (a fit's) on oneDNN's float32 primitives, bit for bit what try_f32_matmul gives, and others as
-// before; all within the float64 bound. Shapes of W2's products on 128 rows, and odd ones.
-TEST(Gemm, SplitFitTwinRunsFitProductsOnOneDnn) {
-  if (!cpu::f32_matmul_available()) GTEST_SKIP() << "oneDNN's float32 matmul is unavailable here";
+// A fit's twin backends run products of 2^18 to 2^29 multiply-adds with alpha 1 and beta 0 on
+// oneDNN's float32 primitives, bit for bit what try_f32_matmul gives, and others on OpenBLAS, bit
+// for bit what it gives on one thread; all within the float64 bound. Shapes of W2's products on
+// 128 rows, odd ones, and one of 2^29.
+TEST(Gemm, FitTwinsRunMiddlingProductsOnOneDnn) {
   cpu::CpuBackend be(2);
+  if (!be.onednn_takes_fit_products()) GTEST_SKIP() << "fits' products do not run on oneDNN here";
   const std::unique_ptr<Backend> twin = be.single_thread_twin();
   const GemmFn on_twin = [&](const Problem& p, float* c) {
     twin->gemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c, p.ldc);
@@ -201,22 +202,34 @@ TEST(Gemm, SplitFitTwinRunsFitProductsOnOneDnn) {
     ASSERT_TRUE(cpu::try_f32_matmul(p.trans_a, p.trans_b, p.m, p.n, p.k, p.a.data(), p.lda, p.b.data(), p.ldb, c,
                                     p.ldc));
   };
+  const GemmFn on_openblas = [&](const Problem& p, float* c) {
+    cpu::gemm(be.kernels(), nullptr, p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(),
+              p.ldb, p.beta, c, p.ldc);
+  };
+  auto same_as = [&](const Problem& p, const GemmFn& reference, const char* what) {
+    std::vector<float> from_twin = p.c, expected = p.c;
+    on_twin(p, from_twin.data());
+    reference(p, expected.data());
+    EXPECT_TRUE(std::equal(from_twin.begin(), from_twin.end(), expected.begin(),
+                           [](float x, float y) { return test::same_bits(x, y); }))
+        << what << ": m=" << p.m << " n=" << p.n << " k=" << p.k << " ta=" << p.trans_a << " tb=" << p.trans_b
+        << " beta=" << p.beta;
+  };
   Rng rng(65);
   for (const auto& [m, n, k] : {std::tuple{128L, 512L, 784L}, std::tuple{512L, 784L, 128L},
                                 std::tuple{128L, 64L, 256L}, std::tuple{97L, 301L, 513L}}) {
     for (int t = 0; t < 4; ++t) {
       const Problem fit_product = make_problem(t & 2, t & 1, m, n, k, 0.0f, rng, 1.0f);
       check(fit_product, on_twin, "twin");
-      check(fit_product, on_onednn, "oneDNN");
-      std::vector<float> from_twin = fit_product.c, from_onednn = fit_product.c;
-      on_twin(fit_product, from_twin.data());
-      on_onednn(fit_product, from_onednn.data());
-      EXPECT_TRUE(std::equal(from_twin.begin(), from_twin.end(), from_onednn.begin(),
-                             [](float x, float y) { return test::same_bits(x, y); }))
-          << "m=" << m << " n=" << n << " k=" << k << " t=" << t;
-      check(make_problem(t & 2, t & 1, m, n, k, 0.3f, rng), on_twin, "twin, beta 0.3");
+      same_as(fit_product, on_onednn, "oneDNN");
+      const Problem accumulating = make_problem(t & 2, t & 1, m, n, k, 0.3f, rng);
+      check(accumulating, on_twin, "twin, beta 0.3");
+      same_as(accumulating, on_openblas, "OpenBLAS, beta 0.3");
     }
   }
+  const Problem large = make_problem(false, true, 512, 1024, 1024, 0.0f, rng, 1.0f);
+  check(large, on_twin, "twin, 2^29 multiply-adds");
+  same_as(large, on_openblas, "OpenBLAS, 2^29 multiply-adds");
 }
 
 // OpenBLAS runs on the calling thread whatever a backend's thread count (the pool splits products
