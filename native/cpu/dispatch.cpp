@@ -32,6 +32,16 @@ SimdLevel detect_simd_level() {
   return SimdLevel::Scalar;
 }
 
+bool cpu_has_avx512_core() {
+#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+#else
+  return false;
+#endif
+}
+
 const KernelTable& kernels_for(SimdLevel level) {
   const SimdLevel available = detect_simd_level();
   if (int(level) > int(available)) level = available;

@@ -58,6 +58,9 @@ const KernelTable* avx2_kernels();    // null when not compiled for this archite
 const KernelTable* avx512_kernels();  // null when not compiled for this architecture
 
 SimdLevel detect_simd_level();
+// Whether the CPU has AVX-512 F, BW, DQ and VL: the subsets that OpenBLAS's SkylakeX kernels and
+// oneDNN's avx512_core kernels use.
+bool cpu_has_avx512_core();
 // The widest table this CPU runs; AE_SIMD=scalar|avx2|avx512 narrows the choice (for tests).
 const KernelTable& kernels_for(SimdLevel level);
 const KernelTable& best_kernels();

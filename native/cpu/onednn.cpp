@@ -5,6 +5,7 @@
 #include <cstdlib>
 
 #include "core/errors.h"
+#include "cpu/kernels.h"
 
 #if defined(AE_HAVE_ONEDNN)
 #include <dlfcn.h>
@@ -339,17 +340,6 @@ MatmulPlans& plans() {
   return *instance;
 }
 
-// The AVX-512 subsets of oneDNN's avx512_core kernels; checked before oneDNN is loaded for float32
-// products, so that other CPUs never map it for them.
-bool cpu_avx512() {
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-  __builtin_cpu_init();
-  return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-         __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-#else
-  return false;
-#endif
-}
 #endif
 
 // What loading libdnnl found: its kernels' instruction set, and whether its matmul primitives
@@ -482,8 +472,9 @@ void bf16_matmul(bool trans_a, bool trans_b, long m, long n, long k, const uint1
 bool f32_matmul_available() {
 #if AE_ONEDNN_MATMUL
   static const bool available = [] {
-    // Where OpenMP's thread count cannot be set, a "one-thread" product could take every core.
-    return cpu_avx512() && library().loaded && api().has_matmul && api().omp_set_num_threads &&
+    // The CPU is checked first, so that others never map libdnnl for float32 products. Where OpenMP's
+    // thread count cannot be set, a "one-thread" product could take every core.
+    return cpu_has_avx512_core() && library().loaded && api().has_matmul && api().omp_set_num_threads &&
            library().has(dnnl_cpu_isa_avx512_core);
   }();
   return available && api().f32_plans.load(std::memory_order_relaxed);

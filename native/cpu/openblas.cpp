@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "cpu/kernels.h"
+
 #if defined(AE_HAVE_OPENBLAS)
 #include <dlfcn.h>
 #endif
@@ -53,15 +55,10 @@ class LoadSettings {
   LoadSettings() {
     if (const char* threads = std::getenv("OPENBLAS_NUM_THREADS")) user_threads_ = threads;
     setenv("OPENBLAS_NUM_THREADS", "1", 1);
-#if (defined(__x86_64__) || defined(_M_X64)) && (defined(__GNUC__) || defined(__clang__))
-    __builtin_cpu_init();
-    const bool skylakex = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-                          __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
-    if (skylakex && !std::getenv("OPENBLAS_CORETYPE") && !std::getenv("AE_OPENBLAS_CORE_AUTO")) {
+    if (cpu_has_avx512_core() && !std::getenv("OPENBLAS_CORETYPE") && !std::getenv("AE_OPENBLAS_CORE_AUTO")) {
       setenv("OPENBLAS_CORETYPE", "SkylakeX", 0);
       core_ = "SkylakeX";
     }
-#endif
   }
   ~LoadSettings() {
     if (!core_.empty()) unsetenv("OPENBLAS_CORETYPE");
