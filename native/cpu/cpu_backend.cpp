@@ -182,8 +182,12 @@ void CpuBackend::activation_backward(const ActivationSpec& act, const float* z, 
   });
 }
 
+// Threads take columns, each summing all rows of its own.
 void CpuBackend::bias_gradient(const float* dz, float* db, long rows, long cols) {
-  kernels_->bias_gradient(dz, db, rows, cols);
+  const size_t column_grain = std::max<size_t>(kChunkUnit, kParallelGrain / size_t(std::max(rows, 1L)));
+  split(size_t(cols), column_grain, [&](size_t c0, size_t c1) {
+    kernels_->bias_gradient(dz + c0, cols, db + c0, rows, long(c1 - c0));
+  });
 }
 
 template <typename Fn>

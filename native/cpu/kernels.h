@@ -19,8 +19,8 @@ struct KernelTable {
                                   long cols);
   void (*activation_backward)(const ActivationSpec& act, const float* z, const float* y, const float* dy, float* dz,
                               long rows, long cols);
-  // db (cols) = Σ over rows of dz; overwrites db.
-  void (*bias_gradient)(const float* dz, float* db, long rows, long cols);
+  // db (cols) = Σ over rows of dz (rows ld apart); overwrites db.
+  void (*bias_gradient)(const float* dz, long ld, float* db, long rows, long cols);
   double (*loss_forward_backward)(const LossSpec& loss, LossInput input, int group, const float* z, const float* y,
                                   const float* target, float* grad, long rows, long cols, float scale);
   double (*sum_squares)(const float* x, size_t n);

@@ -283,12 +283,26 @@ void activation_backward(const ActivationSpec& act, const float* z, const float*
   }
 }
 
+// Columns are summed kBiasBlock vectors at a time down the rows, so that each row is read in runs of
+// whole cache lines: one vector per row, as before, read W3's 512 × 4096 gradients at a stride of
+// 16 KB and took as long as a pass over memory. Each column's sum keeps the rows' order.
 template <class V>
-void bias_gradient(const float* dz, float* db, long rows, long cols) {
-  for (long c = 0; c < cols; c += V::W) {
+void bias_gradient(const float* dz, long ld, float* db, long rows, long cols) {
+  constexpr long kBiasBlock = 8;
+  long c = 0;
+  for (; c + kBiasBlock * V::W <= cols; c += kBiasBlock * V::W) {
+    typename V::F acc[kBiasBlock];
+    for (auto& a : acc) a = V::zero();
+    for (long r = 0; r < rows; ++r) {
+      const float* row = dz + r * ld + c;
+      for (long j = 0; j < kBiasBlock; ++j) acc[j] = V::add(acc[j], V::load(row + j * V::W, V::W));
+    }
+    for (long j = 0; j < kBiasBlock; ++j) V::store(db + c + j * V::W, acc[j], V::W);
+  }
+  for (; c < cols; c += V::W) {
     const long rem = cols - c;
     auto acc = V::zero();
-    for (long r = 0; r < rows; ++r) acc = V::add(acc, V::load(dz + r * cols + c, rem));
+    for (long r = 0; r < rows; ++r) acc = V::add(acc, V::load(dz + r * ld + c, rem));
     V::store(db + c, acc, rem);
   }
 }

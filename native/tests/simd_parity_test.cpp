@@ -8,6 +8,7 @@
 #include <sstream>
 
 #include "cpu/bf16.h"
+#include "cpu/cpu_backend.h"
 
 #include "test_util.h"
 
@@ -224,22 +225,23 @@ TEST_P(KernelParity, ActivationBackward) {
 
 TEST_P(KernelParity, BiasGradient) {
   Rng rng(73);
+  std::vector<long> widths(std::begin(kLengths), std::end(kLengths));
+  widths.insert(widths.end(), {130, 300});  // whole blocks of eight vectors and a remainder
   for (long rows : {1L, 5L, 64L}) {
-    for (long cols : kLengths) {
-      const std::vector<float> dz = test::to_float(test::uniform(rng, size_t(rows * cols), -1, 1));
+    for (long cols : widths) {
+      // Rows ld apart; the floats between them are huge and must not be summed.
+      const long ld = cols + 3;
+      std::vector<float> dz = test::to_float(test::uniform(rng, size_t(rows * ld), -1, 1));
+      for (long r = 0; r < rows; ++r) std::fill_n(dz.begin() + r * ld + cols, ld - cols, 1e30f);
       const Guarded dzg = input(dz);
       Guarded db(size_t(cols), NAN);  // overwritten, never read
-      kt().bias_gradient(dzg.data(), db.data(), rows, cols);
+      kt().bias_gradient(dzg.data(), ld, db.data(), rows, cols);
       Mismatches m("bias_gradient rows=" + std::to_string(rows) + " cols=" + std::to_string(cols));
       for (long c = 0; c < cols; ++c) {
-        double sum = 0, magnitude = 0;
-        for (long r = 0; r < rows; ++r) {
-          sum += dz[size_t(r * cols + c)];
-          magnitude += std::fabs(dz[size_t(r * cols + c)]);
-        }
-        // A float sum of `rows` terms is within rows · u of the sum of their magnitudes.
-        m.expect(std::fabs(db[size_t(c)] - sum) <= double(rows) * 0x1p-24 * magnitude,
-                 [&] { return describe("db", size_t(c), 0, db[size_t(c)], float(sum)); });
+        // Each column is summed in the rows' order, in float, whatever the vector width.
+        float sum = 0.0f;
+        for (long r = 0; r < rows; ++r) sum += dz[size_t(r * ld + c)];
+        m.expect(db[size_t(c)] == sum, [&] { return describe("db", size_t(c), 0, db[size_t(c)], sum); });
       }
       m.expect(db.guard_intact(kSentinel), [] { return std::string("wrote past the end"); });
     }
@@ -583,6 +585,21 @@ TEST_P(KernelParity, OptimizerStepReportsAnUpdateThatOverflows) {
     buffers.grads = g.data();
     EXPECT_EQ(kt().optimizer_step(step, buffers, size_t(n)), 0.25 * double(n)) << "n=" << n;
   }
+}
+
+// The backend gives each thread columns of its own: the same sums, bit for bit, as one thread.
+TEST(BiasGradient, ThreadsSplitTheColumnsAndSumAsOneThreadDoes) {
+  constexpr long kRows = 64, kCols = 4103;  // enough for the backend to split them
+  Rng rng(79);
+  const std::vector<float> dz = test::to_float(test::uniform(rng, size_t(kRows * kCols), -1, 1));
+  cpu::CpuBackend one(1), two(2);
+  std::vector<float> db_one(static_cast<size_t>(kCols)), db_two(static_cast<size_t>(kCols), NAN);
+  one.bias_gradient(dz.data(), db_one.data(), kRows, kCols);
+  two.bias_gradient(dz.data(), db_two.data(), kRows, kCols);
+  EXPECT_EQ(0, std::memcmp(db_one.data(), db_two.data(), db_one.size() * sizeof(float)));
+  float last = 0.0f;
+  for (long r = 0; r < kRows; ++r) last += dz[size_t(r * kCols + kCols - 1)];
+  EXPECT_EQ(last, db_two.back());
 }
 
 INSTANTIATE_TEST_SUITE_P(EveryKernelTable, KernelParity, ::testing::ValuesIn(test::simd_levels()),
