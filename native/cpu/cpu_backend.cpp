@@ -55,6 +55,12 @@ constexpr double kBf16OwnThreadsFrom = double(1L << 31);
 // against 154 on 256; W3's six of 2^28 multiply-adds on 512 rows 153-166 against 143-157; its five
 // of 2^32 even (146-154 against 142-155), their weight gradients 1-7% slower in two runs.
 constexpr double kOneDnnFitProductsBelow = double(1L << 29);
+// Products whose row counts vary from call to call (inference) run on oneDNN in chunks of a few
+// fixed row counts, so that a handful of primitives serve every count: kOneDnnChunkRows, then
+// halves of it down to kChunkUnit; the rows left over run on OpenBLAS. A band's rows in chunks of
+// 256, one thread (ae_bench --products 512 --workloads W2): W2's forward products 155-161 GFLOP/s
+// against OpenBLAS's 120-147.
+constexpr long kOneDnnChunkRows = 256;
 
 struct FlushScope final : ComputeScope {
   DenormalFlush flush;
@@ -93,8 +99,9 @@ BackendInfo CpuBackend::info() const {
   info.gemm_reason = gemm_reason_;
   if (onednn_takes_fit_products())
     info.gemm_reason +=
-        "; the products of fits on one thread, or split between threads, from 2^18 to 2^29 multiply-adds on "
-        "oneDNN's float32 matmul primitives";
+        "; the products of fits on one thread, or split between threads, from 2^18 to 2^29 multiply-adds, and "
+        "other products of that size per thread whose rows are cut into chunks of 256 to 16 (as inference's are), "
+        "on oneDNN's float32 matmul primitives";
   info.simd = simd_level_name(kernels_->level);
   info.threads = threads_;
   info.flush_denormals = true;
@@ -135,6 +142,10 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   } else if (fit_products_on_onednn_ && work >= kSerialGemmBelow && work < kOneDnnFitProductsBelow && alpha == 1.0f &&
              beta == 0.0f &&
              try_f32_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)) {
+  } else if (!fit_products_on_onednn_ && !trans_a && alpha == 1.0f && beta == 0.0f &&
+             work / threads_ < kOneDnnFitProductsBelow &&
+             (pool_ ? work >= kOpenBlasLarge && m >= n : work >= kSerialGemmBelow) && onednn_takes_fit_products()) {
+    gemm_rows_in_chunks(trans_b, m, n, k, a, lda, b, ldb, c, ldc);
   } else if (gemm_choice_ == GemmChoice::OpenBlasOnly ||
              (gemm_choice_ == GemmChoice::OpenBlasBySize &&
               (work < kSerialGemmBelow || work >= kOpenBlasLarge || threads_ == 1))) {
@@ -142,6 +153,30 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   } else {
     builtin_gemm(*kernels_, pool_.get(), trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   }
+}
+
+void CpuBackend::gemm_rows_in_chunks(bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
+                                     long ldb, float* c, long ldc) {
+  const auto rows_in_chunks = [&](const float* a_rows, long rows, float* c_rows) {
+    long done = 0;
+    bool onednn = true;
+    for (long chunk = kOneDnnChunkRows; onednn && chunk >= long(kChunkUnit); chunk /= 2) {
+      if (double(chunk) * double(n) * double(k) < kSerialGemmBelow) break;
+      while (onednn && rows - done >= chunk) {
+        onednn = try_f32_matmul(false, trans_b, chunk, n, k, a_rows + done * lda, lda, b, ldb, c_rows + done * ldc, ldc);
+        if (onednn) done += chunk;
+      }
+    }
+    if (done < rows)
+      cpu::gemm(*kernels_, nullptr, false, trans_b, rows - done, n, k, 1.0f, a_rows + done * lda, lda, b, ldb, 0.0f,
+                c_rows + done * ldc, ldc);
+  };
+  if (!pool_) return rows_in_chunks(a, m, c);
+  const Operand<float> A{a, lda, false}, B{b, ldb, trans_b};
+  in_bands(*pool_, A, B, m, n, c, ldc, true, long(kChunkUnit),
+           [&](const Operand<float>& as, const Operand<float>&, long rows, long, float* cs) {
+             rows_in_chunks(as.data, rows, cs);
+           });
 }
 
 void CpuBackend::round_bf16(const float* src, long rows, long cols, long ld, uint16_t* dst) {

@@ -232,6 +232,43 @@ TEST(Gemm, FitTwinsRunMiddlingProductsOnOneDnn) {
   same_as(large, on_openblas, "OpenBLAS, 2^29 multiply-adds");
 }
 
+// Other backends run products of rows (A not transposed) with alpha 1 and beta 0 on oneDNN too, as
+// inference calls them, each thread's band of rows in chunks of 256, 128, ... 16 rows, the rows
+// left over on OpenBLAS: within the float64 bound at any row count; on one thread the first 256 rows
+// bit for bit a 256-row oneDNN product, and the last rows of 1,000 (after 256 · 3 + 128 + 64 + 32)
+// bit for bit OpenBLAS on those 8 rows.
+TEST(Gemm, RowsOfOtherProductsRunInChunksOfFixedCountsOnOneDnn) {
+  constexpr long kN = 512, kK = 784, kChunk = 256;
+  for (int threads : {1, 2}) {
+    cpu::CpuBackend be(threads);
+    if (!be.onednn_takes_fit_products()) GTEST_SKIP() << "float32 products do not run on oneDNN here";
+    const GemmFn backend = [&](const Problem& p, float* c) {
+      be.gemm(p.trans_a, p.trans_b, p.m, p.n, p.k, p.alpha, p.a.data(), p.lda, p.b.data(), p.ldb, p.beta, c, p.ldc);
+    };
+    Rng rng(66);
+    for (long m : {1000L, 523L, 77L}) {
+      for (bool trans_b : {false, true}) {
+        const Problem p = make_problem(false, trans_b, m, kN, kK, 0.0f, rng, 1.0f);
+        check(p, backend, threads == 1 ? "rows in chunks, one thread" : "rows in chunks, two threads");
+        if (threads != 1 || m != 1000) continue;
+        std::vector<float> whole = p.c, first = p.c, last = p.c;
+        backend(p, whole.data());
+        ASSERT_TRUE(cpu::try_f32_matmul(false, trans_b, kChunk, kN, kK, p.a.data(), p.lda, p.b.data(), p.ldb,
+                                        first.data(), p.ldc));
+        const long from = m - 8;
+        cpu::gemm(be.kernels(), nullptr, false, trans_b, m - from, kN, kK, 1.0f, p.a.data() + from * p.lda, p.lda,
+                  p.b.data(), p.ldb, 0.0f, last.data() + from * p.ldc, p.ldc);
+        const auto same_rows = [&](const std::vector<float>& expected, long r0, long r1) {
+          return std::equal(whole.begin() + r0 * p.ldc, whole.begin() + r1 * p.ldc, expected.begin() + r0 * p.ldc,
+                            [](float x, float y) { return test::same_bits(x, y); });
+        };
+        EXPECT_TRUE(same_rows(first, 0, kChunk)) << "the first 256 rows, trans_b=" << trans_b;
+        EXPECT_TRUE(same_rows(last, from, m)) << "the last 8 rows, trans_b=" << trans_b;
+      }
+    }
+  }
+}
+
 // OpenBLAS runs on the calling thread whatever a backend's thread count (the pool splits products
 // instead).
 TEST(Gemm, OpenBlasStaysOnTheCallingThread) {
