@@ -81,6 +81,7 @@ const BUDGET_SECONDS = Number(option('--budget', QUICK ? '120' : '330'));
 const OUT_DIR = path.resolve(option('--out', 'bench-results'));
 const PYTHON = '/usr/bin/python3';
 const EPOCHS = 4; // one warm-up epoch, then the median of 3 timed epochs
+const LOAD_AT_START = os.loadavg();
 const THREADS = [1, 2];
 const INFERENCE_ROWS = 1024;
 
@@ -815,7 +816,7 @@ async function main(): Promise<void> {
   const out: string[] = [];
   out.push(`# native-autoencoder side-by-side benchmark${QUICK ? ' (--quick)' : ''}`);
   out.push('');
-  out.push(`Machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} CPUs, load average at start ${os.loadavg()[0].toFixed(2)} (shared: timings are noisy; compare ratios within this run).`);
+  out.push(`Machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} CPUs, load average ${LOAD_AT_START[0].toFixed(2)} at the start and ${os.loadavg()[0].toFixed(2)} at the end (shared: timings are noisy; compare ratios within this run).`);
   out.push(`Ours: GEMM ${info.blas}, SIMD ${info.simd}${native ? `; native benchmark: ${native.header.replace(/^backend: /, '')}` : ''}.`);
   if (torchMm) out.push(`PyTorch ${torchMm.torch}: OpenBLAS kernels ${torchMm.blasCore}${torchCore ? ` (OPENBLAS_CORETYPE=${torchCore}; stock: ${torchStock?.blasCore})` : ''}, set_flush_denormal(True), Adam eps ${ADAM_EPSILON}.`);
   else out.push(`PyTorch: not run (${torchNote}).`);
@@ -1041,7 +1042,7 @@ async function main(): Promise<void> {
   const json = {
     date: new Date().toISOString(),
     quick: QUICK,
-    machine: { cpu: os.cpus()[0]?.model, cpus: os.cpus().length, loadAverageAtEnd: os.loadavg() },
+    machine: { cpu: os.cpus()[0]?.model, cpus: os.cpus().length, loadAverageAtStart: LOAD_AT_START, loadAverageAtEnd: os.loadavg() },
     backend: info,
     epochs: EPOCHS,
     workloads: WORKLOADS.map((w) => ({ ...w, trainFlopsPerSample: trainFlops(w), inferenceFlopsPerRow: inferenceFlops(w) })),
