@@ -31,6 +31,22 @@ class Collective {
     for (size_t i = 0; i < n; ++i) data[i] *= weight;
     allreduce_sum(data, n + extras);
   }
+  // The ranks' gradients as an update can read them in place of a reduced copy (UpdateBuffers'
+  // grad_parts): every rank's data and weight, in rank order.
+  struct GradientParts {
+    const float* const* data = nullptr;
+    const float* weights = nullptr;
+    int count = 0;
+  };
+  // In place of reduce_gradients, where the ranks share one address space: publishes data[0, n)
+  // with its weight for the update to sum (each rank over its own slice), and writes the plain sum
+  // over the ranks of data[n, n + extras) into totals. Every rank's data[0, n) must then stay as it
+  // is until gather_slices has begun on every rank. Returns false, having done nothing, where the
+  // ranks do not share memory.
+  virtual bool share_gradients(float* /*data*/, size_t /*n*/, float /*weight*/, size_t /*extras*/, float* /*totals*/,
+                               GradientParts* /*parts*/) {
+    return false;
+  }
   // After each rank wrote its update slice of data[0, n): every rank's data becomes whole.
   virtual void gather_slices(float* /*data*/, size_t /*n*/) {}
   // The sum over the ranks of a value each computed over its own update slice of n parameters.

@@ -67,10 +67,25 @@ struct UpdateBuffers {
   float* slot2 = nullptr;
   uint16_t* weights16 = nullptr;  // receives the updated weights rounded to bfloat16
   float* previous = nullptr;      // receives the weights as they were before the step
+  // Where parts > 0, the gradient is not `grads` but the sum over r < parts, in that order, of
+  // part_weights[r] · grad_parts[r][parts_at + i]: the ranks' gradients of a split fit, summed as
+  // the update reads them rather than in a pass of their own (CPU backends only).
+  const float* const* grad_parts = nullptr;
+  const float* part_weights = nullptr;
+  int parts = 0;
+  size_t parts_at = 0;
   // The same arrays from element `at` on.
   UpdateBuffers from(size_t at) const {
     auto shift = [at](auto* p) { return p ? p + at : p; };
-    return {shift(weights), shift(grads), shift(slot1), shift(slot2), shift(weights16), shift(previous)};
+    UpdateBuffers out = *this;
+    out.weights = shift(weights);
+    out.grads = shift(grads);
+    out.slot1 = shift(slot1);
+    out.slot2 = shift(slot2);
+    out.weights16 = shift(weights16);
+    out.previous = shift(previous);
+    out.parts_at = parts_at + at;
+    return out;
   }
 };
 

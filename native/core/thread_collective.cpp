@@ -23,7 +23,8 @@ constexpr int kYields = 1 << 12;
 constexpr size_t kSplitUpdatesFrom = size_t(1) << 16;
 }  // namespace
 
-ThreadTeam::ThreadTeam(int size) : size_(size), buffers_(size_t(size), nullptr), weights_(size_t(size), 0.0f) {}
+ThreadTeam::ThreadTeam(int size)
+    : size_(size), buffers_(size_t(size), nullptr), weights_(size_t(size), 0.0f), gradients_(size_t(size), nullptr) {}
 
 void ThreadTeam::arrive_and_wait() {
   const unsigned generation = generation_.load(std::memory_order_acquire);
@@ -124,6 +125,21 @@ void ThreadCollective::reduce_gradients(float* data, size_t n, float weight, siz
     for (size_t e = 0; e < extras; ++e) totals_[e] += static_cast<const float*>(buffer)[n + e];
   team_.arrive_and_wait();
   std::copy(totals_.begin(), totals_.end(), data + n);
+}
+
+// One wait where reduce_gradients has two: the update reads the others' gradients, and the first
+// wait of gather_slices keeps them until every rank is done.
+bool ThreadCollective::share_gradients(float* data, size_t n, float weight, size_t extras, float* totals,
+                                       GradientParts* parts) {
+  if (n < kSplitUpdatesFrom) return false;
+  team_.gradients()[size_t(rank_)] = data;
+  team_.weights()[size_t(rank_)] = weight;
+  team_.arrive_and_wait();
+  std::fill_n(totals, extras, 0.0f);
+  for (const float* gradient : team_.gradients())
+    for (size_t e = 0; e < extras; ++e) totals[e] += gradient[n + e];
+  *parts = {team_.gradients().data(), team_.weights().data(), team_.size()};
+  return true;
 }
 
 void ThreadCollective::gather_slices(float* data, size_t n) {

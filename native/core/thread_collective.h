@@ -21,6 +21,7 @@ class ThreadTeam {
   void abandon() noexcept { abandoned_.store(true, std::memory_order_release); }
   std::vector<void*>& buffers() { return buffers_; }
   std::vector<float>& weights() { return weights_; }
+  std::vector<const float*>& gradients() { return gradients_; }
 
  private:
   const int size_;
@@ -29,6 +30,7 @@ class ThreadTeam {
   std::atomic<bool> abandoned_{false};
   std::vector<void*> buffers_;
   std::vector<float> weights_;
+  std::vector<const float*> gradients_;  // each rank's gradient while the update sums them
 };
 
 class ThreadCollective final : public Collective {
@@ -42,6 +44,8 @@ class ThreadCollective final : public Collective {
 
   Slice update_slice(size_t n) const override;
   void reduce_gradients(float* data, size_t n, float weight, size_t extras) override;
+  bool share_gradients(float* data, size_t n, float weight, size_t extras, float* totals,
+                       GradientParts* parts) override;
   void gather_slices(float* data, size_t n) override;
   double sum_over_slices(double mine, size_t n) override;
 

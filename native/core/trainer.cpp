@@ -303,6 +303,16 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       } else {
         std::fill_n(grads.data(), nparams, 0.0f);
       }
+      // The gradient's norm is needed before the update to clip by it, or to skip a non-finite
+      // gradient and go on; otherwise the update's own pass sums the squares. A step found bad
+      // after its update (a non-finite gradient under a finite loss, or an update that overflowed)
+      // has spoilt the weights: they go back to the start of the epoch. Found before, they stay.
+      // Skipping, the batches after an update that overflowed are skipped.
+      const bool check_first = c.skip_non_finite || c.optimizer.clip_norm > 0;
+      // Ranks in one process leave the sum of their gradients to the update's pass where nothing
+      // needs the summed gradient before it: one pass over the gradients fewer.
+      Collective::GradientParts parts;
+      bool update_sums_parts = false;
       if (comm) {
         // Each rank's gradient is the mean over its rows; weighted by its share of the batch, the
         // sum over the ranks is the mean over the whole batch, as one process computes it.
@@ -313,23 +323,23 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         extra[kKl] = float(kl_row * share);
         extra[kPenalty] = float(penalty * share);
         extra[kStop] = stop_asked ? 1.0f : 0.0f;
+        float totals[kReducedExtras];
         const auto reducing = Clock::now();
-        comm->reduce_gradients(grads.data(), nparams, share, kReducedExtras);
+        update_sums_parts =
+            !check_first && comm->share_gradients(grads.data(), nparams, share, kReducedExtras, totals, &parts);
+        if (!update_sums_parts) {
+          comm->reduce_gradients(grads.data(), nparams, share, kReducedExtras);
+          std::copy_n(extra, size_t(kReducedExtras), totals);
+        }
         communication += seconds_since(reducing);
-        if (extra[kStop] > 0) {
+        if (totals[kStop] > 0) {
           result.reason = StopReason::Cancelled;
           return result;
         }
-        loss = extra[kLoss];
-        kl_row = extra[kKl];
-        penalty = extra[kPenalty];
+        loss = totals[kLoss];
+        kl_row = totals[kKl];
+        penalty = totals[kPenalty];
       }
-      // The gradient's norm is needed before the update to clip by it, or to skip a non-finite
-      // gradient and go on; otherwise the update's own pass sums the squares. A step found bad
-      // after its update (a non-finite gradient under a finite loss, or an update that overflowed)
-      // has spoilt the weights: they go back to the start of the epoch. Found before, they stay.
-      // Skipping, the batches after an update that overflowed are skipped.
-      const bool check_first = c.skip_non_finite || c.optimizer.clip_norm > 0;
       const double sumsq = check_first ? slices_sum(be.sum_squares(grads.data() + own.begin, own.size())) : 0.0;
       if (!std::isfinite(loss) || !std::isfinite(sumsq)) {
         if (c.skip_non_finite) {
@@ -349,6 +359,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       buffers.slot2 = state.s2.size() ? state.s2.data() : nullptr;
       buffers.weights16 = weights16.empty() ? nullptr : weights16.data();
       buffers.previous = epoch_start_of == epoch ? nullptr : epoch_start.data();
+      if (update_sums_parts) {
+        buffers.grad_parts = parts.data;
+        buffers.part_weights = parts.weights;
+        buffers.parts = parts.count;
+      }
       double updated_sumsq = be.optimizer_step(update, buffers.from(own.begin), own.size());
       epoch_start_of = epoch;
       if (comm) {
@@ -361,8 +376,14 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       if (!std::isfinite(updated_sumsq) && !c.skip_non_finite) {
         std::copy(epoch_start.data() + own.begin, epoch_start.data() + own.end, model.params().data() + own.begin);
         if (comm) comm->gather_slices(model.params().data(), nparams);
-        const bool gradient_bad =
-            !check_first && !std::isfinite(slices_sum(be.sum_squares(grads.data() + own.begin, own.size())));
+        double own_squares = 0;
+        if (update_sums_parts) {
+          for (int r = 0; r < parts.count; ++r) own_squares += be.sum_squares(parts.data[r] + own.begin, own.size());
+        } else if (!check_first) {
+          own_squares = be.sum_squares(grads.data() + own.begin, own.size());
+        }
+        // Every part finite, their weighted sum is: the weights are shares of the batch.
+        const bool gradient_bad = !check_first && !std::isfinite(slices_sum(own_squares));
         throw_non_finite(epoch, b, gradient_bad ? "gradient" : "weights after the update", epoch);
       }
 

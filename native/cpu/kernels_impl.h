@@ -524,7 +524,15 @@ double update(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
   return blocked_sum<V>(n, [&](size_t i, long rem, F squares) {
     F wi = V::load(w + i, rem);
     if (previous) V::store(previous + i, wi, rem);
-    const F raw = V::load(grad + i, rem);
+    F raw;
+    if (buffers.parts > 0) {
+      const size_t at = buffers.parts_at + i;
+      raw = V::mul(V::set1(buffers.part_weights[0]), V::load(buffers.grad_parts[0] + at, rem));
+      for (int r = 1; r < buffers.parts; ++r)
+        raw = V::fmadd(V::set1(buffers.part_weights[r]), V::load(buffers.grad_parts[r] + at, rem), raw);
+    } else {
+      raw = V::load(grad + i, rem);
+    }
     squares = V::fmadd(raw, raw, squares);
     F g = V::min(V::max(V::mul(raw, gscale), nclip), clip);
     if constexpr (K != OptimizerKind::AdamW) g = V::fmadd(wd, wi, g);

@@ -290,6 +290,7 @@ class CudaBackend final : public Backend {
 
   double optimizer_step(const UpdateStep& step, const UpdateBuffers& b, size_t n) override {
     if (b.weights16) throw_no_bf16();
+    if (b.parts > 0) throw Error(ErrorKind::Internal, "ERR_CUDA", "the CUDA backend reads one gradient array");
     double grad_squares = 0;
     {
       Call call(*this);

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <cmath>
+#include <cstring>
 
 #include "cpu/cpu_backend.h"
 #include "test_util.h"
@@ -125,6 +127,42 @@ TEST_P(OptimizerRule, DoubleReferenceFollowsPyTorchStepByStep) {
     torch.step(t, expected, g);
     // The step's scalars are floats (learning rate, bias corrections), so agreement is to float rounding.
     EXPECT_LT(test::max_rel_error(w, expected), 1e-6);
+  }
+}
+
+// A split fit's update sums the threads' gradients as it reads them (UpdateBuffers' grad_parts):
+// bit for bit the update of their sum w0 · g0 + w1 · g1 (a product, then a fused multiply-add), on
+// two threads over enough parameters that each takes a range of its own.
+TEST_P(OptimizerRule, SumsTheGradientPartsAsItReadsThem) {
+  const OptimizerConfig& config = GetParam().config;
+  constexpr size_t kMany = 70001;
+  constexpr float kWeights[] = {0.25f, 0.75f};
+  Rng rng(53);
+  const std::vector<float> start = test::to_float(test::signed_uniform(rng, kMany, 0.5, 1.5));
+  std::vector<float> w_parts = start, w_summed = start;
+  test::OptimizerSlots slots_parts(config, kMany), slots_summed(config, kMany);
+  cpu::CpuBackend be(2);
+  for (int t = 1; t <= 2; ++t) {
+    const std::vector<float> g0 = test::to_float(test::signed_uniform(rng, kMany, 0.05, 2.0));
+    const std::vector<float> g1 = test::to_float(test::signed_uniform(rng, kMany, 0.05, 2.0));
+    std::vector<float> summed(kMany);
+    for (size_t i = 0; i < kMany; ++i) summed[i] = std::fma(kWeights[1], g1[i], kWeights[0] * g0[i]);
+    const UpdateStep step = make_update_step(config, config.learning_rate, t, norm(summed));
+    const float* parts[] = {g0.data(), g1.data()};
+    UpdateBuffers by_parts;
+    by_parts.weights = w_parts.data();
+    by_parts.slot1 = slots_parts.p1();
+    by_parts.slot2 = slots_parts.p2();
+    by_parts.grad_parts = parts;
+    by_parts.part_weights = kWeights;
+    by_parts.parts = 2;
+    UpdateBuffers by_sum;
+    by_sum.weights = w_summed.data();
+    by_sum.grads = summed.data();
+    by_sum.slot1 = slots_summed.p1();
+    by_sum.slot2 = slots_summed.p2();
+    EXPECT_EQ(be.optimizer_step(step, by_parts, kMany), be.optimizer_step(step, by_sum, kMany));
+    EXPECT_EQ(0, std::memcmp(w_parts.data(), w_summed.data(), kMany * sizeof(float))) << "step " << t;
   }
 }
 

@@ -393,6 +393,29 @@ TEST(SplitFit, AnUpdateThatOverflowsInOneSliceRestoresEverySlice) {
   }
 }
 
+// A gradient that overflows under a finite loss (an L2 penalty on one weight of 1e18, in the first
+// thread's slice: 2e4 · 1e18, whose square overflows a float), where the update sums the threads'
+// gradients as it reads them: found by the update's sum of squares, named as the gradient, and every
+// slice goes back to the epoch's start.
+TEST(SplitFit, AGradientThatOverflowsUnderAFiniteLossIsNamedAndRestoresEverySlice) {
+  const std::vector<float> x = medium_data();
+  Model model(medium(), 3);
+  model.weight(0)[0] = 1e18f;
+  const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
+  cpu::CpuBackend be(2);
+  FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
+  c.l2 = 1e4f;
+  ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, kMediumWidth}), 2);
+  Counting observer;
+  try {
+    fit(be, model, DataView{x.data(), kMediumRows, kMediumWidth}, nullptr, c, observer);
+    ADD_FAILURE() << "expected ERR_NON_FINITE";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), "non-finite gradient at epoch 0, batch 0; weights restored to the start of epoch 0");
+  }
+  EXPECT_EQ(std::memcmp(model.params().data(), initial.data(), initial.size() * sizeof(float)), 0);
+}
+
 TEST(SplitFit, RepeatsBitForBitAndReportsEachBatchOnce) {
   FitConfig c = config(OptimizerKind::Adam);
   c.noise = NoiseKind::Masking;
