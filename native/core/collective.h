@@ -41,8 +41,10 @@ class Collective {
   // In place of reduce_gradients, where the ranks share one address space: publishes data[0, n)
   // with its weight for the update to sum (each rank over its own slice), and writes the plain sum
   // over the ranks of data[n, n + extras) into totals. Every rank's data[0, n) must then stay as it
-  // is until gather_slices has begun on every rank. Returns false, having done nothing, where the
-  // ranks do not share memory.
+  // is, and no rank may go on to another step, until gather_slices (whose first wait holds every
+  // rank until all are done with the update) and the waits after it; every rank takes the same
+  // path, so ranks that all stop (a stop asked, a non-finite loss) read nothing more. Returns false,
+  // having done nothing, where the ranks do not share memory.
   virtual bool share_gradients(float* /*data*/, size_t /*n*/, float /*weight*/, size_t /*extras*/, float* /*totals*/,
                                GradientParts* /*parts*/) {
     return false;

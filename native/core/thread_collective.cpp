@@ -24,7 +24,11 @@ constexpr size_t kSplitUpdatesFrom = size_t(1) << 16;
 }  // namespace
 
 ThreadTeam::ThreadTeam(int size)
-    : size_(size), buffers_(size_t(size), nullptr), weights_(size_t(size), 0.0f), gradients_(size_t(size), nullptr) {}
+    : size_(size),
+      buffers_(size_t(size), nullptr),
+      weights_(size_t(size), 0.0f),
+      gradients_(size_t(size), nullptr),
+      shared_extras_(size_t(size) * kMaxSharedExtras, 0.0f) {}
 
 void ThreadTeam::arrive_and_wait() {
   const unsigned generation = generation_.load(std::memory_order_acquire);
@@ -128,16 +132,20 @@ void ThreadCollective::reduce_gradients(float* data, size_t n, float weight, siz
 }
 
 // One wait where reduce_gradients has two: the update reads the others' gradients, and the first
-// wait of gather_slices keeps them until every rank is done.
+// wait of gather_slices keeps them until every rank is done. The extras are copied into the team
+// before the wait, so that a rank leaving the fit on them (a stop, a non-finite loss) frees nothing
+// that another still reads.
 bool ThreadCollective::share_gradients(float* data, size_t n, float weight, size_t extras, float* totals,
                                        GradientParts* parts) {
-  if (n < kSplitUpdatesFrom) return false;
-  team_.gradients()[size_t(rank_)] = data;
-  team_.weights()[size_t(rank_)] = weight;
+  if (n < kSplitUpdatesFrom || extras > ThreadTeam::kMaxSharedExtras) return false;
+  const size_t rank = size_t(rank_);
+  team_.gradients()[rank] = data;
+  team_.weights()[rank] = weight;
+  std::copy_n(data + n, extras, team_.shared_extras().begin() + std::ptrdiff_t(rank * ThreadTeam::kMaxSharedExtras));
   team_.arrive_and_wait();
   std::fill_n(totals, extras, 0.0f);
-  for (const float* gradient : team_.gradients())
-    for (size_t e = 0; e < extras; ++e) totals[e] += gradient[n + e];
+  for (size_t r = 0; r < size_t(team_.size()); ++r)
+    for (size_t e = 0; e < extras; ++e) totals[e] += team_.shared_extras()[r * ThreadTeam::kMaxSharedExtras + e];
   *parts = {team_.gradients().data(), team_.weights().data(), team_.size()};
   return true;
 }

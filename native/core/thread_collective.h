@@ -22,6 +22,9 @@ class ThreadTeam {
   std::vector<void*>& buffers() { return buffers_; }
   std::vector<float>& weights() { return weights_; }
   std::vector<const float*>& gradients() { return gradients_; }
+  // Each rank's extras of share_gradients, kMaxSharedExtras to a rank.
+  static constexpr size_t kMaxSharedExtras = 8;
+  std::vector<float>& shared_extras() { return shared_extras_; }
 
  private:
   const int size_;
@@ -31,6 +34,7 @@ class ThreadTeam {
   std::vector<void*> buffers_;
   std::vector<float> weights_;
   std::vector<const float*> gradients_;  // each rank's gradient while the update sums them
+  std::vector<float> shared_extras_;
 };
 
 class ThreadCollective final : public Collective {

@@ -7,6 +7,7 @@
 #include <limits>
 #include <memory>
 #include <numeric>
+#include <vector>
 
 #include "core/errors.h"
 #include "core/split_fit.h"
@@ -378,11 +379,15 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         if (comm) comm->gather_slices(model.params().data(), nparams);
         double own_squares = 0;
         if (update_sums_parts) {
-          for (int r = 0; r < parts.count; ++r) own_squares += be.sum_squares(parts.data[r] + own.begin, own.size());
+          // The summed slice the update read, summed again as it summed it (the others' buffers
+          // stay until every rank has passed the waits of slices_sum).
+          std::vector<float> summed(own.size(), 0.0f);
+          for (int r = 0; r < parts.count; ++r)
+            be.axpy(parts.weights[r], parts.data[r] + own.begin, summed.data(), summed.size());
+          own_squares = be.sum_squares(summed.data(), summed.size());
         } else if (!check_first) {
           own_squares = be.sum_squares(grads.data() + own.begin, own.size());
         }
-        // Every part finite, their weighted sum is: the weights are shares of the batch.
         const bool gradient_bad = !check_first && !std::isfinite(slices_sum(own_squares));
         throw_non_finite(epoch, b, gradient_bad ? "gradient" : "weights after the update", epoch);
       }

@@ -234,9 +234,10 @@ TEST(Gemm, FitTwinsRunMiddlingProductsOnOneDnn) {
 
 // Other backends run products of rows (A not transposed) with alpha 1 and beta 0 on oneDNN too, as
 // inference calls them, each thread's band of rows in chunks of 256, 128, ... 16 rows, the rows
-// left over on OpenBLAS: within the float64 bound at any row count; on one thread the first 256 rows
-// bit for bit a 256-row oneDNN product, and the last rows of 1,000 (after 256 · 3 + 128 + 64 + 32)
-// bit for bit OpenBLAS on those 8 rows.
+// left over on OpenBLAS: within the float64 bound at any row count (77 rows on two threads stay whole
+// on OpenBLAS: too small to cut); the first 256 rows of 1,000 bit for bit a 256-row oneDNN product
+// (the first thread's band starts there), and on one thread the last rows of 1,000 (after
+// 256 · 3 + 128 + 64 + 32) bit for bit OpenBLAS on those 8 rows.
 TEST(Gemm, RowsOfOtherProductsRunInChunksOfFixedCountsOnOneDnn) {
   constexpr long kN = 512, kK = 784, kChunk = 256;
   for (int threads : {1, 2}) {
@@ -250,7 +251,7 @@ TEST(Gemm, RowsOfOtherProductsRunInChunksOfFixedCountsOnOneDnn) {
       for (bool trans_b : {false, true}) {
         const Problem p = make_problem(false, trans_b, m, kN, kK, 0.0f, rng, 1.0f);
         check(p, backend, threads == 1 ? "rows in chunks, one thread" : "rows in chunks, two threads");
-        if (threads != 1 || m != 1000) continue;
+        if (m != 1000) continue;
         std::vector<float> whole = p.c, first = p.c, last = p.c;
         backend(p, whole.data());
         ASSERT_TRUE(cpu::try_f32_matmul(false, trans_b, kChunk, kN, kK, p.a.data(), p.lda, p.b.data(), p.ldb,
@@ -263,7 +264,7 @@ TEST(Gemm, RowsOfOtherProductsRunInChunksOfFixedCountsOnOneDnn) {
                             [](float x, float y) { return test::same_bits(x, y); });
         };
         EXPECT_TRUE(same_rows(first, 0, kChunk)) << "the first 256 rows, trans_b=" << trans_b;
-        EXPECT_TRUE(same_rows(last, from, m)) << "the last 8 rows, trans_b=" << trans_b;
+        if (threads == 1) EXPECT_TRUE(same_rows(last, from, m)) << "the last 8 rows, trans_b=" << trans_b;
       }
     }
   }

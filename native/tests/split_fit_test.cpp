@@ -101,6 +101,42 @@ TEST(ThreadCollective, SplitsLargeUpdatesIntoSlicesAndGathersThem) {
   }
 }
 
+// From 65,536 parameters the update may sum the ranks' gradients itself: every rank gets every
+// rank's buffer with its weight, in rank order, and the sum of the extras, which each rank may
+// overwrite as soon as it has them. Below, the ranks reduce as before.
+TEST(ThreadCollective, SharesTheGradientsForTheUpdateAndSumsTheExtras) {
+  for (const size_t n : {size_t(70001), size_t(100)}) {
+    SCOPED_TRACE("n = " + std::to_string(n));
+    constexpr size_t kExtras = 3;
+    ThreadTeam team(3);
+    std::vector<std::vector<float>> data(3), totals(3);
+    std::vector<Collective::GradientParts> parts(3);
+    std::vector<char> shared(3, 0);
+    on_threads(3, [&](int r) {
+      ThreadCollective comm(team, r);
+      std::vector<float>& mine = data[size_t(r)];
+      mine.assign(n + kExtras, float(r));
+      mine[n] = float(r + 1);
+      mine[n + 2] = 0.5f;
+      totals[size_t(r)].assign(kExtras, -1.0f);
+      shared[size_t(r)] = comm.share_gradients(mine.data(), n, 0.1f * float(r + 1), kExtras,
+                                               totals[size_t(r)].data(), &parts[size_t(r)]);
+      std::fill(mine.begin() + std::ptrdiff_t(n), mine.end(), NAN);  // as a rank leaving the fit would
+      if (shared[size_t(r)]) comm.gather_slices(mine.data(), n);
+    });
+    for (int r = 0; r < 3; ++r) {
+      ASSERT_EQ(shared[size_t(r)] != 0, n >= 65536) << "rank " << r;
+      if (!shared[size_t(r)]) continue;
+      EXPECT_EQ(totals[size_t(r)], (std::vector<float>{6.0f, 3.0f, 1.5f})) << "rank " << r;
+      ASSERT_EQ(parts[size_t(r)].count, 3);
+      for (int q = 0; q < 3; ++q) {
+        EXPECT_EQ(parts[size_t(r)].data[q], data[size_t(q)].data()) << "rank " << r << ", part " << q;
+        EXPECT_EQ(parts[size_t(r)].weights[q], 0.1f * float(q + 1)) << "rank " << r << ", part " << q;
+      }
+    }
+  }
+}
+
 TEST(ThreadCollective, AbandoningReleasesTheRanksThatWait) {
   ThreadTeam team(2);
   std::string code;
@@ -447,6 +483,32 @@ TEST(SplitFit, StopsEveryThreadWhenAsked) {
   trained(2, config(OptimizerKind::Sgd), &result, &seen);
   EXPECT_EQ(result.reason, StopReason::Cancelled);
   EXPECT_EQ(seen.batches, 5);
+}
+
+// The same with a network large enough that the update sums the threads' gradients: every thread
+// leaves the fit at once, with nothing of another thread's left to read.
+TEST(SplitFit, LargerNetworksStopEveryThreadWhenAskedOrOnANonFiniteLoss) {
+  const std::vector<float> x = medium_data();
+  const DataView view{x.data(), kMediumRows, kMediumWidth};
+  for (int round = 0; round < 4; ++round) {
+    Model model(medium(), 3);
+    cpu::CpuBackend be(2);
+    FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
+    ASSERT_EQ(split_ranks(be, model, c, view), 2);
+    Counting seen;
+    seen.stop_after = 1 + round;
+    EXPECT_EQ(fit(be, model, view, nullptr, c, seen).reason, StopReason::Cancelled);
+    EXPECT_EQ(seen.batches, 1 + round);
+    Model diverging(medium(), 3);
+    diverging.bias(1)[0] = NAN;
+    Counting unstopped;
+    try {
+      fit(be, diverging, view, nullptr, c, unstopped);
+      ADD_FAILURE() << "expected ERR_NON_FINITE";
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), "ERR_NON_FINITE") << e.what();
+    }
+  }
 }
 
 TEST(SplitFit, ReportsTheFailureItselfRatherThanTheWaitForIt) {
