@@ -52,12 +52,21 @@ TEST(ThreadCollective, SumsAndBroadcastsAcrossThreeThreads) {
   }
 }
 
-// From 65,536 parameters each rank sums and updates only its slice; below, every rank all of them.
-TEST(ThreadCollective, SplitsLargeUpdatesIntoSlicesAndGathersThem) {
+// Runs body(n, team) for three ranks on a size whose updates split into slices and on one whose
+// updates do not.
+template <typename Body>
+void on_split_and_whole_sizes(Body&& body) {
   for (const size_t n : {size_t(70001), size_t(100)}) {
     SCOPED_TRACE("n = " + std::to_string(n));
-    constexpr size_t kExtras = 2;
     ThreadTeam team(3);
+    body(n, team);
+  }
+}
+
+// From 65,536 parameters each rank sums and updates only its slice; below, every rank all of them.
+TEST(ThreadCollective, SplitsLargeUpdatesIntoSlicesAndGathersThem) {
+  on_split_and_whole_sizes([](size_t n, ThreadTeam& team) {
+    constexpr size_t kExtras = 2;
     std::vector<std::vector<float>> data(3), gathered(3);
     std::vector<Collective::Slice> slices(3);
     std::vector<double> sums(3);
@@ -98,17 +107,15 @@ TEST(ThreadCollective, SplitsLargeUpdatesIntoSlicesAndGathersThem) {
       EXPECT_EQ(sums[size_t(r)], double(n)) << "rank " << r;  // the slices' sizes, or all of them
     }
     if (split) EXPECT_EQ(covered, n);
-  }
+  });
 }
 
 // From 65,536 parameters the update may sum the ranks' gradients itself: every rank gets every
 // rank's buffer with its weight, in rank order, and the sum of the extras, which each rank may
 // overwrite as soon as it has them. Below, the ranks reduce as before.
 TEST(ThreadCollective, SharesTheGradientsForTheUpdateAndSumsTheExtras) {
-  for (const size_t n : {size_t(70001), size_t(100)}) {
-    SCOPED_TRACE("n = " + std::to_string(n));
+  on_split_and_whole_sizes([](size_t n, ThreadTeam& team) {
     constexpr size_t kExtras = 3;
-    ThreadTeam team(3);
     std::vector<std::vector<float>> data(3), totals(3);
     std::vector<Collective::GradientParts> parts(3);
     std::vector<char> shared(3, 0);
@@ -134,7 +141,7 @@ TEST(ThreadCollective, SharesTheGradientsForTheUpdateAndSumsTheExtras) {
         EXPECT_EQ(parts[size_t(r)].weights[q], 0.1f * float(q + 1)) << "rank " << r << ", part " << q;
       }
     }
-  }
+  });
 }
 
 TEST(ThreadCollective, AbandoningReleasesTheRanksThatWait) {
@@ -401,31 +408,39 @@ TEST(SplitFit, ResumesFromACheckpointOfSlicedUpdatesBitForBit) {
   EXPECT_EQ(std::memcmp(resumed.params().data(), whole.params().data(), whole.params().size() * sizeof(float)), 0);
 }
 
+// Fits the medium network on two threads, the batch split between them, and expects the fit to fail
+// with `message` and every slice of the weights back where they started.
+void expect_split_fit_restores(Model& model, const FitConfig& c, const char* message) {
+  const std::vector<float> x = medium_data();
+  const DataView view{x.data(), kMediumRows, kMediumWidth};
+  const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
+  cpu::CpuBackend be(2);
+  ASSERT_EQ(split_ranks(be, model, c, view), 2);
+  Counting observer;
+  try {
+    fit(be, model, view, nullptr, c, observer);
+    ADD_FAILURE() << "expected ERR_NON_FINITE";
+  } catch (const Error& e) {
+    EXPECT_STREQ(e.what(), message);
+  }
+  EXPECT_EQ(std::memcmp(model.params().data(), initial.data(), initial.size() * sizeof(float)), 0);
+}
+
 // The last output bias (in the second thread's slice) doubles each step (SGD, lr · decay = 3) and
 // passes 1.8e19 in batch 3: every thread restores its slice of the epoch's start. With clipping, the
 // gradient's norm is summed over the slices before the step, and is finite.
 TEST(SplitFit, AnUpdateThatOverflowsInOneSliceRestoresEverySlice) {
-  const std::vector<float> x = medium_data();
   for (const bool clipping : {false, true}) {
     SCOPED_TRACE(clipping ? "clipping by norm" : "no clipping");
     Model model(medium(), 3);
     model.bias(1)[kMediumWidth - 1] = 1.5e18f;
-    const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
-    cpu::CpuBackend be(2);
     FitConfig c = test::seeded_fit(OptimizerKind::Sgd, 1.0f, 256, 2, 5);
     c.shuffle = false;
     c.optimizer.weight_decay = 3.0f;
     if (clipping) c.optimizer.clip_norm = 1e30f;
-    ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, kMediumWidth}), 2);
-    Counting observer;
-    try {
-      fit(be, model, DataView{x.data(), kMediumRows, kMediumWidth}, nullptr, c, observer);
-      ADD_FAILURE() << "expected ERR_NON_FINITE";
-    } catch (const Error& e) {
-      EXPECT_STREQ(e.what(),
-                   "non-finite weights after the update at epoch 0, batch 3; weights restored to the start of epoch 0");
-    }
-    EXPECT_EQ(std::memcmp(model.params().data(), initial.data(), initial.size() * sizeof(float)), 0);
+    expect_split_fit_restores(model, c,
+                              "non-finite weights after the update at epoch 0, batch 3; weights restored to the start "
+                              "of epoch 0");
   }
 }
 
@@ -434,22 +449,12 @@ TEST(SplitFit, AnUpdateThatOverflowsInOneSliceRestoresEverySlice) {
 // gradients as it reads them: found by the update's sum of squares, named as the gradient, and every
 // slice goes back to the epoch's start.
 TEST(SplitFit, AGradientThatOverflowsUnderAFiniteLossIsNamedAndRestoresEverySlice) {
-  const std::vector<float> x = medium_data();
   Model model(medium(), 3);
   model.weight(0)[0] = 1e18f;
-  const std::vector<float> initial(model.params().data(), model.params().data() + model.params().size());
-  cpu::CpuBackend be(2);
   FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
   c.l2 = 1e4f;
-  ASSERT_EQ(split_ranks(be, model, c, DataView{x.data(), kMediumRows, kMediumWidth}), 2);
-  Counting observer;
-  try {
-    fit(be, model, DataView{x.data(), kMediumRows, kMediumWidth}, nullptr, c, observer);
-    ADD_FAILURE() << "expected ERR_NON_FINITE";
-  } catch (const Error& e) {
-    EXPECT_STREQ(e.what(), "non-finite gradient at epoch 0, batch 0; weights restored to the start of epoch 0");
-  }
-  EXPECT_EQ(std::memcmp(model.params().data(), initial.data(), initial.size() * sizeof(float)), 0);
+  expect_split_fit_restores(model, c,
+                            "non-finite gradient at epoch 0, batch 0; weights restored to the start of epoch 0");
 }
 
 TEST(SplitFit, RepeatsBitForBitAndReportsEachBatchOnce) {
