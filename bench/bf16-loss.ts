@@ -1,28 +1,121 @@
-// The loss of precision 'bf16' against float32 at more step counts than the speed benchmark's
-// (W2 128 steps, W3 8), by the benchmark's own measure: the same data, initial weights and steps as
-// `npm run bench`, then the loss on the first 256 rows. Each step count is a fit of its own from
-// the initial weights.
-//   npm run bench:bf16-loss [-- --w2-epochs N --w3-epochs N]   (the longest fit of each; default 12, 64)
+// How far precision 'bf16' lands from float32 in loss, by the speed benchmark's measure: the same data
+// and steps as `npm run bench` (W2 128 steps, W3 8), then the loss on the first 256 rows.
+//
+// Two studies:
+// - steps: from the benchmark's initial weights, the gap after more step counts, one fit per count.
+// - starts: at the benchmark's step counts, from --starts sets of initial weights drawn from the same
+//   initializers (start 1 is the benchmark's). Each start trains float32, bf16, and, as a control with
+//   no bf16 arithmetic in it, float32 from its initial weights rounded once to bf16. The control shows
+//   how far float32's own loss moves when the weights move by bf16's rounding; the mean of the bf16
+//   gaps over the starts is what bf16's precision costs, with a 95% interval.
+//   npm run bench:bf16-loss [-- --starts N --w2-epochs N --w3-epochs N]
+//   (defaults 32 starts; the step study's longest fits 12 and 64 epochs; --starts 0 skips that study)
 // Writes bench-results/bf16-loss.json.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { backendInfo, setThreads } from 'native-autoencoder';
+import { backendInfo, setThreads, type Autoencoder, type WeightTensor } from 'native-autoencoder';
 import { W2, W3, buildWorkload, fitOptions, makeData, type WorkloadSpec } from './workloads';
 
 const argv = process.argv.slice(2);
-const option = (name: string, fallback: number) => {
+const option = (name: string, fallback: number, least: number) => {
   const i = argv.indexOf(name);
   const value = i >= 0 ? Number(argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < 1) throw new RangeError(`${name} must be a positive integer`);
+  if (!Number.isInteger(value) || value < least) throw new RangeError(`${name} must be an integer of at least ${least}`);
   return value;
 };
+const STARTS = option('--starts', 32, 0);
 
-// Rows and data seeds as compare.ts gives these two workloads (seed 7 + the workload's index there).
-const plans: { w: WorkloadSpec; rows: number; seed: number; epochs: number }[] = [
-  { w: W2, rows: 8192, seed: 8, epochs: option('--w2-epochs', 12) },
-  { w: W3, rows: 1024, seed: 9, epochs: option('--w3-epochs', 64) },
+// Rows and data seeds as compare.ts gives these two workloads (seed 7 + the workload's index there);
+// benchEpochs as its fits run (a warm-up and 3 timed epochs).
+const plans: { w: WorkloadSpec; rows: number; seed: number; epochs: number; benchEpochs: number }[] = [
+  { w: W2, rows: 8192, seed: 8, epochs: option('--w2-epochs', 12, 1), benchEpochs: 4 },
+  { w: W3, rows: 1024, seed: 9, epochs: option('--w3-epochs', 64, 1), benchEpochs: 4 },
 ];
 const EVAL_ROWS = 256;
+
+type Precision = 'float32' | 'bf16';
+
+/** Each value rounded to the nearest bfloat16 (ties to even), as the bf16 products round their operands. */
+function roundToBf16(values: Float32Array): Float32Array {
+  const bits = new Uint32Array(Float32Array.from(values).buffer);
+  for (let i = 0; i < bits.length; i++) {
+    const lsb = (bits[i] >>> 16) & 1;
+    bits[i] = ((bits[i] + 0x7fff + lsb) >>> 0) & 0xffff0000;
+  }
+  return new Float32Array(bits.buffer);
+}
+
+const gapPercent = (loss: number, float32: number) => ((loss - float32) / float32) * 100;
+
+/** Student's t quantile for a two-sided 95% interval (Cornish-Fisher expansion; within 0.01 for df ≥ 3). */
+function t975(df: number): number {
+  const z = 1.959964;
+  return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2);
+}
+
+function summary(gaps: number[]) {
+  const n = gaps.length;
+  const mean = gaps.reduce((a, b) => a + b, 0) / n;
+  const sd = n > 1 ? Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / (n - 1)) : NaN;
+  const half = n > 1 ? (t975(n - 1) * sd) / Math.sqrt(n) : NaN;
+  return {
+    mean,
+    sd,
+    interval95: [mean - half, mean + half],
+    withinOnePercent: gaps.filter((g) => Math.abs(g) < 1).length / n,
+    largest: Math.max(...gaps.map(Math.abs)),
+  };
+}
+
+const describe = (s: ReturnType<typeof summary>) =>
+  `mean ${s.mean.toFixed(2)}% (95% interval ${s.interval95[0].toFixed(2)}% to ${s.interval95[1].toFixed(2)}%), ` +
+  `sd ${s.sd.toFixed(2)}%, within 1% in ${(s.withinOnePercent * 100).toFixed(0)}% of starts, largest ${s.largest.toFixed(2)}%`;
+
+async function lossAfter(ae: Autoencoder, weights: WeightTensor[], x: Float32Array, w: WorkloadSpec, epochs: number, precision: Precision) {
+  ae.setWeights(weights);
+  await ae.fit(x, fitOptions(w, epochs, precision));
+  return ae.evaluate(x.subarray(0, EVAL_ROWS * w.widths[0]), { loss: w.loss });
+}
+
+async function stepStudy(w: WorkloadSpec, x: Float32Array, epochs: number, stepsPerEpoch: number) {
+  const ae = buildWorkload(w);
+  const init = ae.getWeights();
+  const counts: number[] = [];
+  for (let e = 1; e < epochs; e *= 2) counts.push(e);
+  counts.push(epochs);
+  console.log(`${w.name}: loss on the first ${EVAL_ROWS} rows after the steps, bf16 against float32`);
+  const points = [];
+  for (const e of counts) {
+    const float32 = await lossAfter(ae, init, x, w, e, 'float32');
+    const bf16 = await lossAfter(ae, init, x, w, e, 'bf16');
+    points.push({ steps: e * stepsPerEpoch, float32, bf16, gapPercent: gapPercent(bf16, float32) });
+    console.log(`  ${String(e * stepsPerEpoch).padStart(4)} steps: float32 ${float32.toFixed(6)}, bf16 ${bf16.toFixed(6)}, ${gapPercent(bf16, float32).toFixed(2)}%`);
+  }
+  ae.dispose();
+  return points;
+}
+
+async function startStudy(w: WorkloadSpec, x: Float32Array, epochs: number, steps: number) {
+  console.log(`${w.name}: ${STARTS} starts, ${steps} steps each: bf16, and float32 from the initial weights rounded to bf16, against float32`);
+  const starts = [];
+  for (let start = 1; start <= STARTS; start++) {
+    const ae = buildWorkload(w, start);
+    const init = ae.getWeights();
+    const rounded = init.map((t) => ({ ...t, data: roundToBf16(t.data) }));
+    const float32 = await lossAfter(ae, init, x, w, epochs, 'float32');
+    const bf16 = await lossAfter(ae, init, x, w, epochs, 'bf16');
+    const roundedStart = await lossAfter(ae, rounded, x, w, epochs, 'float32');
+    ae.dispose();
+    starts.push({ start, float32, bf16, float32FromRounded: roundedStart, gapPercent: gapPercent(bf16, float32), controlGapPercent: gapPercent(roundedStart, float32) });
+    console.log(`  start ${String(start).padStart(3)}: float32 ${float32.toFixed(6)}, bf16 ${gapPercent(bf16, float32).toFixed(2).padStart(6)}%, control ${gapPercent(roundedStart, float32).toFixed(2).padStart(6)}%`);
+  }
+  const bf16 = summary(starts.map((s) => s.gapPercent));
+  const control = summary(starts.map((s) => s.controlGapPercent));
+  console.log(`  bf16:    ${describe(bf16)}`);
+  console.log(`  control: ${describe(control)}`);
+  console.log(`  the mean bf16 gap's 95% interval lies within ±1%: ${bf16.interval95[0] > -1 && bf16.interval95[1] < 1 ? 'yes' : 'no'}`);
+  return { steps, starts, bf16, control };
+}
 
 async function main(): Promise<void> {
   const info = backendInfo();
@@ -32,31 +125,12 @@ async function main(): Promise<void> {
   }
   setThreads(2);
   const results = [];
-  for (const { w, rows, seed, epochs } of plans) {
+  for (const { w, rows, seed, epochs, benchEpochs } of plans) {
     const x = makeData(rows, w.widths[0], seed);
-    const evalRows = x.subarray(0, EVAL_ROWS * w.widths[0]);
-    const ae = buildWorkload(w);
-    const init = ae.getWeights();
-    const lossAfter = async (fitEpochs: number, precision: 'float32' | 'bf16') => {
-      ae.setWeights(init);
-      await ae.fit(x, fitOptions(w, fitEpochs, precision));
-      return ae.evaluate(evalRows, { loss: w.loss });
-    };
     const stepsPerEpoch = Math.ceil(rows / w.batch);
-    const counts: number[] = [];
-    for (let e = 1; e < epochs; e *= 2) counts.push(e);
-    counts.push(epochs);
-    console.log(`${w.name}: loss on the first ${EVAL_ROWS} rows after the steps, bf16 against float32`);
-    const points = [];
-    for (const e of counts) {
-      const float32 = await lossAfter(e, 'float32');
-      const bf16 = await lossAfter(e, 'bf16');
-      const gapPercent = ((bf16 - float32) / float32) * 100;
-      points.push({ steps: e * stepsPerEpoch, float32, bf16, gapPercent });
-      console.log(`  ${String(e * stepsPerEpoch).padStart(4)} steps: float32 ${float32.toFixed(6)}, bf16 ${bf16.toFixed(6)}, ${gapPercent.toFixed(2)}%`);
-    }
-    ae.dispose();
-    results.push({ workload: w.name, rows, stepsPerEpoch, points });
+    const steps = await stepStudy(w, x, epochs, stepsPerEpoch);
+    const starts = STARTS > 0 ? await startStudy(w, x, benchEpochs, benchEpochs * stepsPerEpoch) : null;
+    results.push({ workload: w.name, rows, stepsPerEpoch, steps, starts });
   }
   const out = path.resolve('bench-results');
   fs.mkdirSync(out, { recursive: true });

@@ -1020,10 +1020,12 @@ async function main(): Promise<void> {
       against ? against.ratio >= goal : null,
     ]);
     targets.push([`${name} bf16 ahead of PyTorch bf16 autocast`, r && torch ? `${(r.samplesPerSecond / torch.samplesPerSecond).toFixed(2)}× (${fmtInt(r.samplesPerSecond)} vs ${fmtInt(torch.samplesPerSecond)} samples/s)` : 'not measured', r && torch ? r.samplesPerSecond > torch.samplesPerSecond : null]);
+    // One start's gap swings by several percent with the trajectory (float32's own does, from weights
+    // rounded once to bf16), so the 1% target is judged on the mean over starts, in bf16-loss.ts.
     targets.push([
-      `${name} bf16 loss within 1% of float32 after the same ${f32?.steps ?? ''} steps`,
+      `${name} bf16 loss against float32 after the same ${f32?.steps ?? ''} steps, this start (the 1% target: the mean over starts of \`npm run bench:bf16-loss\`)`,
       r && f32 ? `${(((r.lossAfter - f32.lossAfter) / f32.lossAfter) * 100).toFixed(3)}%${torch ? ` (PyTorch's autocast: ${(((torch.lossAfter - f32.lossAfter) / f32.lossAfter) * 100).toFixed(3)}%)` : ''}` : 'not measured',
-      r && f32 ? Math.abs(r.lossAfter - f32.lossAfter) / f32.lossAfter < 0.01 : null,
+      null,
     ]);
   }
   out.push('');
