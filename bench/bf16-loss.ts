@@ -7,13 +7,18 @@
 //   initializers (start 1 is the benchmark's). Each start trains float32, bf16, and, as a control with
 //   no bf16 arithmetic in it, float32 from its initial weights rounded once to bf16. The control shows
 //   how far float32's own loss moves when the weights move by bf16's rounding; the mean of the bf16
-//   gaps over the starts is what bf16's precision costs, with a 95% interval.
-//   npm run bench:bf16-loss [-- --starts N --w2-epochs N --w3-epochs N]
+//   gaps over the starts is what bf16's precision costs, with a 95% interval. Where PyTorch imports,
+//   it trains each start too, in float32 and under its CPU bf16 autocast: autocast's gaps against
+//   PyTorch's float32, and PyTorch's float32 against ours (two float32 fits that differ only in
+//   how their products round).
+//   npm run bench:bf16-loss [-- --starts N --w2-epochs N --w3-epochs N --no-torch]
 //   (defaults 32 starts; the step study's longest fits 12 and 64 epochs; --starts 0 skips that study)
 // Writes bench-results/bf16-loss.json.
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { backendInfo, setThreads, type Autoencoder, type WeightTensor } from 'native-autoencoder';
+import { torchAvailable, torchRun, torchWorkload } from './torch';
 import { W2, W3, buildWorkload, fitOptions, makeData, type WorkloadSpec } from './workloads';
 
 const argv = process.argv.slice(2);
@@ -24,6 +29,8 @@ const option = (name: string, fallback: number, least: number) => {
   return value;
 };
 const STARTS = option('--starts', 32, 0);
+if (STARTS > 0 && STARTS < 4) throw new RangeError('--starts must be 0 (no start study) or at least 4, for a 95% interval');
+const TORCH = !argv.includes('--no-torch') && torchAvailable() !== null;
 
 // Rows and data seeds as compare.ts gives these two workloads (seed 7 + the workload's index there);
 // benchEpochs as its fits run (a warm-up and 3 timed epochs).
@@ -95,12 +102,51 @@ async function stepStudy(w: WorkloadSpec, x: Float32Array, epochs: number, steps
   return points;
 }
 
+interface StartResult {
+  start: number;
+  float32: number;
+  bf16: number;
+  float32FromRounded: number;
+  gapPercent: number;
+  controlGapPercent: number;
+}
+
+/** PyTorch's losses after the same steps from each start's weights: float32 and bf16 autocast. */
+function torchLosses(w: WorkloadSpec, x: Float32Array, epochs: number, inits: WeightTensor[][]) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-bf16-loss-'));
+  try {
+    const rows = x.length / w.widths[0];
+    fs.writeFileSync(path.join(dir, 'x.f32'), x);
+    const names = inits.map((init, i) => {
+      const name = `${w.name}.start${i + 1}`;
+      fs.writeFileSync(path.join(dir, `${name}.w.f32`), Buffer.concat(init.map((t) => Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength))));
+      fs.symlinkSync('x.f32', path.join(dir, `${name}.x.f32`));
+      fs.symlinkSync(`${name}.w.f32`, path.join(dir, `${name}.autocast.w.f32`));
+      fs.symlinkSync('x.f32', path.join(dir, `${name}.autocast.x.f32`));
+      return name;
+    });
+    const run = { rows, afterRows: EVAL_ROWS, epochs };
+    const answer = torchRun({
+      dir,
+      threads: [2],
+      beforeRows: EVAL_ROWS,
+      workloads: names.flatMap((name) => [torchWorkload(w, { ...run, name }), { ...torchWorkload(w, { ...run, name: `${name}.autocast` }), autocast: 'bf16' }]),
+    });
+    const lossOf = (name: string) => answer.workloads[name]['2'].lossAfter;
+    return names.map((name) => ({ float32: lossOf(name), autocast: lossOf(`${name}.autocast`) }));
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 async function startStudy(w: WorkloadSpec, x: Float32Array, epochs: number, steps: number) {
   console.log(`${w.name}: ${STARTS} starts, ${steps} steps each: bf16, and float32 from the initial weights rounded to bf16, against float32`);
-  const starts = [];
+  const starts: StartResult[] = [];
+  const inits: WeightTensor[][] = [];
   for (let start = 1; start <= STARTS; start++) {
     const ae = buildWorkload(w, start);
     const init = ae.getWeights();
+    inits.push(init);
     const rounded = init.map((t) => ({ ...t, data: roundToBf16(t.data) }));
     const float32 = await lossAfter(ae, init, x, w, epochs, 'float32');
     const bf16 = await lossAfter(ae, init, x, w, epochs, 'bf16');
@@ -114,7 +160,17 @@ async function startStudy(w: WorkloadSpec, x: Float32Array, epochs: number, step
   console.log(`  bf16:    ${describe(bf16)}`);
   console.log(`  control: ${describe(control)}`);
   console.log(`  the mean bf16 gap's 95% interval lies within ±1%: ${bf16.interval95[0] > -1 && bf16.interval95[1] < 1 ? 'yes' : 'no'}`);
-  return { steps, starts, bf16, control };
+  if (!TORCH) return { steps, starts, bf16, control, torch: null };
+  const torch = torchLosses(w, x, epochs, inits).map((t, i) => ({
+    ...t,
+    autocastGapPercent: gapPercent(t.autocast, t.float32),
+    float32AgainstOursPercent: gapPercent(t.float32, starts[i].float32),
+  }));
+  const autocast = summary(torch.map((t) => t.autocastGapPercent));
+  const float32AgainstOurs = summary(torch.map((t) => t.float32AgainstOursPercent));
+  console.log(`  PyTorch's autocast against its float32: ${describe(autocast)}`);
+  console.log(`  PyTorch's float32 against ours:         ${describe(float32AgainstOurs)}`);
+  return { steps, starts, bf16, control, torch: { starts: torch, autocast, float32AgainstOurs } };
 }
 
 async function main(): Promise<void> {

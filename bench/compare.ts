@@ -25,6 +25,7 @@ import {
   type WeightTensor,
 } from 'native-autoencoder';
 import { Canvas, type Color } from '../dist/cjs/cli/canvas';
+import { PYTHON, torchAvailable, torchRun, torchWorkload as torchRequest, type TorchAnswer } from './torch';
 import { ADAM_EPSILON, W1, W2, W3, buildWorkload, fitOptions, makeData, median, type WorkloadSpec } from './workloads';
 
 // TensorFlow.js is loaded with require() and typed by the few calls used here: its own typings need
@@ -79,7 +80,6 @@ const TORCH_CORETYPE = option('--torch-coretype', 'auto');
 /** Seconds the whole run should take at most: a slow TF.js run that would overrun it is skipped (and says so). */
 const BUDGET_SECONDS = Number(option('--budget', QUICK ? '120' : '330'));
 const OUT_DIR = path.resolve(option('--out', 'bench-results'));
-const PYTHON = '/usr/bin/python3';
 const EPOCHS = 4; // one warm-up epoch, then the median of 3 timed epochs
 const LOAD_AT_START = os.loadavg();
 const THREADS = [1, 2];
@@ -331,49 +331,6 @@ async function tfjsTrain(tf: TF, backend: 'wasm' | 'cpu', w: Workload, init: Wei
 // ---------------------------------------------------------------------------------------------
 // PyTorch, through bench/torch_reference.py
 
-interface TorchAnswer {
-  torch: string;
-  openblasCoretype: string | null;
-  blasCore: string | null;
-  sgemm: Record<string, { best: number; median: number; all: number[] }>;
-  bf16mm: Record<string, { best: number; median: number; all: number[] }>;
-  workloads: Record<string, Record<string, { epochSeconds: number[]; epochCpuSeconds: number[]; epochLoss: number[]; lossBefore: number; lossAfter: number; steps: number }>>;
-}
-
-function torchRun(request: object, env: NodeJS.ProcessEnv): TorchAnswer {
-  const run = spawnSync(PYTHON, [path.join(__dirname, 'torch_reference.py')], {
-    input: JSON.stringify(request),
-    encoding: 'utf8',
-    env,
-    stdio: ['pipe', 'pipe', 'inherit'],
-    maxBuffer: 64 << 20,
-  });
-  if (run.error) throw run.error;
-  if (run.status !== 0) throw new Error(`torch_reference.py exited with status ${run.status}`);
-  return JSON.parse(run.stdout) as TorchAnswer;
-}
-
-function torchWorkload(w: Workload): object {
-  return {
-    name: w.name,
-    widths: w.widths,
-    activations: w.activations,
-    loss: w.loss,
-    optimizer: w.optimizer,
-    lr: w.learningRate,
-    epsilon: ADAM_EPSILON,
-    batch: w.batch,
-    rows: w.rows,
-    afterRows: afterRows(w.rows),
-    epochs: EPOCHS,
-  };
-}
-
-function torchAvailable(): string | null {
-  const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
-  return probe.status === 0 ? probe.stdout.trim() : null;
-}
-
 /** OpenBLAS kernels to force for PyTorch: Debian's OpenBLAS 0.3.21 falls back to generic 'Prescott' kernels on CPUs newer than it. */
 function forcedCoretype(stockCore: string | null): string | null {
   if (TORCH_CORETYPE === 'stock') return null;
@@ -422,6 +379,9 @@ function nativeBench(workloads: string[]): { header: string; rows: NativeRow[]; 
   }
   return { header, rows, seconds: now() - t0 };
 }
+
+/** A workload as PyTorch runs it in this benchmark: all its rows, EPOCHS epochs. */
+const torchWorkload = (w: Workload) => torchRequest(w, { rows: w.rows, afterRows: afterRows(w.rows), epochs: EPOCHS });
 
 /** Our bf16 product rate on 2048³ (oneDNN alone, and rounding from float32 as fits do), per thread count. */
 function nativeBf16Rates(): { threads: number; alone: number; rounding: number; kernels: string }[] {
