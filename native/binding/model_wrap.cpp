@@ -18,20 +18,7 @@ namespace {
 }
 
 constexpr long kMaxRows = 1L << 40;
-constexpr long kSmallBatch = 16;
-// A workspace for up to one inference chunk is kept between synchronous predictions while it costs
-// at most this much, or no more than the model's parameters: allocating and faulting in a fresh one
-// cost a fifth of a 1,024-row W1 prediction and a third of a W2 one.
-constexpr size_t kCachedWorkspaceBytes = size_t(8) << 20;
 constexpr size_t kOwnedResultBytes = size_t(64) << 10;
-
-std::vector<float> copy_rows(const FloatSpan& span) { return std::vector<float>(span.data, span.data + span.length); }
-
-// Whether an inference workspace for layers [first, last) and `capacity` rows is small enough to keep.
-bool worth_keeping(const Model& model, int first, int last, long capacity) {
-  const size_t bytes = Workspace::inference_floats(model.spec(), first, last, capacity) * sizeof(float);
-  return bytes <= std::max(kCachedWorkspaceBytes, model.params().size() * sizeof(float));
-}
 
 // Where a prediction's result goes: the caller's `out` when given (apart from x: a prediction
 // writes each chunk's result before it reads the next chunk's rows), else a new array. Large
@@ -41,6 +28,11 @@ struct ResultArray {
   Napi::Value array;
   float* data;
 };
+
+Napi::Float32Array new_result(Napi::Env env, size_t values) {
+  return values * sizeof(float) >= kOwnedResultBytes ? owned_float32(env, values, false)
+                                                     : Napi::Float32Array::New(env, values);
+}
 
 ResultArray result_array(Napi::Env env, const Napi::Value& out, const FloatSpan& x, long rows, long cols) {
   const size_t values = size_t(rows) * size_t(cols);
@@ -53,8 +45,7 @@ ResultArray result_array(Napi::Env env, const Napi::Value& out, const FloatSpan&
     if (!apart) throw_range("options.out must not share memory with x");
     return {out, given};
   }
-  Napi::Float32Array made = values * sizeof(float) >= kOwnedResultBytes ? owned_float32(env, values, false)
-                                                                         : Napi::Float32Array::New(env, values);
+  Napi::Float32Array made = new_result(env, values);
   return {made, made.Data()};
 }
 
@@ -102,9 +93,16 @@ ModelWrap::~ModelWrap() {
   if (external_bytes_ != 0) napi_adjust_external_memory(Env(), -external_bytes_, &adjusted);
 }
 
+void ModelWrap::end_read(std::unique_ptr<InferenceScratch> scratch) {
+  --readers_;
+  if (model_ && !idle_scratch_ && scratch->input.size() * sizeof(float) <= bytes_worth_keeping(*model_))
+    idle_scratch_ = std::move(scratch);
+}
+
 void ModelWrap::release_memory(Napi::Env env) {
   model_.reset();
   small_ws_ = CachedWorkspace{};
+  idle_scratch_.reset();
   if (external_bytes_ != 0) Napi::MemoryManagement::AdjustExternalMemory(env, -external_bytes_);
   external_bytes_ = 0;
 }
@@ -203,18 +201,7 @@ Napi::Value ModelWrap::predict(const Napi::CallbackInfo& info) {
     const Precision precision = precision_arg(info[5]);
     const long cols = model.spec().layers[last - 1].units;
     const ResultArray result = result_array(env, info[4], x, rows, cols);
-    Workspace* reuse = nullptr;
-    const long capacity = std::max(kSmallBatch, std::min(rows, kInferenceChunk));
-    const auto kept = [&] {
-      return small_ws_.first == first && small_ws_.last == last && small_ws_.ws->capacity() >= capacity;
-    };
-    if (precision == Precision::Float32 && !kept() && worth_keeping(model, first, last, capacity)) {
-      small_ws_.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, Precision::Float32,
-                                                 backend_->memory());
-      small_ws_.first = first;
-      small_ws_.last = last;
-    }
-    if (kept()) reuse = small_ws_.ws.get();
+    Workspace* reuse = reusable_workspace(small_ws_, *backend_, model, first, last, rows, precision);
     ae::predict(*backend_, model, first, last, x.data, rows, result.data, reuse, precision);
     return result.array;
   });
@@ -226,14 +213,20 @@ Napi::Value ModelWrap::predict_async(const Napi::CallbackInfo& info) {
   return guarded(env, [&]() -> Napi::Value {
     const auto [x, rows, first, last] = predict_args(info, model);
     const Precision precision = precision_arg(info[4]);
-    return start_inference(info, copy_rows(x), rows, first, last, std::nullopt, precision);
+    return start_inference(info, x, rows, first, last, std::nullopt, precision);
   });
 }
 
-Napi::Value ModelWrap::start_inference(const Napi::CallbackInfo& info, std::vector<float> input, long rows, int first,
+Napi::Value ModelWrap::start_inference(const Napi::CallbackInfo& info, const FloatSpan& x, long rows, int first,
                                        int last, std::optional<RowMetric> metric, Precision precision) {
-  auto* worker = new InferenceWorker(info.Env(), this, info.This().As<Napi::Object>(), model_, std::move(input), rows,
-                                     first, last, metric, precision);
+  // The worker reads its own copy of the rows, so the caller may change them at once, and writes the
+  // result where the promise will hand it over: no copy on the way back.
+  std::unique_ptr<InferenceScratch> scratch =
+      idle_scratch_ ? std::move(idle_scratch_) : std::make_unique<InferenceScratch>();
+  scratch->input.assign(x.data, x.data + x.length);
+  const size_t values = size_t(rows) * size_t(metric ? 1 : model_->spec().layers[last - 1].units);
+  auto* worker = new InferenceWorker(info.Env(), this, info.This().As<Napi::Object>(), model_, std::move(scratch), rows,
+                                     first, last, metric, precision, new_result(info.Env(), values));
   ++readers_;
   ++state_->inference_jobs;
   worker->Queue();
@@ -274,7 +267,7 @@ Napi::Value ModelWrap::reconstruction_error_impl(const Napi::CallbackInfo& info,
     RowMetric metric = parse_row_metric(info[2].As<Napi::String>().Utf8Value());
     // reconstructionError(x, rows, metric[, out[, precision]]), reconstructionErrorAsync(x, rows, metric[, precision])
     const Precision precision = precision_arg(info[async ? 3 : 4]);
-    if (async) return start_inference(info, copy_rows(x), rows, 0, model.layer_count(), metric, precision);
+    if (async) return start_inference(info, x, rows, 0, model.layer_count(), metric, precision);
     const ResultArray result = result_array(env, info[3], x, rows, 1);
     ae::reconstruction_error(*backend_, model, x.data, rows, metric, result.data, precision);
     return result.array;

@@ -9,6 +9,8 @@
 #include <vector>
 
 #include "binding/addon.h"
+#include "binding/convert.h"
+#include "binding/workers.h"
 #include "core/network.h"
 #include "core/trainer.h"
 
@@ -26,7 +28,7 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
 
   // Called on the main thread when background work ends.
   void end_fit();
-  void end_read() { --readers_; }
+  void end_read(std::unique_ptr<InferenceScratch> scratch);
 
  private:
   Napi::Value parameter_count(const Napi::CallbackInfo& info);
@@ -42,8 +44,8 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   Napi::Value reconstruction_error(const Napi::CallbackInfo& info);
   Napi::Value reconstruction_error_async(const Napi::CallbackInfo& info);
   Napi::Value reconstruction_error_impl(const Napi::CallbackInfo& info, bool async);
-  Napi::Value start_inference(const Napi::CallbackInfo& info, std::vector<float> input, long rows, int first,
-                              int last, std::optional<RowMetric> metric, Precision precision);
+  Napi::Value start_inference(const Napi::CallbackInfo& info, const FloatSpan& x, long rows, int first, int last,
+                              std::optional<RowMetric> metric, Precision precision);
   Napi::Value fit(const Napi::CallbackInfo& info);
   Napi::Value cancel(const Napi::CallbackInfo& info);
   Napi::Value dispose(const Napi::CallbackInfo& info);
@@ -58,11 +60,9 @@ class ModelWrap : public Napi::ObjectWrap<ModelWrap> {
   std::shared_ptr<Model> model_;
   std::shared_ptr<FitJob> job_;
   // Synchronous predictions reuse one workspace per layer range while it is small (the main thread's only).
-  struct CachedWorkspace {
-    int first = -1, last = -1;
-    std::unique_ptr<Workspace> ws;
-  };
   CachedWorkspace small_ws_;
+  // The scratch of the last asynchronous inference to end, for the next to start (main thread only).
+  std::unique_ptr<InferenceScratch> idle_scratch_;
   int readers_ = 0;
   int64_t external_bytes_ = 0;
 };

@@ -20,6 +20,29 @@ namespace ae::binding {
 class ModelWrap;
 struct FitEvent;
 
+// How much memory for inference a model keeps between calls: a workspace, or a copy of input rows.
+size_t bytes_worth_keeping(const Model& model);
+
+// A workspace kept between predictions of one layer range, while it is small enough to keep.
+struct CachedWorkspace {
+  int first = -1, last = -1;
+  std::unique_ptr<Workspace> ws;
+};
+
+// The workspace for a float32 prediction of `rows` rows through layers [first, last): the cached one
+// when it fits, else a new one put in the cache when worth keeping; null where the prediction
+// should make its own (a bf16 workspace also holds the weights rounded, which the size rule does
+// not count).
+Workspace* reusable_workspace(CachedWorkspace& cache, Backend& be, const Model& model, int first, int last, long rows,
+                              Precision precision);
+
+// What one asynchronous inference works in: its copy of the input rows and, for a prediction on the
+// host, a workspace. Lent by the model to one worker at a time, so that calls in turn reuse the memory.
+struct InferenceScratch {
+  std::vector<float> input;
+  CachedWorkspace workspace;
+};
+
 class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
  public:
   // train and val: rows held for the fit (see owned_rows.h); val may be null.
@@ -71,13 +94,15 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   bool finished_ = false;
 };
 
-// predictAsync and reconstructionErrorAsync on a copy of the input: the forward pass of layers
-// [first, last), or one reconstruction error per row when a metric is given.
+// predictAsync and reconstructionErrorAsync on a copy of the input (in `scratch`): the forward pass
+// of layers [first, last), or one reconstruction error per row when a metric is given, written into
+// `result`, an array made on the main thread that no script can reach before the promise resolves
+// with it. The scratch goes back to the model when the worker ends.
 class InferenceWorker : public Napi::AsyncWorker {
  public:
   InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object self, std::shared_ptr<Model> model,
-                  std::vector<float> input, long rows, int first, int last, std::optional<RowMetric> metric,
-                  Precision precision);
+                  std::unique_ptr<InferenceScratch> scratch, long rows, int first, int last,
+                  std::optional<RowMetric> metric, Precision precision, Napi::Float32Array result);
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
@@ -86,16 +111,20 @@ class InferenceWorker : public Napi::AsyncWorker {
   void OnError(const Napi::Error& error) override;
 
  private:
+  void finish();
+
   AddonState* state_;
   ModelWrap* wrap_;
   Napi::ObjectReference self_;
   Napi::Promise::Deferred deferred_;
   std::shared_ptr<Model> model_;
-  std::vector<float> input_, output_;
+  std::unique_ptr<InferenceScratch> scratch_;
   long rows_;
   int first_, last_;
   std::optional<RowMetric> metric_;
   Precision precision_;
+  Napi::Reference<Napi::Float32Array> result_;
+  float* output_;
   ErrorInfo error_;
 };
 
