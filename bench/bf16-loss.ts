@@ -60,11 +60,12 @@ function t975(df: number): number {
   return z + (z ** 3 + z) / (4 * df) + (5 * z ** 5 + 16 * z ** 3 + 3 * z) / (96 * df ** 2);
 }
 
+/** Gaps over STARTS (at least 4) starts: their mean with its 95% interval, and their spread. */
 function summary(gaps: number[]) {
   const n = gaps.length;
   const mean = gaps.reduce((a, b) => a + b, 0) / n;
-  const sd = n > 1 ? Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / (n - 1)) : NaN;
-  const half = n > 1 ? (t975(n - 1) * sd) / Math.sqrt(n) : NaN;
+  const sd = Math.sqrt(gaps.reduce((a, g) => a + (g - mean) ** 2, 0) / (n - 1));
+  const half = (t975(n - 1) * sd) / Math.sqrt(n);
   return {
     mean,
     sd,
@@ -95,8 +96,9 @@ async function stepStudy(w: WorkloadSpec, x: Float32Array, epochs: number, steps
   for (const e of counts) {
     const float32 = await lossAfter(ae, init, x, w, e, 'float32');
     const bf16 = await lossAfter(ae, init, x, w, e, 'bf16');
-    points.push({ steps: e * stepsPerEpoch, float32, bf16, gapPercent: gapPercent(bf16, float32) });
-    console.log(`  ${String(e * stepsPerEpoch).padStart(4)} steps: float32 ${float32.toFixed(6)}, bf16 ${bf16.toFixed(6)}, ${gapPercent(bf16, float32).toFixed(2)}%`);
+    const point = { steps: e * stepsPerEpoch, float32, bf16, gapPercent: gapPercent(bf16, float32) };
+    points.push(point);
+    console.log(`  ${String(point.steps).padStart(4)} steps: float32 ${float32.toFixed(6)}, bf16 ${bf16.toFixed(6)}, ${point.gapPercent.toFixed(2)}%`);
   }
   ae.dispose();
   return points;
@@ -152,8 +154,9 @@ async function startStudy(w: WorkloadSpec, x: Float32Array, epochs: number, step
     const bf16 = await lossAfter(ae, init, x, w, epochs, 'bf16');
     const roundedStart = await lossAfter(ae, rounded, x, w, epochs, 'float32');
     ae.dispose();
-    starts.push({ start, float32, bf16, float32FromRounded: roundedStart, gapPercent: gapPercent(bf16, float32), controlGapPercent: gapPercent(roundedStart, float32) });
-    console.log(`  start ${String(start).padStart(3)}: float32 ${float32.toFixed(6)}, bf16 ${gapPercent(bf16, float32).toFixed(2).padStart(6)}%, control ${gapPercent(roundedStart, float32).toFixed(2).padStart(6)}%`);
+    const result = { start, float32, bf16, float32FromRounded: roundedStart, gapPercent: gapPercent(bf16, float32), controlGapPercent: gapPercent(roundedStart, float32) };
+    starts.push(result);
+    console.log(`  start ${String(start).padStart(3)}: float32 ${float32.toFixed(6)}, bf16 ${result.gapPercent.toFixed(2).padStart(6)}%, control ${result.controlGapPercent.toFixed(2).padStart(6)}%`);
   }
   const bf16 = summary(starts.map((s) => s.gapPercent));
   const control = summary(starts.map((s) => s.controlGapPercent));
