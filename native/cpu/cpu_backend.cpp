@@ -61,6 +61,11 @@ constexpr double kOneDnnFitProductsBelow = double(1L << 29);
 // 256, one thread (ae_bench --products 512 --workloads W2): W2's forward products 155-161 GFLOP/s
 // against OpenBLAS's 120-147.
 constexpr long kOneDnnChunkRows = 256;
+// Products of at least this many multiply-adds per thread of the pool run in bands of one-thread
+// oneDNN products too, whatever their shape. W3's eleven step products on two threads, operands of
+// their own per layer (ae_bench's shapes, best of five, alternating runs): 250-264 GFLOP/s against
+// 226-243 in OpenBLAS bands; all but the smallest weight gradient (256 × 2048 × 512) were faster.
+constexpr double kOneDnnBandsFrom = double(1L << 29);
 
 struct FlushScope final : ComputeScope {
   DenormalFlush flush;
@@ -142,10 +147,10 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   } else if (fit_products_on_onednn_ && work >= kSerialGemmBelow && work < kOneDnnFitProductsBelow && alpha == 1.0f &&
              beta == 0.0f &&
              try_f32_matmul(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc)) {
-  } else if (!fit_products_on_onednn_ && !trans_a && alpha == 1.0f && beta == 0.0f &&
-             work / threads_ < kOneDnnFitProductsBelow &&
-             (pool_ ? work >= kOpenBlasLarge && m >= n : work >= kSerialGemmBelow) && onednn_takes_fit_products()) {
-    gemm_rows_in_chunks(trans_b, m, n, k, a, lda, b, ldb, c, ldc);
+  } else if (!fit_products_on_onednn_ && alpha == 1.0f && beta == 0.0f && onednn_takes_fit_products() &&
+             (pool_ ? work / threads_ >= kOneDnnBandsFrom || (!trans_a && work >= kOpenBlasLarge && m >= n)
+                    : !trans_a && work >= kSerialGemmBelow && work < kOneDnnFitProductsBelow)) {
+    gemm_in_onednn_bands(trans_a, trans_b, m, n, k, a, lda, b, ldb, c, ldc);
   } else if (gemm_choice_ == GemmChoice::OpenBlasOnly ||
              (gemm_choice_ == GemmChoice::OpenBlasBySize &&
               (work < kSerialGemmBelow || work >= kOpenBlasLarge || threads_ == 1))) {
@@ -155,28 +160,31 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   }
 }
 
-void CpuBackend::gemm_rows_in_chunks(bool trans_b, long m, long n, long k, const float* a, long lda, const float* b,
-                                     long ldb, float* c, long ldc) {
-  const auto rows_in_chunks = [&](const float* a_rows, long rows, float* c_rows) {
+void CpuBackend::gemm_in_onednn_bands(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda,
+                                      const float* b, long ldb, float* c, long ldc) {
+  const auto band = [&](const Operand<float>& as, const Operand<float>& bs, long rows, long cols, float* cs) {
+    if (trans_a) {
+      if (!try_f32_matmul(true, trans_b, rows, cols, k, as.data, as.ld, bs.data, bs.ld, cs, ldc))
+        cpu::gemm(*kernels_, nullptr, true, trans_b, rows, cols, k, 1.0f, as.data, as.ld, bs.data, bs.ld, 0.0f, cs, ldc);
+      return;
+    }
     long done = 0;
     bool onednn = true;
     for (long chunk = kOneDnnChunkRows; onednn && chunk >= long(kChunkUnit); chunk /= 2) {
-      if (double(chunk) * double(n) * double(k) < kSerialGemmBelow) break;
+      if (double(chunk) * double(cols) * double(k) < kSerialGemmBelow) break;
       while (onednn && rows - done >= chunk) {
-        onednn = try_f32_matmul(false, trans_b, chunk, n, k, a_rows + done * lda, lda, b, ldb, c_rows + done * ldc, ldc);
+        onednn = try_f32_matmul(false, trans_b, chunk, cols, k, as.data + done * as.ld, as.ld, bs.data, bs.ld,
+                                cs + done * ldc, ldc);
         if (onednn) done += chunk;
       }
     }
     if (done < rows)
-      cpu::gemm(*kernels_, nullptr, false, trans_b, rows - done, n, k, 1.0f, a_rows + done * lda, lda, b, ldb, 0.0f,
-                c_rows + done * ldc, ldc);
+      cpu::gemm(*kernels_, nullptr, false, trans_b, rows - done, cols, k, 1.0f, as.data + done * as.ld, as.ld, bs.data,
+                bs.ld, 0.0f, cs + done * ldc, ldc);
   };
-  if (!pool_) return rows_in_chunks(a, m, c);
-  const Operand<float> A{a, lda, false}, B{b, ldb, trans_b};
-  in_bands(*pool_, A, B, m, n, c, ldc, true, long(kChunkUnit),
-           [&](const Operand<float>& as, const Operand<float>&, long rows, long, float* cs) {
-             rows_in_chunks(as.data, rows, cs);
-           });
+  const Operand<float> A{a, lda, trans_a}, B{b, ldb, trans_b};
+  if (!pool_) return band(A, B, m, n, c);
+  in_bands(*pool_, A, B, m, n, c, ldc, m >= n, long(kChunkUnit), band);
 }
 
 void CpuBackend::round_bf16(const float* src, long rows, long cols, long ld, uint16_t* dst) {

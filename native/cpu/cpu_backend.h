@@ -50,10 +50,14 @@ class CpuBackend final : public Backend {
   };
   explicit CpuBackend(TwinOf twin);
 
-  // C = A·op(B) with A not transposed, alpha 1 and beta 0: each thread's band of rows in chunks of
-  // fixed row counts on oneDNN, the rest on OpenBLAS (see kOneDnnChunkRows).
-  void gemm_rows_in_chunks(bool trans_b, long m, long n, long k, const float* a, long lda, const float* b, long ldb,
-                           float* c, long ldc);
+  // C = op(A)·op(B) with alpha 1 and beta 0, one band of C per thread of the pool (or all of C
+  // without one), each band a one-thread oneDNN product: with A not transposed, in chunks of fixed
+  // row counts, the rows left over on OpenBLAS (see kOneDnnChunkRows); with A transposed (a weight
+  // gradient, whose shape repeats every step), whole.
+  void gemm_inner(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
+                      const float* b, long ldb, float beta, float* c, long ldc);
+  void gemm_in_onednn_bands(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda,
+                            const float* b, long ldb, float* c, long ldc);
   // Splits [0, n) into equal chunks, one per thread, when n is large enough to pay for the hand-off.
   template <typename Fn>
   void split(size_t n, size_t grain, Fn&& fn);
