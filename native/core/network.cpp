@@ -51,6 +51,12 @@ Model::Model(NetworkSpec spec, uint64_t seed, MemoryResource* memory) : spec_(st
   }
 }
 
+Model::Model(SharingParametersOf shared)
+    : spec_(shared.original.spec_),
+      table_(shared.original.table_),
+      params_(Buffer::borrowed(shared.original.params_)),
+      rng_(0) {}
+
 size_t Model::parameter_count() const {
   size_t n = 0;
   for (const auto& e : table_.entries()) n += e.count();

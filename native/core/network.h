@@ -42,6 +42,12 @@ class Model {
  public:
   // The parameters live in `memory` (host memory when null): the memory of the backend that runs the model.
   Model(NetworkSpec spec, uint64_t seed, MemoryResource* memory = nullptr);
+  // A replica that reads and writes the original's parameters in place, with a generator of its own:
+  // for the ranks of a split fit, which update disjoint slices of one copy. The original outlives it.
+  struct SharingParametersOf {
+    Model& original;
+  };
+  explicit Model(SharingParametersOf shared);
 
   const NetworkSpec& spec() const { return spec_; }
   int layer_count() const { return int(spec_.layers.size()); }

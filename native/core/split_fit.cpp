@@ -1,7 +1,7 @@
 // Rank 0 trains the caller's model on the calling thread, with the caller's observer; the other
 // ranks train replicas on threads of their own and stay equal to it step by step: every rank takes
-// the same averaged step, all of it where the network is small, else its own slice of it, and copies
-// the others' slices (ThreadCollective).
+// the same averaged step: all of it, each on a copy of its own, where the network is small; else its
+// own slice of it, all ranks updating one copy of the parameters in place (ThreadCollective).
 #include "core/split_fit.h"
 
 #include <algorithm>
@@ -67,8 +67,15 @@ FitResult fit_split(Backend& be, Model& model, const DataView& train, const Data
   for (int r = 0; r < ranks; ++r) {
     collectives.push_back(std::make_unique<ThreadCollective>(team, r));
     backends.push_back(be.single_thread_twin());
-    if (r > 0) replicas.push_back(std::make_unique<Model>(model.spec(), 0));
   }
+  // Where each rank updates a slice of its own, the replicas share the model's parameters: no rank
+  // copies the others' slices after each step. Where every rank updates all of them, each needs a copy.
+  const size_t nparams = model.params().size();
+  const bool share = collectives[0]->update_slice(nparams).size() < nparams;
+  if (share) team.share_parameters(model.params().data());
+  for (int r = 1; r < ranks; ++r)
+    replicas.push_back(share ? std::make_unique<Model>(Model::SharingParametersOf{model})
+                             : std::make_unique<Model>(model.spec(), 0));
   FitObserver silent;  // the base observer ignores every event
   std::vector<FitResult> results(static_cast<size_t>(ranks));
   std::vector<std::exception_ptr> errors(static_cast<size_t>(ranks));

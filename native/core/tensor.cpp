@@ -43,6 +43,15 @@ Buffer::Buffer(size_t count, MemoryResource* memory) : Buffer(count, memory, tru
 
 Buffer Buffer::uninitialized(size_t count) { return Buffer(count, nullptr, false); }
 
+Buffer Buffer::borrowed(Buffer& owner) {
+  Buffer view;
+  view.data_ = owner.data_;
+  view.size_ = owner.size_;
+  view.memory_ = owner.memory_;
+  view.owned_ = false;
+  return view;
+}
+
 Buffer::Buffer(size_t count, MemoryResource* memory, bool zeroed) : size_(count), memory_(memory) {
   if (count == 0) return;
   if (count > std::numeric_limits<size_t>::max() / sizeof(float) - kAlignBytes) {
@@ -78,6 +87,10 @@ Buffer::~Buffer() { release(); }
 
 void Buffer::release() noexcept {
   if (!data_) return;
+  if (!owned_) {
+    data_ = nullptr;
+    return;
+  }
   if (memory_) {
     memory_->release(data_);
   } else {
@@ -86,7 +99,8 @@ void Buffer::release() noexcept {
   data_ = nullptr;
 }
 
-Buffer::Buffer(Buffer&& other) noexcept : data_(other.data_), size_(other.size_), memory_(other.memory_) {
+Buffer::Buffer(Buffer&& other) noexcept
+    : data_(other.data_), size_(other.size_), memory_(other.memory_), owned_(other.owned_) {
   other.data_ = nullptr;
   other.size_ = 0;
 }
@@ -97,6 +111,7 @@ Buffer& Buffer::operator=(Buffer&& other) noexcept {
     data_ = other.data_;
     size_ = other.size_;
     memory_ = other.memory_;
+    owned_ = other.owned_;
     other.data_ = nullptr;
     other.size_ = 0;
   }

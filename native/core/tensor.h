@@ -20,6 +20,8 @@ class Buffer {
   explicit Buffer(size_t count, MemoryResource* memory = nullptr);
   // Host memory left as the allocator gave it, for results that are written whole before anyone reads them.
   static Buffer uninitialized(size_t count);
+  // A view of owner's floats, which must outlive it; it never frees them.
+  static Buffer borrowed(Buffer& owner);
   ~Buffer();
   Buffer(const Buffer&) = delete;
   Buffer& operator=(const Buffer&) = delete;
@@ -42,6 +44,7 @@ class Buffer {
   float* data_ = nullptr;
   size_t size_ = 0;
   MemoryResource* memory_ = nullptr;
+  bool owned_ = true;
 };
 
 // A non-owning row-major matrix view: rows × cols floats, rows `stride` apart.

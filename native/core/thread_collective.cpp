@@ -53,7 +53,7 @@ void ThreadTeam::arrive_and_wait() {
 void ThreadCollective::broadcast(void* data, size_t bytes) {
   team_.buffers()[size_t(rank_)] = data;
   team_.arrive_and_wait();
-  if (rank_ != 0) std::memcpy(data, team_.buffers()[0], bytes);
+  if (rank_ != 0 && data != team_.buffers()[0]) std::memcpy(data, team_.buffers()[0], bytes);
   team_.arrive_and_wait();
 }
 
@@ -152,6 +152,8 @@ bool ThreadCollective::share_gradients(float* data, size_t n, float weight, size
 
 void ThreadCollective::gather_slices(float* data, size_t n) {
   if (n < kSplitUpdatesFrom) return;
+  // Every rank wrote its slice in place; the next writes wait for the next step's gradients.
+  if (data == team_.shared_parameters()) return team_.arrive_and_wait();
   std::vector<void*>& buffers = team_.buffers();
   buffers[size_t(rank_)] = data;
   team_.arrive_and_wait();

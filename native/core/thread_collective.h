@@ -25,6 +25,10 @@ class ThreadTeam {
   // Each rank's extras of share_gradients, kMaxSharedExtras to a rank.
   static constexpr size_t kMaxSharedExtras = 8;
   std::vector<float>& shared_extras() { return shared_extras_; }
+  // The parameters every rank's model reads and writes in place, where the ranks share one copy
+  // (set before the fit starts): gathering their slices is then only a wait.
+  void share_parameters(const float* parameters) { shared_parameters_ = parameters; }
+  const float* shared_parameters() const { return shared_parameters_; }
 
  private:
   const int size_;
@@ -35,6 +39,7 @@ class ThreadTeam {
   std::vector<float> weights_;
   std::vector<const float*> gradients_;  // each rank's gradient while the update sums them
   std::vector<float> shared_extras_;
+  const float* shared_parameters_ = nullptr;
 };
 
 class ThreadCollective final : public Collective {

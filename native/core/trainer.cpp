@@ -470,7 +470,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     }
   }
   if (c.restore_best && result.best_epoch >= 0 && result.best_epoch != int(result.epochs.size()) - 1) {
-    model.params().copy_from(best);
+    // Each rank its own slice, as its updates write them: the ranks of a split fit may share one copy.
+    std::copy(best.data() + own.begin, best.data() + own.end, model.params().data() + own.begin);
+    if (comm) comm->gather_slices(model.params().data(), nparams);
     result.restored_best = true;
   }
   return result;

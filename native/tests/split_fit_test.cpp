@@ -316,6 +316,28 @@ TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
   }
 }
 
+// The ranks of a split fit with sliced updates share one copy of the parameters; restoring the best
+// epoch, each restores its own slice of it: all of the model returns to the weights after epoch 0.
+TEST(SplitFit, RestoresEverySliceOfTheBestEpoch) {
+  const std::vector<float> x = medium_data();
+  const DataView view{x.data(), kMediumRows, kMediumWidth};
+  FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 3, 5);
+  c.checkpoint_every = 1;
+  c.patience = 2;
+  c.min_delta = 1e9f;  // no later epoch improves on the first by this much
+  c.restore_best = true;
+  Model model(medium(), 3);
+  cpu::CpuBackend be(2);
+  ASSERT_EQ(split_ranks(be, model, c, view), 2);
+  Snapshot first_epoch(1);
+  const FitResult result = fit(be, model, view, nullptr, c, first_epoch);
+  EXPECT_EQ(result.best_epoch, 0);
+  EXPECT_EQ(result.epochs.size(), 3u);
+  ASSERT_TRUE(result.restored_best);
+  ASSERT_EQ(first_epoch.weights.size(), model.params().size());
+  EXPECT_EQ(std::memcmp(model.params().data(), first_epoch.weights.data(), model.params().size() * sizeof(float)), 0);
+}
+
 // In bf16 each thread rounds the slices it gathers for its products: the split fit stays within
 // bfloat16's rounding of the fit on one thread (without that rounding, the second thread's products
 // would use the first slice's initial weights throughout).
