@@ -501,6 +501,14 @@ double l1_penalty(const float* h, float* dh, float coeff, size_t n) {
 
 // ---- optimizers --------------------------------------------------------------------------------
 
+constexpr size_t kLineFloats = 16;
+// A fit's update streams its arrays from memory, where the hardware prefetchers fall behind its four
+// to six streams: each stream's line this far ahead is asked for in advance. W3's Adam step (17.8 M
+// parameters, two threads) took 11.6-11.8 ms against 12.3-12.8 without (256 floats ahead: 11.6
+// against 13.0-13.6 in another run); W3 and W2 fitted 1.2% and 1.4% faster (medians of alternating
+// runs). An update whose arrays are in the caches is 6% slower (1.1 M parameters, one thread).
+constexpr size_t kUpdatePrefetch = 512;
+
 // Updates the weights and fills the optional copies of `buffers`; returns Σ grad², summed as
 // sum_squares sums it, or NaN where an updated weight's square is not finite (0 · w² joins the sum;
 // lanes past the end join as 0, whatever an update of nothing gave there).
@@ -522,6 +530,17 @@ double update(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
   const F decay = V::set1(1.0f - step.learning_rate * c.weight_decay);
   const bool has_momentum = c.momentum != 0.0f;
   return blocked_sum<V>(n, [&](size_t i, long rem, F squares) {
+    if (i % kLineFloats == 0 && i + kUpdatePrefetch < n) {
+      const size_t ahead = i + kUpdatePrefetch;
+      __builtin_prefetch(w + ahead, 1);
+      if (s1) __builtin_prefetch(s1 + ahead, 1);
+      if (s2) __builtin_prefetch(s2 + ahead, 1);
+      if (buffers.parts > 0) {
+        for (int r = 0; r < buffers.parts; ++r) __builtin_prefetch(buffers.grad_parts[r] + buffers.parts_at + ahead);
+      } else {
+        __builtin_prefetch(grad + ahead);
+      }
+    }
     F wi = V::load(w + i, rem);
     if (previous) V::store(previous + i, wi, rem);
     F raw;
