@@ -54,8 +54,6 @@ class CpuBackend final : public Backend {
   // without one), each band a one-thread oneDNN product: with A not transposed, in chunks of fixed
   // row counts, the rows left over on OpenBLAS (see kOneDnnChunkRows); with A transposed (a weight
   // gradient, whose shape repeats every step), whole.
-  void gemm_inner(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
-                      const float* b, long ldb, float beta, float* c, long ldc);
   void gemm_in_onednn_bands(bool trans_a, bool trans_b, long m, long n, long k, const float* a, long lda,
                             const float* b, long ldb, float* c, long ldc);
   // Splits [0, n) into equal chunks, one per thread, when n is large enough to pay for the hand-off.
