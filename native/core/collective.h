@@ -40,15 +40,23 @@ class Collective {
   };
   // In place of reduce_gradients, where the ranks share one address space: publishes data[0, n)
   // with its weight for the update to sum (each rank over its own slice), and writes the plain sum
-  // over the ranks of data[n, n + extras) into totals. Every rank's data[0, n) must then stay as it
-  // is, and no rank may go on to another step, until gather_slices (whose first wait holds every
-  // rank until all are done with the update) and the waits after it; every rank takes the same
-  // path, so ranks that all stop (a stop asked, a non-finite loss) read nothing more. Returns false,
-  // having done nothing, where the ranks do not share memory.
+  // over the ranks of data[n, n + extras) into totals. Every rank takes the same path, so ranks that
+  // all stop (a stop asked, a non-finite loss) read nothing more. Returns false, having done nothing,
+  // where the ranks do not share memory.
+  // Every rank's data[0, n) must then stay as it is while the others update from it:
+  // - where the ranks split the update, until gather_slices, whose first wait holds every rank until
+  //   all are done with the update;
+  // - where each takes all of it, until the next share_gradients returns (its wait holds every rank
+  //   until all are done with this update), so consecutive calls pass the two buffers of
+  //   gradient_buffer in turn.
   virtual bool share_gradients(float* /*data*/, size_t /*n*/, float /*weight*/, size_t /*extras*/, float* /*totals*/,
                                GradientParts* /*parts*/) {
     return false;
   }
+  // Where the ranks share memory, buffer `which` (0 or 1) of n floats for this rank's gradients, kept
+  // by the collective so that it outlives the rank's fit: another rank may still be reading it when
+  // this rank leaves on an error. Null where the ranks do not share memory.
+  virtual float* gradient_buffer(size_t /*n*/, int /*which*/) { return nullptr; }
   // After each rank wrote its update slice of data[0, n): every rank's data becomes whole.
   virtual void gather_slices(float* /*data*/, size_t /*n*/) {}
   // The sum over the ranks of a value each computed over its own update slice of n parameters.

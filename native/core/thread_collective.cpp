@@ -1,7 +1,8 @@
-// A barrier that spins for a few microseconds (a split batch waits for its partners twice per step,
-// far too often to sleep and be woken), then yields, then sleeps. It yields early: when other fits'
-// threads share the cores, a partner that lost its core gets it back sooner (two concurrent W1 fits
-// trained 0.83 M samples/s in total after 2,048 spins first, 1.26-1.58 M after 128).
+// A barrier that spins for a few microseconds (a split batch waits for its partners once or twice
+// a step, far too often to sleep and be woken), then yields, then sleeps. It yields early: when
+// other fits' threads share the cores, a partner that lost its core gets it back sooner (two
+// concurrent W1 fits trained 0.83 M samples/s in total after 2,048 spins first, 1.26-1.58 M after
+// 128).
 // Futex sleeps after the spins did no better there and cost a third of a lone fit's speed.
 #include "core/thread_collective.h"
 
@@ -19,16 +20,24 @@ namespace {
 constexpr int kSpins = 1 << 7;
 constexpr int kYields = 1 << 12;
 // Below this many parameters an update takes microseconds: every rank takes all of it rather than
-// wait for the others twice more in each step.
+// wait for the others once more in each step (to gather the slices).
 constexpr size_t kSplitUpdatesFrom = size_t(1) << 16;
 }  // namespace
 
 ThreadTeam::ThreadTeam(int size)
-    : size_(size),
-      buffers_(size_t(size), nullptr),
-      weights_(size_t(size), 0.0f),
-      gradients_(size_t(size), nullptr),
-      shared_extras_(size_t(size) * kMaxSharedExtras, 0.0f) {}
+    : size_(size), buffers_(size_t(size), nullptr), weights_(size_t(size), 0.0f), gradient_buffers_(size_t(size) * 2) {
+  for (SharedGradients& set : shared_) {
+    set.data.assign(size_t(size), nullptr);
+    set.weights.assign(size_t(size), 0.0f);
+    set.extras.assign(size_t(size) * kMaxSharedExtras, 0.0f);
+  }
+}
+
+float* ThreadTeam::gradient_buffer(int rank, int which, size_t n) {
+  AlignedVector<float>& buffer = gradient_buffers_[size_t(rank) * 2 + size_t(which)];
+  if (buffer.size() < n) buffer = AlignedVector<float>(n);
+  return buffer.data();
+}
 
 void ThreadTeam::arrive_and_wait() {
   const unsigned generation = generation_.load(std::memory_order_acquire);
@@ -131,22 +140,24 @@ void ThreadCollective::reduce_gradients(float* data, size_t n, float weight, siz
   std::copy(totals_.begin(), totals_.end(), data + n);
 }
 
-// One wait where reduce_gradients has two: the update reads the others' gradients, and the first
-// wait of gather_slices keeps them until every rank is done. The extras are copied into the team
-// before the wait, so that a rank leaving the fit on them (a stop, a non-finite loss) frees nothing
-// that another still reads.
+// One wait where reduce_gradients has two: the update reads the others' gradients, which stay until
+// gather_slices's first wait, or, where every rank takes the whole update, until the next step's
+// share_gradients (the next step publishes the other set, and its gradients in the other buffer).
+// The extras are copied into the team before the wait, so that a rank leaving the fit on them (a
+// stop, a non-finite loss) frees nothing that another still reads.
 bool ThreadCollective::share_gradients(float* data, size_t n, float weight, size_t extras, float* totals,
                                        GradientParts* parts) {
-  if (n < kSplitUpdatesFrom || extras > ThreadTeam::kMaxSharedExtras) return false;
+  if (extras > ThreadTeam::kMaxSharedExtras) return false;
   const size_t rank = size_t(rank_);
-  team_.gradients()[rank] = data;
-  team_.weights()[rank] = weight;
-  std::copy_n(data + n, extras, team_.shared_extras().begin() + std::ptrdiff_t(rank * ThreadTeam::kMaxSharedExtras));
+  ThreadTeam::SharedGradients& set = team_.shared_gradients(shares_++);
+  set.data[rank] = data;
+  set.weights[rank] = weight;
+  std::copy_n(data + n, extras, set.extras.begin() + std::ptrdiff_t(rank * ThreadTeam::kMaxSharedExtras));
   team_.arrive_and_wait();
   std::fill_n(totals, extras, 0.0f);
   for (size_t r = 0; r < size_t(team_.size()); ++r)
-    for (size_t e = 0; e < extras; ++e) totals[e] += team_.shared_extras()[r * ThreadTeam::kMaxSharedExtras + e];
-  *parts = {team_.gradients().data(), team_.weights().data(), team_.size()};
+    for (size_t e = 0; e < extras; ++e) totals[e] += set.extras[r * ThreadTeam::kMaxSharedExtras + e];
+  *parts = {set.data.data(), set.weights.data(), team_.size()};
   return true;
 }
 

@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <vector>
 
+#include "core/aligned_vector.h"
 #include "core/collective.h"
 
 namespace ae {
@@ -21,10 +22,18 @@ class ThreadTeam {
   void abandon() noexcept { abandoned_.store(true, std::memory_order_release); }
   std::vector<void*>& buffers() { return buffers_; }
   std::vector<float>& weights() { return weights_; }
-  std::vector<const float*>& gradients() { return gradients_; }
-  // Each rank's extras of share_gradients, kMaxSharedExtras to a rank.
+  // What share_gradients publishes: each rank's gradient, weight and extras (kMaxSharedExtras to a
+  // rank). Successive calls use the two sets in turn, so that a rank may publish the next step's
+  // while another still reads this step's.
   static constexpr size_t kMaxSharedExtras = 8;
-  std::vector<float>& shared_extras() { return shared_extras_; }
+  struct SharedGradients {
+    std::vector<const float*> data;
+    std::vector<float> weights;
+    std::vector<float> extras;
+  };
+  SharedGradients& shared_gradients(unsigned call) { return shared_[call % 2]; }
+  // Buffer `which` (0 or 1) of `rank`'s gradients, at least n floats; each rank asks for its own.
+  float* gradient_buffer(int rank, int which, size_t n);
   // The parameters every rank's model reads and writes in place, where the ranks share one copy
   // (set before the fit starts): gathering their slices is then only a wait.
   void share_parameters(const float* parameters) { shared_parameters_ = parameters; }
@@ -37,8 +46,8 @@ class ThreadTeam {
   std::atomic<bool> abandoned_{false};
   std::vector<void*> buffers_;
   std::vector<float> weights_;
-  std::vector<const float*> gradients_;  // each rank's gradient while the update sums them
-  std::vector<float> shared_extras_;
+  SharedGradients shared_[2];
+  std::vector<AlignedVector<float>> gradient_buffers_;  // two per rank
   const float* shared_parameters_ = nullptr;
 };
 
@@ -56,6 +65,7 @@ class ThreadCollective final : public Collective {
   bool share_gradients(float* data, size_t n, float weight, size_t extras, float* totals,
                        GradientParts* parts) override;
   void gather_slices(float* data, size_t n) override;
+  float* gradient_buffer(size_t n, int which) override { return team_.gradient_buffer(rank_, which, n); }
   double sum_over_slices(double mine, size_t n) override;
 
  private:
@@ -66,6 +76,7 @@ class ThreadCollective final : public Collective {
   ThreadTeam& team_;
   const int rank_;
   std::vector<float> totals_;  // the extras' sums, written back once every rank has read them
+  unsigned shares_ = 0;        // share_gradients calls so far
 };
 
 }  // namespace ae

@@ -217,7 +217,18 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   // Everything the loop touches is allocated here, once.
   MemoryResource* memory = be.memory();
   Workspace ws(model.spec(), 0, layers, rank_batch, true, c.precision, memory);
-  Buffer grads(nparams + (comm ? kReducedExtras : 0), memory);
+  // Ranks that share memory keep their gradients in the collective (see Collective::gradient_buffer);
+  // where each takes the whole update, in two buffers used in turn.
+  const size_t gradient_floats = nparams + (comm ? kReducedExtras : 0);
+  Buffer own_gradients;
+  float* gradient_buffers[2] = {comm && !memory ? comm->gradient_buffer(gradient_floats, 0) : nullptr, nullptr};
+  if (gradient_buffers[0]) {
+    gradient_buffers[1] = own.size() == nparams ? comm->gradient_buffer(gradient_floats, 1) : gradient_buffers[0];
+  } else {
+    own_gradients = Buffer(gradient_floats, memory);
+    gradient_buffers[0] = gradient_buffers[1] = own_gradients.data();
+  }
+  uint64_t batches_begun = 0;
   TrainingState state;
   init_optimizer_slots(state, c.optimizer, nparams, memory);
   if (c.resume) {
@@ -273,6 +284,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         result.reason = StopReason::Cancelled;
         return result;
       }
+      float* const grads = gradient_buffers[batches_begun++ % 2];
       const long first = b * batch;
       const long rows = std::min(batch, train.rows - first);
       const Share mine = share_of(first, rows, rank, ranks);
@@ -298,11 +310,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         const double kl_weight = variational ? beta / terms_per_row : 0.0;
         kl_row = variational ? ws.kl_sum / double(mine.rows) : 0.0;
         loss = reconstruction + kl_weight * kl_row;
-        penalty = backward(be, model, ws, 0, layers, batch_rows, mine.rows, grads.data(), c.l2, c.latent_l1,
+        penalty = backward(be, model, ws, 0, layers, batch_rows, mine.rows, grads, c.l2, c.latent_l1,
                            float(kl_weight / double(mine.rows)));
         penalty += weight_penalty(model, be, c.l2);
       } else {
-        std::fill_n(grads.data(), nparams, 0.0f);
+        std::fill_n(grads, nparams, 0.0f);
       }
       // The gradient's norm is needed before the update to clip by it, or to skip a non-finite
       // gradient and go on; otherwise the update's own pass sums the squares. A step found bad
@@ -319,7 +331,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         // sum over the ranks is the mean over the whole batch, as one process computes it.
         // Ranks that split the update sum only the slice they update.
         const float share = float(double(mine.rows) / double(rows));
-        float* extra = grads.data() + nparams;
+        float* extra = grads + nparams;
         extra[kLoss] = float(loss * share);
         extra[kKl] = float(kl_row * share);
         extra[kPenalty] = float(penalty * share);
@@ -327,9 +339,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         float totals[kReducedExtras];
         const auto reducing = Clock::now();
         update_sums_parts =
-            !check_first && comm->share_gradients(grads.data(), nparams, share, kReducedExtras, totals, &parts);
+            !check_first && comm->share_gradients(grads, nparams, share, kReducedExtras, totals, &parts);
         if (!update_sums_parts) {
-          comm->reduce_gradients(grads.data(), nparams, share, kReducedExtras);
+          comm->reduce_gradients(grads, nparams, share, kReducedExtras);
           std::copy_n(extra, size_t(kReducedExtras), totals);
         }
         communication += seconds_since(reducing);
@@ -341,7 +353,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         kl_row = totals[kKl];
         penalty = totals[kPenalty];
       }
-      const double sumsq = check_first ? slices_sum(be.sum_squares(grads.data() + own.begin, own.size())) : 0.0;
+      const double sumsq = check_first ? slices_sum(be.sum_squares(grads + own.begin, own.size())) : 0.0;
       if (!std::isfinite(loss) || !std::isfinite(sumsq)) {
         if (c.skip_non_finite) {
           ++skipped;
@@ -355,7 +367,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       const UpdateStep update = make_update_step(c.optimizer, lr, step, std::sqrt(sumsq));
       UpdateBuffers buffers;
       buffers.weights = model.params().data();
-      buffers.grads = grads.data();
+      buffers.grads = grads;
       buffers.slot1 = state.s1.size() ? state.s1.data() : nullptr;
       buffers.slot2 = state.s2.size() ? state.s2.data() : nullptr;
       buffers.weights16 = weights16.empty() ? nullptr : weights16.data();
@@ -386,7 +398,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
             be.axpy(parts.weights[r], parts.data[r] + own.begin, summed.data(), summed.size());
           own_squares = be.sum_squares(summed.data(), summed.size());
         } else if (!check_first) {
-          own_squares = be.sum_squares(grads.data() + own.begin, own.size());
+          own_squares = be.sum_squares(grads + own.begin, own.size());
         }
         const bool gradient_bad = !check_first && !std::isfinite(slices_sum(own_squares));
         throw_non_finite(epoch, b, gradient_bad ? "gradient" : "weights after the update", epoch);

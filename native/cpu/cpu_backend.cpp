@@ -165,7 +165,8 @@ void CpuBackend::gemm_in_onednn_bands(bool trans_a, bool trans_b, long m, long n
   const auto band = [&](const Operand<float>& as, const Operand<float>& bs, long rows, long cols, float* cs) {
     if (trans_a) {
       if (!try_f32_matmul(true, trans_b, rows, cols, k, as.data, as.ld, bs.data, bs.ld, cs, ldc))
-        cpu::gemm(*kernels_, nullptr, true, trans_b, rows, cols, k, 1.0f, as.data, as.ld, bs.data, bs.ld, 0.0f, cs, ldc);
+        cpu::gemm(*kernels_, nullptr, true, trans_b, rows, cols, k, 1.0f, as.data, as.ld, bs.data, bs.ld, 0.0f, cs,
+                  ldc);
       return;
     }
     long done = 0;
