@@ -391,8 +391,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         if (comm) comm->gather_slices(model.params().data(), nparams);
         double own_squares = 0;
         if (update_sums_parts) {
-          // The summed slice the update read, summed again as it summed it (the others' buffers
-          // stay until every rank has passed the waits of slices_sum).
+          // The summed slice the update read, summed again as it summed it. The others' buffers stay:
+          // every rank takes this path, and writes no gradients after it (nor frees them: they are
+          // the collective's).
           std::vector<float> summed(own.size(), 0.0f);
           for (int r = 0; r < parts.count; ++r)
             be.axpy(parts.weights[r], parts.data[r] + own.begin, summed.data(), summed.size());
