@@ -92,7 +92,11 @@ export interface EarlyStoppingConfig {
   patience?: number;
   /** The least change that counts as an improvement. Default 0. */
   minDelta?: number;
-  /** Restore the weights of the best epoch at the end. Default false. */
+  /**
+   * Restore the weights of the best epoch at the end. Default false. A fit resumed from a checkpoint
+   * (`resumeFrom`) holds no weights of the epochs before it: where none of its own epochs improves on
+   * the checkpoint's best, it keeps its last weights.
+   */
   restoreBestWeights?: boolean;
 }
 

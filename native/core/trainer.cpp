@@ -257,6 +257,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   Buffer epoch_start(nparams);
   int epoch_start_of = -1;
   Buffer best(c.restore_best ? nparams : 0);
+  bool best_held = false;  // whether `best` holds an epoch of this fit (a resumed fit's best may predate it)
   std::vector<long> order(size_t(train.rows));
 
   FitResult result;
@@ -338,8 +339,10 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         extra[kStop] = stop_asked ? 1.0f : 0.0f;
         float totals[kReducedExtras];
         const auto reducing = Clock::now();
-        update_sums_parts =
-            !check_first && comm->share_gradients(grads, nparams, share, kReducedExtras, totals, &parts);
+        // Where each rank takes the whole update, its gradients must alternate between two buffers.
+        const bool may_share = own.size() < nparams || gradient_buffers[0] != gradient_buffers[1];
+        update_sums_parts = !check_first && may_share &&
+                            comm->share_gradients(grads, nparams, share, kReducedExtras, totals, &parts);
         if (!update_sums_parts) {
           comm->reduce_gradients(grads, nparams, share, kReducedExtras);
           std::copy_n(extra, size_t(kReducedExtras), totals);
@@ -463,7 +466,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       state.best_monitor = monitor;
       state.best_epoch = result.best_epoch = epoch;
       state.wait = 0;
-      if (c.restore_best) best.copy_from(model.params());
+      // Each rank keeps its own slice, which is all it restores.
+      if (c.restore_best) {
+        std::copy(model.params().data() + own.begin, model.params().data() + own.end, best.data() + own.begin);
+        best_held = true;
+      }
     } else if (c.patience >= 0 && ++state.wait >= std::max(c.patience, 1)) {
       stop = true;
     }
@@ -482,8 +489,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
       break;
     }
   }
-  if (c.restore_best && result.best_epoch >= 0 && result.best_epoch != int(result.epochs.size()) - 1) {
-    // Each rank its own slice, as its updates write them: the ranks of a split fit may share one copy.
+  if (c.restore_best && best_held && result.best_epoch != result.epochs.back().epoch) {
+    // Each rank its own slice, as its updates write them: the ranks of a split fit may share one copy,
+    // so none writes before every rank is done with the last epoch's weights (rank 0's checkpoint of
+    // them); where they share it, gathering the slices is only that wait.
+    if (comm) comm->gather_slices(model.params().data(), nparams);
     std::copy(best.data() + own.begin, best.data() + own.end, model.params().data() + own.begin);
     if (comm) comm->gather_slices(model.params().data(), nparams);
     result.restored_best = true;

@@ -214,6 +214,50 @@ TEST(FitControl, EarlyStoppingAfterPatienceEpochsRestoresBest) {
   EXPECT_TRUE(bitwise_equal(params_of(model), after_first_epoch));
 }
 
+// A fit resumed from a checkpoint holds no weights of the epochs before it: where none of its own
+// epochs improves on the checkpoint's best, it keeps its last weights rather than restore any.
+TEST(FitControl, AResumedFitThatNeverImprovesKeepsItsLastWeights) {
+  const std::vector<float> x = data();
+  const DataView view{x.data(), kRows, kCols};
+  Model model(small_network(), 1);
+  cpu::CpuBackend be(1);
+  struct Checkpoint final : FitObserver {
+    TrainingState state;
+    void on_checkpoint(const Model&, const TrainingState& s) override {
+      state.epoch = s.epoch;
+      state.step = s.step;
+      state.rng = s.rng;
+      state.best_monitor = s.best_monitor;
+      state.wait = s.wait;
+      state.best_epoch = s.best_epoch;
+      state.s1 = Buffer(s.s1.size());
+      state.s1.copy_from(s.s1);
+      state.s2 = Buffer(s.s2.size());
+      state.s2.copy_from(s.s2);
+    }
+  } first;
+  FitConfig c = config(2);
+  c.checkpoint_every = 2;
+  fit(be, model, view, nullptr, c, first);
+  ASSERT_EQ(first.state.epoch, 2);
+  ASSERT_EQ(first.state.best_epoch, 1);
+  FitConfig resumed = config(5);
+  resumed.resume = &first.state;
+  resumed.restore_best = true;
+  resumed.patience = 5;
+  resumed.min_delta = 1e9f;  // no epoch improves on the checkpoint's best by this much
+  Hooks hooks;
+  std::vector<float> after_last_epoch;
+  hooks.epoch = [&](const EpochStats& s) {
+    if (s.epoch == 4) after_last_epoch = params_of(model);
+  };
+  const FitResult result = fit(be, model, view, nullptr, resumed, hooks);
+  EXPECT_EQ(result.epochs.size(), 3u);
+  EXPECT_EQ(result.best_epoch, 1);
+  EXPECT_FALSE(result.restored_best);
+  EXPECT_TRUE(bitwise_equal(params_of(model), after_last_epoch));
+}
+
 TEST(FitControl, ObserverCancelsAfterNBatches) {
   const std::vector<float> x = data();
   Model model(small_network(), 1);

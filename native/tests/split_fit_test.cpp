@@ -350,24 +350,38 @@ TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
 
 // The ranks of a split fit with sliced updates share one copy of the parameters; restoring the best
 // epoch, each restores its own slice of it: all of the model returns to the weights after epoch 0.
+// The checkpoint of the last epoch, taken as the ranks finish it, holds that epoch's weights whole:
+// no rank restores its slice before every rank is done with them.
 TEST(SplitFit, RestoresEverySliceOfTheBestEpoch) {
   const std::vector<float> x = medium_data();
   const DataView view{x.data(), kMediumRows, kMediumWidth};
-  FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 3, 5);
-  c.checkpoint_every = 1;
-  c.patience = 2;
-  c.min_delta = 1e9f;  // no later epoch improves on the first by this much
-  c.restore_best = true;
-  Model model(medium(), 3);
-  cpu::CpuBackend be(2);
-  ASSERT_EQ(split_ranks(be, model, c, view), 2);
-  Snapshot first_epoch(1);
-  const FitResult result = fit(be, model, view, nullptr, c, first_epoch);
-  EXPECT_EQ(result.best_epoch, 0);
-  EXPECT_EQ(result.epochs.size(), 3u);
-  ASSERT_TRUE(result.restored_best);
-  ASSERT_EQ(first_epoch.weights.size(), model.params().size());
-  EXPECT_EQ(std::memcmp(model.params().data(), first_epoch.weights.data(), model.params().size() * sizeof(float)), 0);
+  struct Checkpoints final : FitObserver {
+    std::vector<std::vector<float>> weights;
+    void on_checkpoint(const Model& model, const TrainingState&) override {
+      weights.emplace_back(model.params().data(), model.params().data() + model.params().size());
+    }
+  };
+  Checkpoints restoring, kept;
+  for (const bool restore : {true, false}) {
+    FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 3, 5);
+    c.checkpoint_every = 1;
+    c.patience = 2;
+    c.min_delta = 1e9f;  // no later epoch improves on the first by this much
+    c.restore_best = restore;
+    Model model(medium(), 3);
+    cpu::CpuBackend be(2);
+    ASSERT_EQ(split_ranks(be, model, c, view), 2);
+    Checkpoints& checkpoints = restore ? restoring : kept;
+    const FitResult result = fit(be, model, view, nullptr, c, checkpoints);
+    EXPECT_EQ(result.best_epoch, 0);
+    EXPECT_EQ(result.epochs.size(), 3u);
+    ASSERT_EQ(result.restored_best, restore);
+    ASSERT_EQ(checkpoints.weights.size(), 3u);
+    const std::vector<float>& expected = restore ? checkpoints.weights[0] : checkpoints.weights[2];
+    ASSERT_EQ(expected.size(), model.params().size());
+    EXPECT_EQ(std::memcmp(model.params().data(), expected.data(), expected.size() * sizeof(float)), 0);
+  }
+  EXPECT_EQ(restoring.weights, kept.weights) << "the checkpoints of a fit that restores differ";
 }
 
 // In bf16 each thread rounds the slices it gathers for its products: the split fit stays within
