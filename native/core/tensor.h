@@ -12,8 +12,8 @@
 namespace ae {
 
 // Owns a 64-byte aligned, zero-initialised array of floats, in host memory or in the memory of a
-// resource (see memory.h). Alignment suits AVX-512 loads and keeps every slice of a table on its own
-// cache line.
+// resource (see memory.h), or views one that another buffer owns (borrowed). Alignment suits
+// AVX-512 loads and keeps every slice of a table on its own cache line.
 class Buffer {
  public:
   Buffer() = default;

@@ -1,4 +1,4 @@
-// A barrier that spins for a few microseconds (a split batch waits for its partners once or twice
+// A barrier that spins for a few microseconds (a split batch waits for its partners one to four times
 // a step, far too often to sleep and be woken), then yields, then sleeps. It yields early: when
 // other fits' threads share the cores, a partner that lost its core gets it back sooner (two
 // concurrent W1 fits trained 0.83 M samples/s in total after 2,048 spins first, 1.26-1.58 M after
@@ -20,12 +20,15 @@ namespace {
 constexpr int kSpins = 1 << 7;
 constexpr int kYields = 1 << 12;
 // Below this many parameters an update takes microseconds: every rank takes all of it rather than
-// wait for the others once more in each step (to gather the slices).
+// wait for the others three more times in each step (to gather the slices and sum over them).
 constexpr size_t kSplitUpdatesFrom = size_t(1) << 16;
 }  // namespace
 
 ThreadTeam::ThreadTeam(int size)
-    : size_(size), buffers_(size_t(size), nullptr), weights_(size_t(size), 0.0f), gradient_buffers_(size_t(size) * 2) {
+    : size_(size),
+      buffers_(size_t(size), nullptr),
+      weights_(size_t(size), 0.0f),
+      gradient_buffers_(size_t(size) * 2) {
   for (SharedGradients& set : shared_) {
     set.data.assign(size_t(size), nullptr);
     set.weights.assign(size_t(size), 0.0f);
@@ -34,8 +37,8 @@ ThreadTeam::ThreadTeam(int size)
 }
 
 float* ThreadTeam::gradient_buffer(int rank, int which, size_t n) {
-  AlignedVector<float>& buffer = gradient_buffers_[size_t(rank) * 2 + size_t(which)];
-  if (buffer.size() < n) buffer = AlignedVector<float>(n);
+  Buffer& buffer = gradient_buffers_[size_t(rank) * 2 + size_t(which)];
+  if (buffer.size() < n) buffer = Buffer(n);
   return buffer.data();
 }
 

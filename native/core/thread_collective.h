@@ -6,8 +6,8 @@
 #include <cstddef>
 #include <vector>
 
-#include "core/aligned_vector.h"
 #include "core/collective.h"
+#include "core/tensor.h"
 
 namespace ae {
 
@@ -47,7 +47,7 @@ class ThreadTeam {
   std::vector<void*> buffers_;
   std::vector<float> weights_;
   SharedGradients shared_[2];
-  std::vector<AlignedVector<float>> gradient_buffers_;  // two per rank
+  std::vector<Buffer> gradient_buffers_;  // two per rank
   const float* shared_parameters_ = nullptr;
 };
 

@@ -104,9 +104,10 @@ BackendInfo CpuBackend::info() const {
   info.gemm_reason = gemm_reason_;
   if (onednn_takes_fit_products())
     info.gemm_reason +=
-        "; the products of fits on one thread, or split between threads, from 2^18 to 2^29 multiply-adds, and "
+        "; the products of fits on one thread, or split between threads, from 2^18 to 2^29 multiply-adds, "
         "other products of rows under 2^29 multiply-adds per thread (on several threads, from 2^25 and taller "
-        "than wide) in chunks of 256 to 16 rows, as inference's are, on oneDNN's float32 matmul primitives";
+        "than wide) in chunks of 256 to 16 rows, as inference's are, and on several threads every product from "
+        "2^29 multiply-adds per thread, in one band per thread, on oneDNN's float32 matmul primitives";
   info.simd = simd_level_name(kernels_->level);
   info.threads = threads_;
   info.flush_denormals = true;

@@ -506,8 +506,10 @@ constexpr size_t kLineFloats = 16;
 // to six streams: each stream's line this far ahead is asked for in advance. W3's Adam step (17.8 M
 // parameters, two threads) took 11.6-11.8 ms against 12.3-12.8 without (256 floats ahead: 11.6
 // against 13.0-13.6 in another run); W3 and W2 fitted 1.2% and 1.4% faster (medians of alternating
-// runs). An update whose arrays are in the caches is 6% slower (1.1 M parameters, one thread).
+// runs). An update whose arrays are in the caches is 6% slower (1.1 M parameters, one thread), so
+// updates of fewer parameters than a core's cache holds the arrays of (W1's) do without.
 constexpr size_t kUpdatePrefetch = 512;
+constexpr size_t kUpdatePrefetchFrom = size_t(1) << 17;
 
 // Updates the weights and fills the optional copies of `buffers`; returns Σ grad², summed as
 // sum_squares sums it, or NaN where an updated weight's square is not finite (0 · w² joins the sum;
@@ -529,8 +531,9 @@ double update(const UpdateStep& step, const UpdateBuffers& buffers, size_t n) {
   const F step_size = V::set1(float(double(step.learning_rate) / double(step.bias_correction1)));
   const F decay = V::set1(1.0f - step.learning_rate * c.weight_decay);
   const bool has_momentum = c.momentum != 0.0f;
+  const bool prefetch = n >= kUpdatePrefetchFrom;
   return blocked_sum<V>(n, [&](size_t i, long rem, F squares) {
-    if (i % kLineFloats == 0 && i + kUpdatePrefetch < n) {
+    if (prefetch && i % kLineFloats == 0 && i + kUpdatePrefetch < n) {
       const size_t ahead = i + kUpdatePrefetch;
       __builtin_prefetch(w + ahead, 1);
       if (s1) __builtin_prefetch(s1 + ahead, 1);
