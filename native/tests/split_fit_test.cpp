@@ -151,23 +151,32 @@ TEST(ThreadCollective, PublishesTheNextStepsGradientsBesideTheOnesStillRead) {
   std::vector<float> first_step_part;
   float first_step_weight = 0, first_step_total = 0;
   const float* buffers[2][2] = {};
+  // A rank that fails leaves the team, so that the other stops waiting for it rather than hang.
   on_threads(2, [&](int r) {
-    ThreadCollective comm(team, r);
-    ASSERT_EQ(comm.update_slice(kN).size(), kN);
-    for (int step = 0; step < 2; ++step) {
-      float* grads = comm.gradient_buffer(kN + kExtras, step);
-      buffers[r][step] = grads;
-      std::fill_n(grads, kN + kExtras, float(10 * step + r + 1));
-      Collective::GradientParts parts;
-      float total = 0;
-      ASSERT_TRUE(comm.share_gradients(grads, kN, float(step + 1), kExtras, &total, &parts));
-      if (r == 1 && step == 0) {
-        // Rank 0 goes on to publish its second step's gradients meanwhile, and waits there for this rank.
-        std::this_thread::sleep_for(std::chrono::milliseconds(50));
-        first_step_part.assign(parts.data[0], parts.data[0] + kN);
-        first_step_weight = parts.weights[0];
-        first_step_total = total;
+    try {
+      ThreadCollective comm(team, r);
+      EXPECT_EQ(comm.update_slice(kN).size(), kN);
+      for (int step = 0; step < 2; ++step) {
+        float* grads = comm.gradient_buffer(kN + kExtras, step);
+        buffers[r][step] = grads;
+        std::fill_n(grads, kN + kExtras, float(10 * step + r + 1));
+        Collective::GradientParts parts;
+        float total = 0;
+        if (!comm.share_gradients(grads, kN, float(step + 1), kExtras, &total, &parts)) {
+          ADD_FAILURE() << "rank " << r << ": share_gradients refused";
+          team.abandon();
+          return;
+        }
+        if (r == 1 && step == 0) {
+          // Rank 0 goes on to publish its second step's gradients meanwhile, and waits there for this one.
+          std::this_thread::sleep_for(std::chrono::milliseconds(50));
+          first_step_part.assign(parts.data[0], parts.data[0] + kN);
+          first_step_weight = parts.weights[0];
+          first_step_total = total;
+        }
       }
+    } catch (const Error& e) {
+      ADD_FAILURE() << "rank " << r << ": " << e.what();
     }
   });
   EXPECT_NE(buffers[0][0], buffers[0][1]);
