@@ -1,5 +1,5 @@
 // How fit() stops: a non-finite batch (an error, or skipped on request), early stopping with
-// patience and restoring the best weights, and cancellation by an observer.
+// patience and restoring the best weights (also in a resumed fit), and cancellation by an observer.
 #include <gtest/gtest.h>
 
 #include <cstring>
@@ -8,6 +8,7 @@
 #include "core/errors.h"
 #include "core/trainer.h"
 #include "cpu/cpu_backend.h"
+#include "test_util.h"
 
 namespace ae {
 namespace {
@@ -221,21 +222,7 @@ TEST(FitControl, AResumedFitThatNeverImprovesKeepsItsLastWeights) {
   const DataView view{x.data(), kRows, kCols};
   Model model(small_network(), 1);
   cpu::CpuBackend be(1);
-  struct Checkpoint final : FitObserver {
-    TrainingState state;
-    void on_checkpoint(const Model&, const TrainingState& s) override {
-      state.epoch = s.epoch;
-      state.step = s.step;
-      state.rng = s.rng;
-      state.best_monitor = s.best_monitor;
-      state.wait = s.wait;
-      state.best_epoch = s.best_epoch;
-      state.s1 = Buffer(s.s1.size());
-      state.s1.copy_from(s.s1);
-      state.s2 = Buffer(s.s2.size());
-      state.s2.copy_from(s.s2);
-    }
-  } first;
+  test::Snapshot first(2);
   FitConfig c = config(2);
   c.checkpoint_every = 2;
   fit(be, model, view, nullptr, c, first);

@@ -287,28 +287,6 @@ TEST(SplitFit, MatchesTheSameFitOnOneThread) {
   }
 }
 
-// The weights and the training state of the checkpoint at the end of one epoch.
-struct Snapshot final : FitObserver {
-  explicit Snapshot(int at_epoch) : at_epoch(at_epoch) {}
-  const int at_epoch;
-  std::vector<float> weights;
-  TrainingState state;
-  void on_checkpoint(const Model& model, const TrainingState& s) override {
-    if (s.epoch != at_epoch) return;
-    weights.assign(model.params().data(), model.params().data() + model.params().size());
-    state.epoch = s.epoch;
-    state.step = s.step;
-    state.rng = s.rng;
-    state.best_monitor = s.best_monitor;
-    state.wait = s.wait;
-    state.best_epoch = s.best_epoch;
-    state.s1 = Buffer(s.s1.size());
-    state.s1.copy_from(s.s1);
-    state.s2 = Buffer(s.s2.size());
-    state.s2.copy_from(s.s2);
-  }
-};
-
 double largest_difference(const float* a, const float* b, size_t n) {
   double worst = 0;
   for (size_t i = 0; i < n; ++i) worst = std::max(worst, std::fabs(double(a[i]) - double(b[i])));
@@ -332,7 +310,7 @@ TEST(SplitFit, SplitsTheUpdatesOfLargerNetworksAndMatchesOneThread) {
   const DataView view{x.data(), kMediumRows, kMediumWidth};
   FitConfig c = test::seeded_fit(OptimizerKind::Adam, 1e-3f, 256, 2, 5);
   c.checkpoint_every = 2;
-  Snapshot split(2), alone(2);
+  test::Snapshot split(2), alone(2);
   for (const int threads : {2, 1}) {
     Model model(medium(), 3);
     cpu::CpuBackend be(threads);
@@ -472,7 +450,7 @@ TEST(SplitFit, ResumesFromACheckpointOfSlicedUpdatesBitForBit) {
   cpu::CpuBackend be(2);
   Model whole(medium(), 3);
   ASSERT_EQ(split_ranks(be, whole, c, view), 2);
-  Snapshot snapshot(1);
+  test::Snapshot snapshot(1);
   fit(be, whole, view, nullptr, c, snapshot);
   ASSERT_EQ(snapshot.state.epoch, 1);
 

@@ -269,6 +269,28 @@ inline void expect_gradients_match(const Model& model, const std::vector<float>&
   }
 }
 
+// The weights and the training state of the checkpoint at the end of one epoch.
+struct Snapshot final : FitObserver {
+  explicit Snapshot(int at_epoch) : at_epoch(at_epoch) {}
+  const int at_epoch;
+  std::vector<float> weights;
+  TrainingState state;
+  void on_checkpoint(const Model& model, const TrainingState& s) override {
+    if (s.epoch != at_epoch) return;
+    weights.assign(model.params().data(), model.params().data() + model.params().size());
+    state.epoch = s.epoch;
+    state.step = s.step;
+    state.rng = s.rng;
+    state.best_monitor = s.best_monitor;
+    state.wait = s.wait;
+    state.best_epoch = s.best_epoch;
+    state.s1 = Buffer(s.s1.size());
+    state.s1.copy_from(s.s1);
+    state.s2 = Buffer(s.s2.size());
+    state.s2.copy_from(s.s2);
+  }
+};
+
 }  // namespace ae::test
 
 namespace ae::cpu {
