@@ -228,6 +228,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     own_gradients = Buffer(gradient_floats, memory);
     gradient_buffers[0] = gradient_buffers[1] = own_gradients.data();
   }
+  // Where each rank takes the whole update, the update may read the others' gradients only while
+  // they alternate between two buffers (see Collective::share_gradients).
+  const bool may_share_gradients = own.size() < nparams || gradient_buffers[0] != gradient_buffers[1];
   uint64_t batches_begun = 0;
   TrainingState state;
   init_optimizer_slots(state, c.optimizer, nparams, memory);
@@ -339,9 +342,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
         extra[kStop] = stop_asked ? 1.0f : 0.0f;
         float totals[kReducedExtras];
         const auto reducing = Clock::now();
-        // Where each rank takes the whole update, its gradients must alternate between two buffers.
-        const bool may_share = own.size() < nparams || gradient_buffers[0] != gradient_buffers[1];
-        update_sums_parts = !check_first && may_share &&
+        update_sums_parts = !check_first && may_share_gradients &&
                             comm->share_gradients(grads, nparams, share, kReducedExtras, totals, &parts);
         if (!update_sums_parts) {
           comm->reduce_gradients(grads, nparams, share, kReducedExtras);
