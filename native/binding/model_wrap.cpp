@@ -18,21 +18,13 @@ namespace {
 }
 
 constexpr long kMaxRows = 1L << 40;
-constexpr size_t kOwnedResultBytes = size_t(64) << 10;
 
 // Where a prediction's result goes: the caller's `out` when given (apart from x: a prediction
-// writes each chunk's result before it reads the next chunk's rows), else a new array. Large
-// results go into addon-owned memory without zero-filling it (the prediction writes every value; a
-// fit on them needs no copy); small ones into V8's, which is quicker to get.
+// writes each chunk's result before it reads the next chunk's rows), else a new array.
 struct ResultArray {
   Napi::Value array;
   float* data;
 };
-
-Napi::Float32Array new_result(Napi::Env env, size_t values) {
-  return values * sizeof(float) >= kOwnedResultBytes ? owned_float32(env, values, false)
-                                                     : Napi::Float32Array::New(env, values);
-}
 
 ResultArray result_array(Napi::Env env, const Napi::Value& out, const FloatSpan& x, long rows, long cols) {
   const size_t values = size_t(rows) * size_t(cols);
@@ -45,7 +37,7 @@ ResultArray result_array(Napi::Env env, const Napi::Value& out, const FloatSpan&
     if (!apart) throw_range("options.out must not share memory with x");
     return {out, given};
   }
-  Napi::Float32Array made = new_result(env, values);
+  Napi::Float32Array made = result_float32(env, values);
   return {made, made.Data()};
 }
 
@@ -226,7 +218,7 @@ Napi::Value ModelWrap::start_inference(const Napi::CallbackInfo& info, const Flo
   scratch->input.assign(x.data, x.data + x.length);
   const size_t values = size_t(rows) * size_t(metric ? 1 : model_->spec().layers[last - 1].units);
   auto* worker = new InferenceWorker(info.Env(), this, info.This().As<Napi::Object>(), model_, std::move(scratch), rows,
-                                     first, last, metric, precision, new_result(info.Env(), values));
+                                     first, last, metric, precision, result_float32(info.Env(), values));
   ++readers_;
   ++state_->inference_jobs;
   worker->Queue();

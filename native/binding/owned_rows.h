@@ -13,8 +13,10 @@ namespace ae::binding {
 // allocateFloat32(length): a zeroed Float32Array in addon-owned, 64-byte aligned memory.
 Napi::Value allocate_float32(const Napi::CallbackInfo& info);
 
-// A Float32Array of `length` values in addon-owned memory, zeroed or not (for results written whole).
-Napi::Float32Array owned_float32(Napi::Env env, size_t length, bool zeroed);
+// A new Float32Array of `length` values for a result that is written whole before anyone reads it.
+// Large results go into addon-owned memory, recycled from earlier results and not zero-filled (a fit
+// on them needs no copy), unless too many earlier ones still await their release; others into V8's.
+Napi::Float32Array result_float32(Napi::Env env, size_t length);
 
 // The rows of `span` for a fit on another thread: a share of the addon's memory where `span` lies
 // inside an array from allocateFloat32, else a copy.
