@@ -20,8 +20,9 @@ constexpr size_t kOwnedResultBytes = size_t(64) << 10;
 // the array, so results of a synchronous loop of predictions would pile up unfreed (2 GB after 600
 // W2 predictions of 1,024 rows): beyond this many bytes awaiting release, new results go into V8's
 // memory, which its collections free at once. V8 collects about every 64 MiB of arrays outside its
-// heap, so this many bytes of freed blocks are recycled too.
-constexpr size_t kMaxResultBytesAwaitingRelease = size_t(64) << 20;
+// heap; twice that leaves room for the results made before the loop turns. With 64 MiB, the W2 and
+// bf16 predictions of `npm run bench`'s rounds often found the limit reached.
+constexpr size_t kMaxResultBytesAwaitingRelease = size_t(128) << 20;
 
 size_t bytes_of(const Buffer& block) { return block.size() * sizeof(float); }
 
@@ -69,7 +70,8 @@ class RecycledBlocks {
   }
 
  private:
-  static constexpr size_t kMaxBytes = kMaxResultBytesAwaitingRelease;
+  // About what one collection hands back.
+  static constexpr size_t kMaxBytes = size_t(64) << 20;
 
   std::mutex mutex_;
   std::deque<std::unique_ptr<Buffer>> blocks_;  // oldest first
