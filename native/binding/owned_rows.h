@@ -15,7 +15,8 @@ Napi::Value allocate_float32(const Napi::CallbackInfo& info);
 
 // A new Float32Array of `length` values for a result that is written whole before anyone reads it.
 // Large results go into addon-owned memory, recycled from earlier results and not zero-filled (a fit
-// on them needs no copy), unless too many earlier ones still await their release; others into V8's.
+// on them needs no copy), unless earlier ones still await their release and, with this one, would
+// pass a limit (128 MiB); others into V8's.
 Napi::Float32Array result_float32(Napi::Env env, size_t length);
 
 // The rows of `span` for a fit on another thread: a share of the addon's memory where `span` lies
