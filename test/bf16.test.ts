@@ -128,6 +128,30 @@ describe("precision: 'bf16'", () => {
       ae.dispose();
     });
 
+    it.runIf(!!info.bf16)('a model that keeps its bf16 workspace between calls predicts with its current weights', async () => {
+      const ae = build(widths, activations);
+      const fresh = () => {
+        const copy = build(widths, activations);
+        copy.setWeights(ae.getWeights());
+        return copy;
+      };
+      ae.predict(x, { precision: 'bf16' });
+      ae.encode(x.subarray(0, 10 * widths[0]), { precision: 'bf16' });
+      await ae.fit(x, { epochs: 1, batchSize: 35, seed: 3 });
+      ae.predict(x); // float32 in between
+      const copy = fresh();
+      const expected = copy.predict(x, { precision: 'bf16' }).data;
+      expect(ae.predict(x, { precision: 'bf16' }).data).toEqual(expected);
+      expect((await ae.predictAsync(x, { precision: 'bf16' })).data).toEqual(expected);
+      const weights = ae.getWeights();
+      weights[0].data.fill(0.01);
+      ae.setWeights(weights);
+      const changed = fresh();
+      expect(ae.predict(x, { precision: 'bf16' }).data).toEqual(changed.predict(x, { precision: 'bf16' }).data);
+      expect((await ae.predictAsync(x, { precision: 'bf16' })).data).toEqual(changed.predict(x, { precision: 'bf16' }).data);
+      for (const model of [ae, copy, changed]) model.dispose();
+    });
+
     it.runIf(!!info.bf16)("a VariationalAutoencoder's means and log-variances in bf16", async () => {
       const vae = new VariationalAutoencoder({
         encoder: new Encoder({ inputDim: 300, layers: [{ units: 2048, activation: 'relu' }, { units: 16 }], seed: 1 }),

@@ -191,13 +191,17 @@ size_t bytes_worth_keeping(const Model& model) {
 
 Workspace* reusable_workspace(CachedWorkspace& cache, Backend& be, const Model& model, int first, int last, long rows,
                               Precision precision) {
-  if (precision != Precision::Float32) return nullptr;
   const long capacity = std::max(kSmallBatch, std::min(rows, kInferenceChunk));
-  const auto fits = [&] { return cache.first == first && cache.last == last && cache.ws->capacity() >= capacity; };
+  const auto fits = [&] {
+    return cache.first == first && cache.last == last && cache.ws->precision() == precision &&
+           cache.ws->capacity() >= capacity;
+  };
   if (!fits()) {
-    const size_t bytes = Workspace::inference_floats(model.spec(), first, last, capacity) * sizeof(float);
-    if (bytes > bytes_worth_keeping(model)) return nullptr;
-    cache.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, Precision::Float32, be.memory());
+    // A bf16 workspace also holds the weights rounded, which every bf16 prediction needs.
+    const size_t rounded_weights = precision == Precision::Bf16 ? model.params().size() * sizeof(uint16_t) : 0;
+    const size_t bytes = Workspace::inference_bytes(model.spec(), first, last, capacity, precision);
+    if (bytes > bytes_worth_keeping(model) + rounded_weights) return nullptr;
+    cache.ws = std::make_unique<Workspace>(model.spec(), first, last, capacity, false, precision, be.memory());
     cache.first = first;
     cache.last = last;
   }

@@ -29,10 +29,9 @@ struct CachedWorkspace {
   std::unique_ptr<Workspace> ws;
 };
 
-// The workspace for a float32 prediction of `rows` rows through layers [first, last): the cached one
-// when it fits, else a new one put in the cache when worth keeping; null where the prediction
-// should make its own (a bf16 workspace also holds the weights rounded, which the size rule does
-// not count).
+// The workspace for a prediction of `rows` rows through layers [first, last) in a precision: the
+// cached one when it fits, else a new one put in the cache when worth keeping; null where the
+// prediction should make its own.
 Workspace* reusable_workspace(CachedWorkspace& cache, Backend& be, const Model& model, int first, int last, long rows,
                               Precision precision);
 

@@ -139,23 +139,50 @@ size_t Workspace::inference_floats(const NetworkSpec& spec, int first, int last,
   return 2 * half;
 }
 
-void Workspace::reserve_bf16(const NetworkSpec& spec, int first, int last, long capacity, bool training) {
+Workspace::HalfLayout Workspace::half_layout(const NetworkSpec& spec, int first, int last, long capacity,
+                                             bool training) {
   // Every operand starts on a cache line of its own (32 bfloat16 values).
   auto line_up = [](size_t count) { return (count + 31) / 32 * 32; };
-  size_t half = 0;
+  HalfLayout layout;
+  if (!training) {
+    // Inference: each layer's rounded input is read by its own product alone, so all share one slot,
+    // and each layer's weights are rounded into a slot of their own on each pass.
+    size_t widest_input = 0;
+    for (int i = first; i < last; ++i)
+      widest_input = std::max(widest_input, line_up(size_t(capacity) * size_t(spec.layers[i].inputs)));
+    layout.values = widest_input;
+    for (int i = first; i < last; ++i) {
+      const LayerSpec& l = spec.layers[i];
+      layout.slots.push_back({0, layout.values});
+      layout.values += line_up(size_t(l.units) * size_t(l.inputs));
+    }
+    layout.grad16 = layout.values;
+    return layout;
+  }
+  // Training: the backward pass reads each layer's rounded input again, and the trainer's rounded weights.
   long widest_units = 0;
   for (int i = first; i < last; ++i) {
     const LayerSpec& l = spec.layers[i];
-    const size_t input = half, after_input = half + line_up(size_t(capacity) * size_t(l.inputs));
-    // Training reads the trainer's rounded weights; only inference rounds them here.
-    const size_t weight = training ? npos : after_input;
-    half_slots_.push_back({input, weight});
-    half = after_input + (training ? 0 : line_up(size_t(l.units) * size_t(l.inputs)));
+    layout.slots.push_back({layout.values, npos});
+    layout.values += line_up(size_t(capacity) * size_t(l.inputs));
     widest_units = std::max(widest_units, l.units);
   }
-  grad16_ = half;
-  half += training ? size_t(capacity) * size_t(widest_units) : 0;
-  half_.resize(half);
+  layout.grad16 = layout.values;
+  layout.values += size_t(capacity) * size_t(widest_units);
+  return layout;
+}
+
+size_t Workspace::inference_bytes(const NetworkSpec& spec, int first, int last, long capacity, Precision precision) {
+  const size_t floats = inference_floats(spec, first, last, capacity);
+  const size_t halves = precision == Precision::Bf16 ? half_layout(spec, first, last, capacity, false).values : 0;
+  return floats * sizeof(float) + halves * sizeof(uint16_t);
+}
+
+void Workspace::reserve_bf16(const NetworkSpec& spec, int first, int last, long capacity, bool training) {
+  HalfLayout layout = half_layout(spec, first, last, capacity, training);
+  half_slots_ = std::move(layout.slots);
+  grad16_ = layout.grad16;
+  half_.resize(layout.values);
   if (!training)
     for (const HalfSlot& slot : half_slots_) weights16_.push_back(half_.data() + slot.weight);
 }

@@ -81,8 +81,10 @@ class Workspace {
   Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
             Precision precision = Precision::Float32, MemoryResource* memory = nullptr);
 
-  // The floats an inference workspace for these layers and rows holds.
+  // The floats an inference workspace for these layers and rows holds in float32, and all the bytes
+  // it holds in a precision (bf16 adds its rounded inputs and weights).
   static size_t inference_floats(const NetworkSpec& spec, int first, int last, long capacity);
+  static size_t inference_bytes(const NetworkSpec& spec, int first, int last, long capacity, Precision precision);
 
   long capacity() const { return capacity_; }
   float* y(int layer) { return ptr(slots_[layer - first_].y); }
@@ -118,6 +120,11 @@ class Workspace {
     size_t input = 0, weight = 0;
   };
   static constexpr size_t npos = ~size_t(0);
+  struct HalfLayout {
+    std::vector<HalfSlot> slots;
+    size_t grad16 = 0, values = 0;
+  };
+  static HalfLayout half_layout(const NetworkSpec& spec, int first, int last, long capacity, bool training);
   float* ptr(size_t offset) { return offset == npos ? nullptr : buffer_.data() + offset; }
   void reserve_bf16(const NetworkSpec& spec, int first, int last, long capacity, bool training);
 
