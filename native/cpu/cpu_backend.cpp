@@ -59,8 +59,12 @@ constexpr double kOneDnnFitProductsBelow = double(1L << 29);
 // fixed row counts, so that a handful of primitives serve every count: kOneDnnChunkRows, then
 // halves of it down to kChunkUnit; the rows left over run on OpenBLAS. A band's rows in chunks of
 // 256, one thread (ae_bench --products 512 --workloads W2): W2's forward products 155-161 GFLOP/s
-// against OpenBLAS's 120-147.
-constexpr long kOneDnnChunkRows = 256;
+// against OpenBLAS's 120-147. Each chunk packs its band of B anew, which chunks of 512 rows do half
+// as often as chunks of 256: W3's fit (512 rows, its products in bands of columns) went from 2,999 to
+// 3,097 and 2,948 to 3,037 samples/s (medians of five and seven alternating native runs), the forward
+// products of a W3 prediction of 1,024 rows from 112.7-115.1 to 105.9-113.2 ms; W2's prediction moved
+// by less than the noise.
+constexpr long kOneDnnChunkRows = 512;
 // Products of at least this many multiply-adds per thread of the pool run in bands of one-thread
 // oneDNN products too, whatever their shape. W3's eleven step products on two threads, operands of
 // their own per layer (ae_bench's shapes, best of five, alternating runs): 250-264 GFLOP/s against
@@ -106,7 +110,7 @@ BackendInfo CpuBackend::info() const {
     info.gemm_reason +=
         "; the products of fits on one thread, or split between threads, from 2^18 to 2^29 multiply-adds, "
         "other products of rows under 2^29 multiply-adds per thread (on several threads, from 2^25 and taller "
-        "than wide) in chunks of 256 to 16 rows, as inference's are, and on several threads every product from "
+        "than wide) in chunks of 512 to 16 rows, as inference's are, and on several threads every product from "
         "2^29 multiply-adds per thread, in one band per thread, on oneDNN's float32 matmul primitives";
   info.simd = simd_level_name(kernels_->level);
   info.threads = threads_;

@@ -233,13 +233,14 @@ TEST(Gemm, FitTwinsRunMiddlingProductsOnOneDnn) {
 }
 
 // Other backends run products of rows (A not transposed) with alpha 1 and beta 0 on oneDNN too, as
-// inference calls them, each thread's band of rows in chunks of 256, 128, ... 16 rows, the rows
+// inference calls them, each thread's band of rows in chunks of 512, 256, ... 16 rows, the rows
 // left over on OpenBLAS: within the float64 bound at any row count (77 rows on two threads stay whole
-// on OpenBLAS: too small to cut); the first 256 rows of 1,000 bit for bit a 256-row oneDNN product
-// (the first thread's band starts there), and on one thread the last rows of 1,000 (after
-// 256 · 3 + 128 + 64 + 32) bit for bit OpenBLAS on those 8 rows.
+// on OpenBLAS: too small to cut); the first rows of 1,000 bit for bit a oneDNN product of the first
+// chunk's rows (512 on one thread; on two, the first thread's band of 496 rows starts with 256), and
+// on one thread the last rows of 1,000 (after 512 + 256 + 128 + 64 + 32) bit for bit OpenBLAS on
+// those 8 rows.
 TEST(Gemm, RowsOfOtherProductsRunInChunksOfFixedCountsOnOneDnn) {
-  constexpr long kN = 512, kK = 784, kChunk = 256;
+  constexpr long kN = 512, kK = 784;
   for (int threads : {1, 2}) {
     cpu::CpuBackend be(threads);
     if (!be.onednn_takes_fit_products()) GTEST_SKIP() << "float32 products do not run on oneDNN here";
@@ -254,7 +255,8 @@ TEST(Gemm, RowsOfOtherProductsRunInChunksOfFixedCountsOnOneDnn) {
         if (m != 1000) continue;
         std::vector<float> whole = p.c, first = p.c, last = p.c;
         backend(p, whole.data());
-        ASSERT_TRUE(cpu::try_f32_matmul(false, trans_b, kChunk, kN, kK, p.a.data(), p.lda, p.b.data(), p.ldb,
+        const long first_chunk = threads == 1 ? 512 : 256;
+        ASSERT_TRUE(cpu::try_f32_matmul(false, trans_b, first_chunk, kN, kK, p.a.data(), p.lda, p.b.data(), p.ldb,
                                         first.data(), p.ldc));
         const long from = m - 8;
         cpu::gemm(be.kernels(), nullptr, false, trans_b, m - from, kN, kK, 1.0f, p.a.data() + from * p.lda, p.lda,
@@ -263,7 +265,7 @@ TEST(Gemm, RowsOfOtherProductsRunInChunksOfFixedCountsOnOneDnn) {
           return std::equal(whole.begin() + r0 * p.ldc, whole.begin() + r1 * p.ldc, expected.begin() + r0 * p.ldc,
                             [](float x, float y) { return test::same_bits(x, y); });
         };
-        EXPECT_TRUE(same_rows(first, 0, kChunk)) << "the first 256 rows, trans_b=" << trans_b;
+        EXPECT_TRUE(same_rows(first, 0, first_chunk)) << "the first " << first_chunk << " rows, trans_b=" << trans_b;
         if (threads == 1) EXPECT_TRUE(same_rows(last, from, m)) << "the last 8 rows, trans_b=" << trans_b;
       }
     }
