@@ -22,7 +22,7 @@ import { writeFileAtomic } from './atomic-file';
 import { initDistributed } from './distributed';
 import { buildFrom, encodeModel, modelFromBuffer, readModelFile, type Architecture, type ModelFile } from './model-file';
 import { formatError, type Tensor } from './safetensors';
-import { checkReceivers, integer, knownKeys, objectArg, oneOf, optionalObject, seedArg } from './validate';
+import { checkReceivers, integer, knownKeys, objectArg, oneOf, optionalObject, seedArg, typedArrayLike } from './validate';
 
 export interface AutoencoderConfig {
   /** With latentDim: the design document's network (Encoder: two Dense relu layers of latentDim units; Decoder: Dense relu, Dense sigmoid). */
@@ -270,9 +270,9 @@ export class Autoencoder extends LayerStack {
       let chunk = 0;
       const chunks: unknown = open();
       // `for await` throws a TypeError with no code on a result that is not iterable, and on a typed
-      // array whose buffer has been detached (a typed array is one chunk, never the chunks).
+      // array whose buffer has been detached or a Proxy of one (a typed array is one chunk, never the chunks).
       const iterable = chunks as { [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
-      if (ArrayBuffer.isView(chunks) || (typeof iterable?.[Symbol.asyncIterator] !== 'function' && typeof iterable?.[Symbol.iterator] !== 'function')) {
+      if (typedArrayLike(chunks) || (typeof iterable?.[Symbol.asyncIterator] !== 'function' && typeof iterable?.[Symbol.iterator] !== 'function')) {
         throw typeError('open()', 'an iterable or an async iterable of chunks (a typed array is one chunk: return [array])', chunks);
       }
       for await (const data of chunks as AsyncIterable<DataInput> | Iterable<DataInput>) {

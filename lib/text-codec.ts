@@ -4,7 +4,7 @@
 import { type DataInput, type Matrix, checkResultSize, matrix, toRows } from './data';
 import { codedError, rangeError, typeError } from './errors';
 import { seededRandom } from './random';
-import { checkReceivers, finiteNumber, integer, knownKeys, objectArg, optionalBoolean, optionalObject, seedArg } from './validate';
+import { checkReceivers, finiteNumber, integer, knownKeys, objectArg, optionalBoolean, optionalObject, seedArg, typedArrayLike } from './validate';
 
 export interface TextCodecOptions {
   /** The characters it encodes, as a string or an array of single characters (code points). */
@@ -60,8 +60,9 @@ export class TextCodec {
   static fromCorpus(corpus: Iterable<string>, options: Partial<TextCodecOptions> = {}): TextCodec {
     const o = optionalObject('options', options);
     knownKeys('options', o, ['length', 'unknown', 'truncate']);
-    // A typed array holds no strings, and iterating one whose buffer is detached throws a TypeError with no code.
-    if (corpus === null || typeof corpus !== 'object' || !(Symbol.iterator in corpus) || ArrayBuffer.isView(corpus)) {
+    // A typed array holds no strings, and iterating one whose buffer is detached, or a Proxy of one,
+    // throws a TypeError with no code.
+    if (corpus === null || typeof corpus !== 'object' || !(Symbol.iterator in corpus) || typedArrayLike(corpus)) {
       throw typeError('corpus', 'an iterable of strings', corpus);
     }
     const chars = new Set<string>();

@@ -10,18 +10,19 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** %TypedArray%, the constructor every typed array class extends. */
 const TypedArray = Object.getPrototypeOf(Int8Array) as abstract new () => ArrayBufferView;
 
+/**
+ * A typed array, or something that passes for one: a Proxy of a typed array, or an object made from
+ * a typed array's prototype, has no typed array's internal slots, so isView misses it; yet it
+ * inherits the `length` getter and the iterator, which throw a TypeError with no code when used.
+ * instanceof follows the prototype chain.
+ */
+export function typedArrayLike(value: unknown): boolean {
+  return ArrayBuffer.isView(value) || value instanceof TypedArray;
+}
+
 export function objectArg(name: string, value: unknown): Record<string, unknown> {
-  // A Proxy of a typed array, or an object made from a typed array's prototype, has no typed
-  // array's internal slots, so isView misses it; yet it inherits the `length` getter, which throws
-  // a TypeError with no code when read (and `length` is an option name). instanceof follows the
-  // prototype chain.
-  if (
-    typeof value !== 'object' ||
-    value === null ||
-    Array.isArray(value) ||
-    ArrayBuffer.isView(value) ||
-    value instanceof TypedArray
-  ) {
+  // `length` is an option name: a typed array's getter would throw reading it.
+  if (typeof value !== 'object' || value === null || Array.isArray(value) || typedArrayLike(value)) {
     throw typeError(name, 'an object', value);
   }
   return value as Record<string, unknown>;

@@ -53,6 +53,9 @@ describe('fitStream', () => {
     expectCoded(await rejection(ae.fitStream(forever, { ...options, signal: controller.signal })), Error, 'ABORT_ERR');
     expectCoded(await rejection(ae.fitStream(() => [x], { validationSplit: 0.1 } as never)), RangeError, 'ERR_OUT_OF_RANGE', 'options.validationSplit');
     expectCoded(await rejection(ae.fitStream(x as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'open');
+    // A typed array is one chunk; a Proxy of one is no view, and iterating it throws a TypeError with no code.
+    expectCoded(await rejection(ae.fitStream(() => x as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'open()');
+    expectCoded(await rejection(ae.fitStream(() => new Proxy(x, {}) as never)), TypeError, 'ERR_INVALID_ARG_TYPE', 'open()');
     expectCoded(await rejection(ae.fitStream(() => [])), RangeError, 'ERR_OUT_OF_RANGE', 'open');
   });
 });

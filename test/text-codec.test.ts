@@ -48,6 +48,13 @@ describe('TextCodec', () => {
     expectCoded(thrown(() => codec.decode(new Float32Array(34))), RangeError, 'ERR_OUT_OF_RANGE', 'rows.length');
   });
 
+  it('refuses a corpus of typed arrays, or of anything passing for one, naming corpus', () => {
+    // A Proxy of a typed array is no view, yet iterating it throws a TypeError with no code.
+    for (const corpus of [new Float32Array(2), new Proxy(new Float32Array(0), {}), Object.create(Uint8Array.prototype)]) {
+      expectCoded(thrown(() => TextCodec.fromCorpus(corpus)), TypeError, 'ERR_INVALID_ARG_TYPE', 'corpus');
+    }
+  });
+
   it('round-trips its settings through JSON', () => {
     const again = new TextCodec(JSON.parse(JSON.stringify(codec)));
     expect(again.vocabulary).toEqual(codec.vocabulary);
