@@ -469,11 +469,12 @@ async function inference(ort: ORT, w: Workload, ae: Autoencoder, x: Float32Array
   const contenders: Contender[] = [];
   // Each library called each of its ways: ours into a new array, into the caller's (options.out) and
   // asynchronously; onnxruntime into a new tensor and into a preallocated one.
-  const out = new Float32Array(INFERENCE_ROWS * w.widths[w.widths.length - 1]);
+  const outputCols = w.widths[w.widths.length - 1];
+  const into = new Float32Array(INFERENCE_ROWS * outputCols);
   for (const threads of THREADS) {
     const prepare = () => setThreads(threads);
     contenders.push({ name: `ours predict ${threads}t`, prepare, call: () => ae.predict(input) });
-    contenders.push({ name: `ours predictOut ${threads}t`, prepare, call: () => ae.predict(input, { out }) });
+    contenders.push({ name: `ours predictOut ${threads}t`, prepare, call: () => ae.predict(input, { out: into }) });
     contenders.push({ name: `ours predictAsync ${threads}t`, prepare, call: () => ae.predictAsync(input) });
   }
   const bf16Threads = THREADS[THREADS.length - 1];
@@ -497,7 +498,7 @@ async function inference(ort: ORT, w: Workload, ae: Autoencoder, x: Float32Array
     const out = (await session.run(feeds))[session.outputNames[0]].data as Float32Array;
     maxAbsDiff = Math.max(maxAbsDiff, maxAbsDifference(out, mine));
     contenders.push({ name: `ort intra ${threads}`, call: () => session.run(feeds) });
-    const preallocated = { [session.outputNames[0]]: new ort.Tensor('float32', new Float32Array(out.length), [INFERENCE_ROWS, out.length / INFERENCE_ROWS]) };
+    const preallocated = { [session.outputNames[0]]: new ort.Tensor('float32', new Float32Array(INFERENCE_ROWS * outputCols), [INFERENCE_ROWS, outputCols]) };
     contenders.push({ name: `ort intra ${threads} preallocated`, call: () => session.run(feeds, preallocated) });
   }
   const seconds = await timeInterleaved(contenders, budget);
