@@ -6,7 +6,8 @@ import { ADAM_EPSILON, type WorkloadSpec } from './workloads';
 
 export const PYTHON = '/usr/bin/python3';
 
-type MmRates = Record<string, { best: number; median: number; all: number[] }>;
+/** Per thread count: the best and median rep (one product, or a window of them), every rep, and the fastest single product. */
+type MmRates = Record<string, { best: number; median: number; all: number[]; bestProduct: number }>;
 
 export interface TorchAnswer {
   torch: string;
