@@ -156,6 +156,27 @@ describe('train', () => {
     expectFailure(await cli(['train', '--data', data, '--out', join(data, 'sub')]), 73, /cannot write .*rows\.csv\/sub: a part of the path is not a folder/);
   });
 
+  it('refuses before training a --resume file it cannot read (66) and a --checkpoint it could never write (73, or 64 for the data file)', async () => {
+    const out = join(dir, 'never');
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--resume', 'absent.ckpt'], { cwd: dir }), 66, /^autoencoder: cannot read absent\.ckpt: no such file or folder/);
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--resume', '.'], { cwd: dir }), 66, /^autoencoder: cannot read \.: is a folder/);
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', 'absent/run.ckpt'], { cwd: dir }), 73, /^autoencoder: cannot write absent\/run\.ckpt: no such file or folder/);
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', '.'], { cwd: dir }), 73, /^autoencoder: cannot write \.: is a folder/);
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', 'rows.csv/run.ckpt'], { cwd: dir }), 73, /^autoencoder: cannot write rows\.csv\/run\.ckpt: a part of the path is not a folder/);
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', './rows.csv'], { cwd: dir }), 64, /^autoencoder: --checkpoint \.\/rows\.csv is the --data file/);
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('trains a file too short for the validation split on all its rows, as it says', async () => {
+    const few = join(dir, 'nine.csv');
+    writeDelimited(few, rows(9, COLS));
+    const run = await cli(['train', '--data', few, '--out', join(dir, 'nine'), '--epochs', '1', '--layers', '8', '--latent', '2']);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('training on 9 rows of');
+    expect(run.stdout).toContain('(0 held out for validation)');
+    expect(existsSync(join(dir, 'nine', 'model.safetensors'))).toBe(true);
+  });
+
   it('Ctrl-C stops after the current batch, exits 130 and writes no model', async () => {
     const big = join(dir, 'big.npy');
     writeNpy(big, rows(3000, 64, 5));

@@ -1,13 +1,13 @@
 // `autoencoder train`: trains an autoencoder on a data file, with settings from flags or a JSON
 // config file (flags win), and writes the model and the pictures that make sense for the data.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { ACTIVATIONS, type ActivationName } from '../../layers';
 import { LOSSES, OPTIMIZERS, type LossName, type OptimizerName } from '../../fit';
 import { setThreads } from '../../backend';
 import { binaryLayout, readChunks, readTable, type ReadOptions, type Table } from '../data';
-import { dataError, inputError, usageError } from '../errors';
+import { dataError, inputError, outputError, usageError } from '../errors';
 import { prepareFolder, removeEmptyFolder, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
 import { buildAutoencoder, describeNetwork } from '../network';
@@ -141,6 +141,36 @@ async function resolveSettings(options: TrainOptions, cmd: Command): Promise<Set
   return settings as unknown as Settings;
 }
 
+/**
+ * Refuses, before anything trains, a --resume file that cannot be read and a --checkpoint path that
+ * could never be written (a folder, a missing folder, the data itself), as the library would only
+ * find out after the first epoch.
+ */
+async function checkCheckpointFiles(options: TrainOptions): Promise<void> {
+  const what = async (file: string): Promise<'file' | 'folder' | NodeJS.ErrnoException> => {
+    try {
+      return (await stat(file)).isDirectory() ? 'folder' : 'file';
+    } catch (error) {
+      return error as NodeJS.ErrnoException;
+    }
+  };
+  const failure = (code: string, message: string) => Object.assign(new Error(message), { code });
+  if (options.resume) {
+    const resume = await what(options.resume);
+    if (resume !== 'file') throw inputError(options.resume, resume === 'folder' ? failure('EISDIR', 'is a folder') : resume);
+  }
+  if (options.checkpoint) {
+    if (options.data !== '-' && path.resolve(options.checkpoint) === path.resolve(options.data)) {
+      throw usageError(`--checkpoint ${options.checkpoint} is the --data file, which the checkpoint would overwrite`);
+    }
+    const folder = await what(path.dirname(path.resolve(options.checkpoint)));
+    if (folder !== 'folder') throw outputError(options.checkpoint, folder === 'file' ? failure('ENOTDIR', 'not a folder') : folder);
+    const existing = await what(options.checkpoint);
+    if (existing === 'folder') throw outputError(options.checkpoint, failure('EISDIR', 'is a folder'));
+    if (existing !== 'file' && existing.code !== 'ENOENT') throw outputError(options.checkpoint, existing);
+  }
+}
+
 function rangeOf(data: Float32Array): [number, number] {
   let [lo, hi] = [Infinity, -Infinity];
   for (const v of data) [lo, hi] = [Math.min(lo, v), Math.max(hi, v)];
@@ -153,6 +183,7 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
   const warn = (line: string) => options.quiet || process.stderr.write(`autoencoder: warning: ${line}\n`);
   if (settings.threads !== undefined) setThreads(settings.threads);
+  await checkCheckpointFiles(options);
   const folder = await prepareFolder(options.out);
   let table: Table;
   try {
@@ -183,7 +214,8 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
       batchSize: settings.batchSize,
       loss: settings.loss,
       optimizer: { type: settings.optimizer, learningRate: settings.learningRate },
-      validationSplit: settings.validationSplit,
+      // A split too small to hold out a row of this file holds out none, as the line above says.
+      validationSplit: validationRows > 0 ? settings.validationSplit : 0,
       ...(settings.seed === undefined ? {} : { seed: settings.seed }),
       ...(options.checkpoint ? { checkpoint: { path: options.checkpoint } } : {}),
       ...(options.resume ? { resumeFrom: options.resume } : {}),
