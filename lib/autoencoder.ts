@@ -16,6 +16,7 @@ import {
   normalizeFit,
   regularizationOptions,
 } from './fit';
+import { type DenseLayerConfig } from './layers';
 import { LayerStack, createShared, rebindStack, sharedOf } from './stack';
 import { loadBackend, resolveBackend, type BackendChoice, type LoadOptions } from './backend';
 import { writeFileAtomic } from './atomic-file';
@@ -108,8 +109,18 @@ export class Autoencoder extends LayerStack {
     this.decoder = decoder;
     this.#regularization = regularization;
     this.#config = {};
-    if (c.regularization !== undefined) this.#config.regularization = { ...(c.regularization as RegularizationConfig) };
-    if (c.noise !== undefined) this.#config.noise = { ...(c.noise as NoiseConfig) };
+    // What a model file records comes from the checked values, not the caller's objects, whose
+    // inherited properties or getters the checks read but a spread would not copy alike.
+    if (c.regularization !== undefined) {
+      const recorded: RegularizationConfig = {};
+      if (regularization.l2 !== 0) recorded.l2 = regularization.l2 as number;
+      if (regularization.latentL1 !== 0) recorded.latentL1 = regularization.latentL1 as number;
+      this.#config.regularization = recorded;
+    }
+    if (c.noise !== undefined) {
+      const level = regularization.noiseLevel as number;
+      this.#config.noise = regularization.noise === 'gaussian' ? { type: 'gaussian', stddev: level } : { type: 'masking', rate: level };
+    }
   }
 
   static #halves(c: Record<string, unknown>, seed: number, variational: boolean): [Encoder, Decoder] {
@@ -259,67 +270,74 @@ export class Autoencoder extends LayerStack {
     const { signal, onBatchEnd, onEpochEnd } = o;
     const epochs = o.native.epochs as number;
     const model = this.nativeModel();
-    let resume: Record<string, unknown> | undefined;
-    let chunksDone = 0;
-    const epochsLog: NativeEpoch[] = [];
-    for (let epoch = 0; epoch < epochs; epoch++) {
-      const started = Date.now();
-      const sums = { rows: 0, loss: 0, reconstruction: 0, kl: 0, penalty: 0, seconds: 0, skipped: 0 };
-      let learningRate = 0;
-      let beta = 0;
-      let chunk = 0;
-      const chunks: unknown = open();
-      // `for await` throws a TypeError with no code on a result that is not iterable, and on a typed
-      // array whose buffer has been detached or a Proxy of one (a typed array is one chunk, never the chunks).
-      const iterable = chunks as { [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
-      if (typedArrayLike(chunks) || (typeof iterable?.[Symbol.asyncIterator] !== 'function' && typeof iterable?.[Symbol.iterator] !== 'function')) {
-        throw typeError('open()', 'an iterable or an async iterable of chunks (a typed array is one chunk: return [array])', chunks);
+    // Busy for the whole pass, as during a fit: between chunks no native fit holds the model.
+    const shared = this.shared;
+    shared.streaming = true;
+    try {
+      let resume: Record<string, unknown> | undefined;
+      let chunksDone = 0;
+      const epochsLog: NativeEpoch[] = [];
+      for (let epoch = 0; epoch < epochs; epoch++) {
+        const started = Date.now();
+        const sums = { rows: 0, loss: 0, reconstruction: 0, kl: 0, penalty: 0, seconds: 0, skipped: 0 };
+        let learningRate = 0;
+        let beta = 0;
+        let chunk = 0;
+        const chunks: unknown = open();
+        // `for await` throws a TypeError with no code on a result that is not iterable, and on a typed
+        // array whose buffer has been detached or a Proxy of one (a typed array is one chunk, never the chunks).
+        const iterable = chunks as { [Symbol.asyncIterator]?: unknown; [Symbol.iterator]?: unknown } | null | undefined;
+        if (typedArrayLike(chunks) || (typeof iterable?.[Symbol.asyncIterator] !== 'function' && typeof iterable?.[Symbol.iterator] !== 'function')) {
+          throw typeError('open()', 'an iterable or an async iterable of chunks (a typed array is one chunk: return [array])', chunks);
+        }
+        for await (const data of chunks as AsyncIterable<DataInput> | Iterable<DataInput>) {
+          if (signal?.aborted) throw abortError(signal.reason);
+          const rows = toRows(`chunk ${chunk}`, data, this.inputDim, 1);
+          let snapshot: NativeCheckpoint | undefined;
+          const native = { ...o.native, epochs: chunksDone + 1, checkpointEvery: 1, ...(resume ? { resume } : {}) };
+          const onBatch = onBatchEnd
+            ? (_: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
+            : null;
+          const result = await this.#train(model, rows, undefined, native, { onBatch, onEpoch: null, onCheckpoint: (s) => (snapshot = s) }, signal);
+          const e = result.epochs[0];
+          if (!snapshot || !e) throw new Error('internal: a chunk finished without its epoch statistics');
+          resume = resumeFromSnapshot(snapshot);
+          chunksDone++;
+          chunk++;
+          sums.rows += rows.rows;
+          sums.loss += e.loss * rows.rows;
+          sums.reconstruction += e.reconstruction * rows.rows;
+          sums.kl += e.kl * rows.rows;
+          sums.penalty += e.penalty * rows.rows;
+          sums.seconds += e.seconds;
+          sums.skipped += e.skippedBatches;
+          learningRate = e.learningRate;
+          beta = e.beta;
+        }
+        if (sums.rows === 0) throw rangeError('open', 'a function whose chunks hold at least one row', 'no rows');
+        const seconds = (Date.now() - started) / 1000;
+        const stats: NativeEpoch = {
+          epoch,
+          loss: sums.loss / sums.rows,
+          reconstruction: sums.reconstruction / sums.rows,
+          kl: sums.kl / sums.rows,
+          beta,
+          penalty: sums.penalty / sums.rows,
+          valLoss: undefined,
+          learningRate,
+          samplesPerSecond: sums.rows / Math.max(sums.seconds, 1e-9),
+          seconds,
+          skippedBatches: sums.skipped,
+          communicationSeconds: 0,
+        };
+        epochsLog.push(stats);
+        onEpochEnd?.(epochLogs(stats, variational));
       }
-      for await (const data of chunks as AsyncIterable<DataInput> | Iterable<DataInput>) {
-        if (signal?.aborted) throw abortError(signal.reason);
-        const rows = toRows(`chunk ${chunk}`, data, this.inputDim, 1);
-        let snapshot: NativeCheckpoint | undefined;
-        const native = { ...o.native, epochs: chunksDone + 1, checkpointEvery: 1, ...(resume ? { resume } : {}) };
-        const onBatch = onBatchEnd
-          ? (_: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
-          : null;
-        const result = await this.#train(model, rows, undefined, native, { onBatch, onEpoch: null, onCheckpoint: (s) => (snapshot = s) }, signal);
-        const e = result.epochs[0];
-        if (!snapshot || !e) throw new Error('internal: a chunk finished without its epoch statistics');
-        resume = resumeFromSnapshot(snapshot);
-        chunksDone++;
-        chunk++;
-        sums.rows += rows.rows;
-        sums.loss += e.loss * rows.rows;
-        sums.reconstruction += e.reconstruction * rows.rows;
-        sums.kl += e.kl * rows.rows;
-        sums.penalty += e.penalty * rows.rows;
-        sums.seconds += e.seconds;
-        sums.skipped += e.skippedBatches;
-        learningRate = e.learningRate;
-        beta = e.beta;
-      }
-      if (sums.rows === 0) throw rangeError('open', 'a function whose chunks hold at least one row', 'no rows');
-      const seconds = (Date.now() - started) / 1000;
-      const stats: NativeEpoch = {
-        epoch,
-        loss: sums.loss / sums.rows,
-        reconstruction: sums.reconstruction / sums.rows,
-        kl: sums.kl / sums.rows,
-        beta,
-        penalty: sums.penalty / sums.rows,
-        valLoss: undefined,
-        learningRate,
-        samplesPerSecond: sums.rows / Math.max(sums.seconds, 1e-9),
-        seconds,
-        skippedBatches: sums.skipped,
-        communicationSeconds: 0,
-      };
-      epochsLog.push(stats);
-      onEpochEnd?.(epochLogs(stats, variational));
+      this.#lastLoss = o.loss;
+      return history({ epochs: epochsLog, reason: 'completed', bestEpoch: -1, steps: Number(resume?.step ?? 0), restoredBestWeights: false }, variational);
+    } finally {
+      shared.streaming = false;
     }
-    this.#lastLoss = o.loss;
-    return history({ epochs: epochsLog, reason: 'completed', bestEpoch: -1, steps: Number(resume?.step ?? 0), restoredBestWeights: false }, variational);
   }
 
   /** Refuses here, naming the option, a loss the addon refuses for this output with a message that names none. */
@@ -396,19 +414,48 @@ export class Autoencoder extends LayerStack {
     } catch {
       throw formatError(file.source, '__metadata__.training is not JSON');
     }
+    if (training === null || typeof training !== 'object' || Array.isArray(training)) throw formatError(file.source, '__metadata__.training is not a JSON object');
+    const counts: [string, number, number][] = [['epoch', 0, 2 ** 30], ['step', 0, 2 ** 53 - 1], ['wait', 0, 2 ** 30], ['bestEpoch', -1, 2 ** 30]];
+    for (const [key, min, max] of counts) {
+      const value = training[key];
+      if (!Number.isInteger(value) || (value as number) < min || (value as number) > max) {
+        throw formatError(file.source, `training.${key} is ${JSON.stringify(value)}, not an integer in [${min}, ${max}]`);
+      }
+    }
+    if (training.bestMonitor !== null && typeof training.bestMonitor !== 'number') {
+      throw formatError(file.source, `training.bestMonitor is ${JSON.stringify(training.bestMonitor)}, not a number or null`);
+    }
     const saved = (training.optimizer as { type?: unknown } | undefined)?.type;
     const wanted = (native.optimizer as { type: string }).type;
     if (saved !== wanted) {
       throw rangeError('options.optimizer.type', `'${String(saved)}', the checkpoint's optimizer`, wanted);
     }
+    const mismatch = layersMismatch(file.architecture, this.architecture());
+    if (mismatch !== undefined) throw valueError('options.resumeFrom', `a checkpoint of this model's layers (${mismatch})`, file.source);
     const rng = training.rng;
     if (!Array.isArray(rng) || rng.length !== 4 || !rng.every((w) => typeof w === 'string' && /^[0-9a-f]{1,16}$/.test(w))) {
       throw formatError(file.source, 'training.rng is not four 64-bit hex words');
     }
-    this.loadTensors(file, (name) => name.startsWith('optimizer.'));
+    // The generator never leaves the all-zero state: drawing from it would never end.
+    if (rng.every((w) => /^0+$/.test(w as string))) throw formatError(file.source, 'training.rng is all zeros, a state no generator reaches');
+    // The native fit writes the checkpoint's weights once it has checked its settings against this
+    // backend: a fit refused (a precision this backend lacks, say) leaves the model as it was.
+    const weights = this.checkedTensors(file, (name) => name.startsWith('optimizer.'));
     const slots: Record<string, Float32Array> = {};
     for (const [name, t] of file.tensors) if (name.startsWith('optimizer.')) slots[name] = t.data;
+    const held = [1, 2].filter((slot) => Object.keys(slots).some((name) => name.startsWith(`optimizer.s${slot}.`))).length;
+    const optimizer = native.optimizer as { type: string; momentum?: number };
+    const needed = optimizerSlots(optimizer);
+    if (held !== needed) {
+      // sgd and rmsprop keep a slot more with momentum; the others keep a fixed number.
+      if (optimizer.type === 'sgd' || optimizer.type === 'rmsprop') {
+        const wanted = held > needed ? "non-zero, as the checkpoint's optimizer had momentum" : "0 or left out, as the checkpoint's optimizer had no momentum";
+        throw rangeError('options.optimizer.momentum', wanted, optimizer.momentum ?? 0);
+      }
+      throw formatError(file.source, `holds ${held} optimizer state slot(s) per parameter, where '${optimizer.type}' keeps ${needed}`);
+    }
     return {
+      weights,
       epoch: training.epoch,
       step: training.step,
       rng: BigUint64Array.from(rng as string[], (w) => BigInt(`0x${w}`)),
@@ -535,6 +582,44 @@ export class Autoencoder extends LayerStack {
     knownKeys('options', o, keys);
     const metric = o.metric === undefined ? 'mse' : oneOf('options.metric', o.metric, ROW_METRICS);
     return { o, rows: toRows('x', x, this.inputDim), metric, precision: precisionOption(o) };
+  }
+}
+
+/** Where a checkpoint's layers differ from this model's, in words; undefined where they agree (initializers aside, which only start a model). */
+function layersMismatch(saved: Architecture, mine: Architecture): string | undefined {
+  if (saved.kind !== mine.kind) return `it holds ${JSON.stringify(saved.kind)}, this model is ${JSON.stringify(mine.kind)}`;
+  const layers = (arch: Architecture, half: 'encoder' | 'decoder'): unknown[] => {
+    const list = (arch as unknown as Record<string, { layers?: unknown } | undefined>)[half]?.layers;
+    return Array.isArray(list) ? list : [];
+  };
+  const summary = (layer: unknown): string => {
+    if (layer === null || typeof layer !== 'object') return 'none';
+    const l = layer as DenseLayerConfig;
+    return JSON.stringify({ units: l.units, activation: l.activation ?? 'linear', alpha: l.alpha, groupSize: l.groupSize, dropout: l.dropout ?? 0 });
+  };
+  for (const half of ['encoder', 'decoder'] as const) {
+    const theirs = layers(saved, half);
+    const ours = layers(mine, half);
+    for (let i = 0; i < Math.max(theirs.length, ours.length); i++) {
+      const [a, b] = [summary(theirs[i]), summary(ours[i])];
+      if (a !== b) return `${half} layer ${i}: ${a} there, ${b} here`;
+    }
+  }
+  return undefined;
+}
+
+/** The state slots per parameter that an optimizer keeps, as optimizer_state_slots (native/core/optimizer.cpp) counts them. */
+function optimizerSlots(optimizer: { type: string; momentum?: number }): number {
+  const momentum = (optimizer.momentum ?? 0) !== 0;
+  switch (optimizer.type) {
+    case 'sgd':
+      return momentum ? 1 : 0;
+    case 'rmsprop':
+      return momentum ? 2 : 1;
+    case 'adagrad':
+      return 1;
+    default:
+      return 2;
   }
 }
 

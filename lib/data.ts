@@ -74,6 +74,8 @@ export function toRows(name: string, value: unknown, cols: number, minRows = 0):
     }
     out = matrix(data, rows, cols);
   } else if (Array.isArray(value)) {
+    // Refused before anything is allocated, naming the argument, where the rows could never fit.
+    checkResultSize(`the rows of ${name}`, value.length, cols);
     const data = allocateFloat32(value.length * cols);
     for (let r = 0; r < value.length; r++) {
       const row: unknown = value[r];

@@ -58,7 +58,8 @@ export function nativeLayers(name: string, layers: unknown, inputDim: number, pr
   if (layers.length === 0) throw rangeError(`${name}.length`, 'at least 1', 0);
   const out: NativeLayerSpec[] = [];
   let inputs = inputDim;
-  layers.forEach((raw: unknown, i) => {
+  // Array.from: forEach would skip a sparse array's holes, which must be refused like any non-object.
+  Array.from(layers as unknown[]).forEach((raw: unknown, i) => {
     const where = `${name}[${i}]`;
     const config = objectArg(where, raw);
     knownKeys(where, config, LAYER_KEYS);

@@ -163,7 +163,9 @@ export function decodeSafetensors(bytes: Uint8Array, source: string): Safetensor
   const tensors = new Map<string, Tensor>();
   for (const e of entries) {
     if (e.dtype !== 'F32') throw formatError(source, `tensor '${e.name}' is ${e.dtype}; this library reads F32`);
-    const copy = data.slice(e.begin, e.end);
+    // Uint8Array's slice, a copy at offset 0: a Buffer's slice is a view, which may start at an
+    // offset that is not a multiple of 4 (a header of any length, a file cut from a larger buffer).
+    const copy = Uint8Array.prototype.slice.call(data, e.begin, e.end);
     let values: Float32Array;
     if (littleEndian) {
       values = new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength / 4);

@@ -14,6 +14,13 @@ import { toOnnxBytes } from './onnx';
 
 const NO_OPTIONS: Readonly<Record<string, unknown>> = Object.freeze({});
 
+/** A copy of `array`'s elements, read straight from its buffer (no getters, no species constructor); empty when detached. */
+function copyOf(array: Float32Array): Float32Array {
+  const copy = new Float32Array(lengthOf(array));
+  if (copy.length > 0) copy.set(array);
+  return copy;
+}
+
 /** One named parameter tensor, laid out as PyTorch's nn.Linear (`weight` is `[out, in]`). */
 export interface WeightTensor {
   name: string;
@@ -26,6 +33,8 @@ export interface SharedModel {
   native: NativeModel;
   layers: NativeLayerSpec[];
   disposed: boolean;
+  /** True while `fitStream` runs: between its chunks no native fit holds the model, yet it is busy. */
+  streaming?: boolean;
   /** A variational model: this layer emits [mean | log-variance] and the next reads a sample. */
   variationalLayer?: number;
 }
@@ -97,7 +106,7 @@ export abstract class LayerStack {
 
   /** True while a fit or an asynchronous prediction runs on these weights. */
   get busy(): boolean {
-    return !this.#shared.disposed && this.#shared.native.busy;
+    return !this.#shared.disposed && (this.#shared.streaming === true || this.#shared.native.busy);
   }
 
   /** The output of these layers for each row of `x`; into `options.out` when given. */
@@ -145,29 +154,40 @@ export abstract class LayerStack {
     if (weights.length !== expected.length) throw rangeError('weights.length', `${expected.length}`, weights.length);
     // Tensors with names are matched by name, in any order; bare Float32Arrays by position. util.types
     // rather than `instanceof`, which a Proxy of a Float32Array passes (its length getter then throws).
-    const positional = weights.some((item: unknown) => types.isFloat32Array(item));
-    const byName = new Map<string, number>();
-    weights.forEach((item: unknown, i) => {
-      const data = types.isFloat32Array(item) ? item : (item as WeightTensor | null)?.data;
-      if (!types.isFloat32Array(data)) throw typeError(`weights[${i}]`, 'a Float32Array or { name, data }', item);
-      if (positional) return;
-      const name = (item as WeightTensor).name;
-      if (!expected.some((e) => e.name === name)) {
-        throw rangeError(`weights[${i}].name`, `one of ${expected.map((e) => `'${e.name}'`).join(', ')}`, name);
+    // Each item is read once and its data copied, so that nothing (a getter, another thread writing a
+    // shared buffer) changes a tensor between its checks and its write: all are written or none.
+    const items: { bare: boolean; name: unknown; data: Float32Array }[] = [];
+    for (let i = 0; i < weights.length; i++) {
+      const item: unknown = weights[i];
+      if (types.isFloat32Array(item)) {
+        items.push({ bare: true, name: undefined, data: copyOf(item) });
+        continue;
       }
-      if (byName.has(name)) throw rangeError(`weights[${i}].name`, `a name not given before ('${name}' is weights[${byName.get(name)}])`, name);
-      byName.set(name, i);
-    });
+      const tensor = item as { name?: unknown; data?: unknown } | null | undefined;
+      const data = tensor?.data;
+      if (!types.isFloat32Array(data)) throw typeError(`weights[${i}]`, 'a Float32Array or { name, data }', item);
+      items.push({ bare: false, name: tensor?.name, data: copyOf(data) });
+    }
+    const positional = items.some((item) => item.bare);
+    const byName = new Map<unknown, number>();
+    if (!positional) {
+      items.forEach(({ name }, i) => {
+        if (!expected.some((e) => e.name === name)) {
+          throw rangeError(`weights[${i}].name`, `one of ${expected.map((e) => `'${e.name}'`).join(', ')}`, name);
+        }
+        if (byName.has(name)) throw rangeError(`weights[${i}].name`, `a name not given before ('${String(name)}' is weights[${byName.get(name)}])`, name);
+        byName.set(name, i);
+      });
+    }
     const values = expected.map(({ name, shape }, position) => {
       const i = positional ? position : (byName.get(name) as number);
-      const item = weights[i];
-      const data = types.isFloat32Array(item) ? item : item.data;
-      if (positional && !types.isFloat32Array(item) && item.name !== name) {
+      const item = items[i];
+      if (positional && !item.bare && item.name !== name) {
         throw rangeError(`weights[${i}].name`, `'${name}'`, item.name);
       }
+      const data = item.data;
       const size = shape.reduce((a, b) => a * b, 1);
-      const length = lengthOf(data);
-      if (length !== size) throw rangeError(`weights[${i}].length`, `${size} (shape [${shape.join(', ')}])`, length);
+      if (data.length !== size) throw rangeError(`weights[${i}].length`, `${size} (shape [${shape.join(', ')}])`, data.length);
       for (let k = 0; k < size; k++) {
         if (!Number.isFinite(data[k])) {
           throw codedError(RangeError, 'ERR_NON_FINITE', `weights[${i}] (${name}) holds a non-finite value at index ${k}`);
@@ -226,14 +246,22 @@ export abstract class LayerStack {
 
   /** @internal Copies this stack's tensors from a model file, after checking every name and shape. */
   protected loadTensors(file: ModelFile, allowExtra: (name: string) => boolean): void {
+    const tensors = this.checkedTensors(file, allowExtra);
+    const model = this.nativeModel();
+    for (const [name, data] of Object.entries(tensors)) model.setTensor(name, data);
+  }
+
+  /** @internal This stack's tensors in a model file, by name, once every name, shape and value is checked. */
+  protected checkedTensors(file: ModelFile, allowExtra: (name: string) => boolean): Record<string, Float32Array> {
     const expected = this.#tensorNames();
     const data = expectTensors(file, expected, allowExtra);
+    const tensors: Record<string, Float32Array> = {};
     data.forEach((values, i) => {
       const bad = values.findIndex((v) => !Number.isFinite(v));
       if (bad >= 0) throw formatError(file.source, `tensor '${expected[i].name}' holds a non-finite value at index ${bad}`);
+      tensors[expected[i].name] = values;
     });
-    const model = this.nativeModel();
-    expected.forEach(({ name }, i) => model.setTensor(name, data[i]));
+    return tensors;
   }
 
   /** Releases the native memory now. Shared weights (an autoencoder and its encoder and decoder) go together. A running fit stops after its current batch. */
@@ -269,6 +297,7 @@ export abstract class LayerStack {
   /** @internal */
   protected nativeModel(): NativeModel {
     if (this.#shared.disposed) throw disposedError(this.#kind);
+    if (this.#shared.streaming) throw codedError(Error, 'ERR_BUSY', 'the model is training; await fitStream() or call dispose() first');
     return this.#shared.native;
   }
 

@@ -2,7 +2,7 @@
 // symbol out of the vocabulary, the end/pad symbol first; a decoder whose output is a softmax per
 // position (groupSize = symbols) trained with categorical cross-entropy reads and writes this layout.
 import { type DataInput, type Matrix, checkResultSize, matrix, toRows } from './data';
-import { codedError, rangeError, typeError } from './errors';
+import { codedError, rangeError, typeError, valueError } from './errors';
 import { seededRandom } from './random';
 import { checkReceivers, finiteNumber, integer, knownKeys, objectArg, optionalBoolean, optionalObject, seedArg, typedArrayLike } from './validate';
 
@@ -44,11 +44,13 @@ export class TextCodec {
     knownKeys('options', o, ['vocabulary', 'length', 'unknown', 'truncate']);
     let chars: string[];
     if (typeof o.vocabulary === 'string') chars = Array.from(o.vocabulary);
-    else if (Array.isArray(o.vocabulary)) chars = o.vocabulary.map((c: unknown, i) => single(`options.vocabulary[${i}]`, c));
+    else if (Array.isArray(o.vocabulary)) chars = Array.from(o.vocabulary as unknown[], (c, i) => single(`options.vocabulary[${i}]`, c));
     else throw typeError('options.vocabulary', 'a string or an array of characters', o.vocabulary);
     this.length = integer('options.length', o.length, 1, 1 << 16);
     this.truncate = optionalBoolean('options.truncate', o.truncate, false);
     this.unknown = o.unknown === undefined ? undefined : single('options.unknown', o.unknown);
+    // Unknown characters encoded as END would end the text there, silently.
+    if (this.unknown === TextCodec.END) throw valueError('options.unknown', 'a character other than TextCodec.END', this.unknown);
     const symbols = [TextCodec.END, ...new Set(chars.filter((c) => c !== TextCodec.END))];
     if (this.unknown !== undefined && !symbols.includes(this.unknown)) symbols.push(this.unknown);
     if (symbols.length < 2) throw rangeError('options.vocabulary', 'at least one character', o.vocabulary);
@@ -70,6 +72,8 @@ export class TextCodec {
     let i = 0;
     for (const text of corpus) {
       if (typeof text !== 'string') throw typeError(`corpus[${i}]`, 'a string', text);
+      // END marks the end of a text: a codec could never encode a text that holds it.
+      if (text.includes(TextCodec.END)) throw valueError(`corpus[${i}]`, 'a string without TextCodec.END (U+0003)', text);
       const cps = Array.from(text);
       cps.forEach((c) => chars.add(c));
       longest = Math.max(longest, cps.length);
@@ -99,7 +103,8 @@ export class TextCodec {
     const { symbols, width } = this;
     checkResultSize('the encoded rows', strings.length, width);
     const data = new Float32Array(strings.length * width);
-    strings.forEach((text: unknown, r) => {
+    // Array.from: forEach would skip a sparse array's holes, leaving their rows empty.
+    Array.from(strings as unknown[]).forEach((text, r) => {
       if (typeof text !== 'string') throw typeError(`strings[${r}]`, 'a string', text);
       let cps = Array.from(text);
       if (cps.length > this.length) {

@@ -74,10 +74,12 @@ export class HashedTfidf {
 
   #check(texts: unknown): string[] {
     if (!Array.isArray(texts)) throw typeError('texts', 'an array of strings', texts);
-    texts.forEach((t: unknown, i) => {
+    // Array.from: forEach would skip a sparse array's holes.
+    const list = Array.from(texts as unknown[]);
+    list.forEach((t, i) => {
       if (typeof t !== 'string') throw typeError(`texts[${i}]`, 'a string', t);
     });
-    return texts as string[];
+    return list as string[];
   }
 
   /** Bucket → count of the text's word and character n-grams. */

@@ -119,6 +119,51 @@ describe('fit with a checkpoint', () => {
     expect(bytes(resuming.getWeights()).equals(before)).toBe(true);
   });
 
+  it('a resumed fit refused after the checkpoint is read (a precision this backend lacks) leaves the weights as they were', async () => {
+    const checkpoint = path.join(dir, 'refused.safetensors');
+    await model().fit(x, { ...options, epochs: 1, checkpoint: { path: checkpoint } });
+    const resuming = new Autoencoder({ encoder: new Encoder({ inputDim: D, layers: [{ units: 12, activation: 'relu', dropout: 0.2 }, { units: 6 }], seed: 50 }), decoder: new Decoder({ latentDim: 6, layers: [{ units: 12, activation: 'tanh' }, { units: D, activation: 'sigmoid' }], seed: 60 }), seed: 7, noise: { type: 'gaussian', stddev: 0.05 }, regularization: { l2: 1e-4 } });
+    const before = bytes(resuming.getWeights());
+    expect(before.equals(bytes(Autoencoder.fromBuffer(readFileSync(checkpoint)).getWeights()))).toBe(false);
+    const error = await rejection(resuming.fit(x, { ...options, precision: 'tf32', epochs: 2, resumeFrom: checkpoint }));
+    expectCoded(error, Error, 'ERR_TF32_UNAVAILABLE');
+    expect(bytes(resuming.getWeights()).equals(before)).toBe(true);
+    // The same fit allowed takes the checkpoint's weights.
+    await resuming.fit(x, { ...options, epochs: 1, resumeFrom: checkpoint });
+    expect(bytes(resuming.getWeights()).equals(bytes(Autoencoder.fromBuffer(readFileSync(checkpoint)).getWeights()))).toBe(true);
+  });
+
+  it('resuming with momentum given where the checkpoint had none, or left out where it had some, names options.optimizer.momentum', async () => {
+    const plainSgd = path.join(dir, 'sgd.safetensors');
+    const momentumSgd = path.join(dir, 'sgd-momentum.safetensors');
+    await model().fit(x, { ...options, optimizer: 'sgd', epochs: 1, checkpoint: { path: plainSgd } });
+    await model().fit(x, { ...options, optimizer: { type: 'sgd', momentum: 0.9 }, epochs: 1, checkpoint: { path: momentumSgd } });
+    for (const [file, optimizer, wanted] of [
+      [plainSgd, { type: 'sgd', momentum: 0.9 }, 'no momentum'],
+      [momentumSgd, 'sgd', 'had momentum'],
+    ] as const) {
+      const resuming = model();
+      const before = bytes(resuming.getWeights());
+      const error = await rejection(resuming.fit(x, { ...options, optimizer, epochs: 2, resumeFrom: file }));
+      expectCoded(error, RangeError, 'ERR_OUT_OF_RANGE', 'options.optimizer.momentum');
+      expect((error as Error).message).toContain(wanted);
+      expect(bytes(resuming.getWeights()).equals(before)).toBe(true);
+    }
+  });
+
+  it('resuming into other layers (another activation) names options.resumeFrom and leaves the weights as they were', async () => {
+    const checkpoint = path.join(dir, 'layers.safetensors');
+    await model().fit(x, { ...options, epochs: 1, checkpoint: { path: checkpoint } });
+    const encoder = new Encoder({ inputDim: D, layers: [{ units: 12, activation: 'elu', dropout: 0.2 }, { units: 6 }], seed: 5 });
+    const decoder = new Decoder({ latentDim: 6, layers: [{ units: 12, activation: 'tanh' }, { units: D, activation: 'sigmoid' }], seed: 6 });
+    const other = new Autoencoder({ encoder, decoder, seed: 7 });
+    const before = bytes(other.getWeights());
+    const error = await rejection(other.fit(x, { ...options, epochs: 2, resumeFrom: checkpoint }));
+    expectCoded(error, RangeError, 'ERR_INVALID_ARG_VALUE', 'options.resumeFrom');
+    expect((error as Error).message).toContain('encoder layer 0');
+    expect(bytes(other.getWeights()).equals(before)).toBe(true);
+  });
+
   it('resuming from a plain model file fails with ERR_MODEL_FORMAT: not a checkpoint', async () => {
     const plain = path.join(dir, 'plain.safetensors');
     await model().save(plain);

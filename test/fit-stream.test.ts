@@ -41,6 +41,34 @@ describe('fitStream', () => {
     expect(ae.evaluate(x)).toBeLessThan(1.5 * whole.evaluate(x));
   });
 
+  it('holds the model busy between chunks: other calls throw ERR_BUSY until the pass ends', async () => {
+    const ae = new Autoencoder({ inputDim: D, latentDim: 4, seed: 3 });
+    const encoder = ae.encoder;
+    const seen: unknown[] = [];
+    const attempt = (call: () => unknown) => {
+      try {
+        call();
+        seen.push('allowed');
+      } catch (error) {
+        seen.push((error as { code?: string }).code);
+      }
+    };
+    async function* chunks() {
+      yield x.subarray(0, 32 * D);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.push(ae.busy, encoder.busy);
+      attempt(() => ae.getWeights());
+      attempt(() => ae.setWeights(new Autoencoder({ inputDim: D, latentDim: 4, seed: 4 }).getWeights()));
+      attempt(() => encoder.predict(x.subarray(0, D)));
+      seen.push(await rejection(ae.fit(x, { epochs: 1 })).then((error) => (error as { code?: string }).code));
+      yield x.subarray(32 * D);
+    }
+    await ae.fitStream(() => chunks(), { epochs: 1, batchSize: 16 });
+    expect(seen).toEqual([true, true, 'ERR_BUSY', 'ERR_BUSY', 'ERR_BUSY', 'ERR_BUSY']);
+    expect(ae.busy).toBe(false);
+    expect(ae.getWeights().length).toBe(8);
+  });
+
   it('stops on abort, and refuses what it does not support', async () => {
     const ae = make();
     const controller = new AbortController();

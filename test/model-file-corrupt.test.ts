@@ -1,6 +1,6 @@
 // Corrupt model files: every check of the reader refuses a crafted file with ERR_MODEL_FORMAT naming the source and the check; truncations and random bit flips never load as a different model.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -405,3 +405,34 @@ describe('damaged copies of a valid file', () => {
     expect(Autoencoder.fromBuffer(damaged).toBuffer().equals(referenceFile)).toBe(true);
   });
 });
+
+describe('checkpoints with damaged training state', () => {
+  it('refuse to resume with ERR_MODEL_FORMAT naming the file and the field, the weights unchanged', async () => {
+    const good = join(dir, 'reference.ckpt');
+    await referenceModel(0.001).fit(x, { epochs: 1, batchSize: 4, checkpoint: { path: good } });
+    const cases: [string, (training: Record<string, unknown>) => unknown, string][] = [
+      ['not an object', () => null, '__metadata__.training is not a JSON object'],
+      ['an array', () => [1, 2], '__metadata__.training is not a JSON object'],
+      ['an all-zero generator (drawing from it would never end)', (t) => ({ ...t, rng: ['0', '0', '0', '0'] }), 'training.rng is all zeros'],
+      ['a negative epoch', (t) => ({ ...t, epoch: -1 }), 'training.epoch is -1'],
+      ['a fractional step', (t) => ({ ...t, step: 1.5 }), 'training.step is 1.5'],
+      ['a step beyond 2^53', (t) => ({ ...t, step: 1e300 }), 'training.step is 1e+300'],
+      ['a negative wait', (t) => ({ ...t, wait: -3 }), 'training.wait is -3'],
+      ['a best epoch below -1', (t) => ({ ...t, bestEpoch: -2 }), 'training.bestEpoch is -2'],
+      ['a best monitor that is text', (t) => ({ ...t, bestMonitor: 'x' }), 'training.bestMonitor is "x"'],
+    ];
+    for (const [label, change, message] of cases) {
+      const file = join(dir, 'damaged.ckpt');
+      writeFileSync(file, edited((p) => {
+        p.metadata.training = JSON.stringify(change(JSON.parse(p.metadata.training as string) as Record<string, unknown>));
+      }, 'recompute', readFileSync(good)));
+      const target = referenceModel(0.001);
+      const before = target.getWeights();
+      const error = await rejection(target.fit(x, { epochs: 2, batchSize: 4, resumeFrom: file }));
+      expect(error, label).toHaveProperty('code', 'ERR_MODEL_FORMAT');
+      expect((error as Error).message, label).toContain(`${file}: ${message}`);
+      expect(isDeepStrictEqual(target.getWeights(), before), label).toBe(true);
+    }
+  });
+});
+

@@ -96,6 +96,27 @@ describe('Autoencoder files', () => {
     expect(same(bare, model)).toBe(false);
   });
 
+  it('records noise and regularization as checked, also when given as objects with inherited properties', () => {
+    class Gaussian {
+      constructor(readonly stddev: number) {}
+      get type(): 'gaussian' {
+        return 'gaussian';
+      }
+    }
+    const given = new Autoencoder({ inputDim: 6, latentDim: 2, seed: 1, noise: new Gaussian(0.1) as never, regularization: Object.create({ l2: 0.5 }) as never });
+    const reloaded = Autoencoder.fromBuffer(given.toBuffer());
+    const plain = new Autoencoder({ inputDim: 6, latentDim: 2, seed: 1, noise: { type: 'gaussian', stddev: 0.1 }, regularization: { l2: 0.5 } });
+    expect(reloaded.toBuffer().equals(plain.toBuffer())).toBe(true);
+  });
+
+  it('fromBuffer reads a Buffer cut from a larger one at an odd offset (its tensors then start unaligned)', () => {
+    const source = new Autoencoder({ inputDim: 6, latentDim: 2, seed: 4 });
+    const bytes = source.toBuffer();
+    const cut = Buffer.concat([Buffer.from('X'), bytes]).subarray(1);
+    expect(cut.byteOffset % 4).not.toBe(0);
+    expect(Autoencoder.fromBuffer(cut).toBuffer().equals(bytes)).toBe(true);
+  });
+
   it('toBuffer → fromBuffer round-trips, also from a Uint8Array view at an odd offset', async () => {
     const model = await trainedAutoencoder();
     const buffer = model.toBuffer();

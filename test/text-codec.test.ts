@@ -60,4 +60,10 @@ describe('TextCodec', () => {
     expect(again.vocabulary).toEqual(codec.vocabulary);
     expect(again.decode(codec.encode(['bob']))).toEqual(['bob']);
   });
+
+  it('refuses END as the unknown symbol, and a corpus that holds END (no codec could encode it)', () => {
+    expectCoded(thrown(() => new TextCodec({ vocabulary: 'ab', length: 4, unknown: TextCodec.END })), RangeError, 'ERR_INVALID_ARG_VALUE', 'options.unknown');
+    expectCoded(thrown(() => TextCodec.fromCorpus(['ab', `a${TextCodec.END}b`])), RangeError, 'ERR_INVALID_ARG_VALUE', 'corpus[1]');
+  });
 });
+

@@ -1,6 +1,6 @@
 // Bad arguments to every method: the error class (TypeError or RangeError), its code, and a message naming the argument.
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, Decoder, Encoder, TextCodec, getThreads, setThreads, type DataInput } from 'native-autoencoder';
+import { Autoencoder, Decoder, Encoder, HashedTfidf, TextCodec, getThreads, setThreads, type DataInput } from 'native-autoencoder';
 import { expectCoded, rejection, sameWeights, syntheticData, thrown } from './helpers';
 
 const D = 8;
@@ -216,6 +216,53 @@ describe('setWeights', () => {
     expect(sameWeights(ae.getWeights(), before)).toBe(true);
     w[0].data[0] = Infinity;
     expectCoded(thrown(() => ae.encoder.setWeights(w.slice(0, 4))), RangeError, 'ERR_NON_FINITE');
+  });
+
+  it('reads each tensor once: a getter that spoils a tensor already read can leave no half-written model', () => {
+    const w = weights().map((t) => ({ ...t, data: t.data.map((v) => v + 1) }));
+    const last = w[w.length - 1];
+    const spoilt = w[w.length - 2].data;
+    const size = last.data.length;
+    const unspoilt = spoilt[0];
+    let reads = 0;
+    Object.defineProperty(last, 'data', {
+      get() {
+        reads++;
+        spoilt[0] = NaN;
+        return new Float32Array(size).fill(0.5);
+      },
+    });
+    ae.setWeights(w);
+    expect(reads).toBe(1);
+    const after = ae.getWeights();
+    expect(after.every((t) => t.data.every(Number.isFinite))).toBe(true);
+    expect(after[w.length - 2].data[0]).toBe(unspoilt);
+    expect(after[w.length - 1].data.every((v) => v === 0.5)).toBe(true);
+  });
+
+  it('refuses a sparse array (a hole is not a tensor)', () => {
+    const w: unknown[] = weights();
+    delete w[3];
+    expectCoded(thrown(() => ae.setWeights(w as never)), TypeError, TYPE, 'weights[3]');
+  });
+});
+
+describe('sparse arrays', () => {
+  it('an array of rows that could never fit is refused before anything is allocated, naming x', () => {
+    const error = thrown(() => ae.predict(new Array(2 ** 32 - 1) as never));
+    expectCoded(error, Error, 'ERR_OUT_OF_MEMORY');
+    expect((error as Error).message).toContain('the rows of x');
+  });
+
+  it('are refused where an array of layers, texts, strings or characters is taken, naming the hole', () => {
+    // eslint-disable-next-line no-sparse-arrays
+    expectCoded(thrown(() => new Encoder({ inputDim: D, layers: [, { units: 2 }] as never })), TypeError, TYPE, 'config.layers[0]');
+    // eslint-disable-next-line no-sparse-arrays
+    expectCoded(thrown(() => new HashedTfidf({ dimensions: 8 }).fit([, 'a b'] as never)), TypeError, TYPE, 'texts[0]');
+    // eslint-disable-next-line no-sparse-arrays
+    expectCoded(thrown(() => new TextCodec({ vocabulary: 'ab', length: 2 }).encode([, 'a'] as never)), TypeError, TYPE, 'strings[0]');
+    // eslint-disable-next-line no-sparse-arrays
+    expectCoded(thrown(() => new TextCodec({ vocabulary: ['a', , 'b'] as never, length: 2 })), TypeError, TYPE, 'options.vocabulary[1]');
   });
 });
 

@@ -218,9 +218,22 @@ void training_state_from(const Napi::Object& r, const Model& model, const Optimi
     throw_type("resume.rng must be a BigUint64Array of 4 words");
   auto words = rng.As<Napi::TypedArrayOf<uint64_t>>();
   for (size_t i = 0; i < 4; ++i) state.rng[i] = words[i];
+  // xoshiro256** never leaves the all-zero state: a draw below a bound would loop for ever.
+  if ((state.rng[0] | state.rng[1] | state.rng[2] | state.rng[3]) == 0) throw_range("resume.rng must not be all zeros");
   Napi::Object slots = object_field(r, "slots");
   const int count = optimizer_state_slots(optimizer);
   const size_t n = model.params().size();
+  // A checkpoint's weights, which the fit writes once it has checked its settings; a resumed chunk of
+  // fitStream has none (the model holds them).
+  Napi::Value weights = r.Get("weights");
+  if (!weights.IsUndefined()) {
+    if (!weights.IsObject()) throw_type("resume.weights must be an object of Float32Arrays");
+    state.params = Buffer(n);
+    for (const TensorEntry& e : model.table().entries()) {
+      FloatSpan values = float_rows(weights.As<Napi::Object>().Get(e.name), e.name.c_str(), 1, long(e.count()));
+      std::copy_n(values.data, values.length, state.params.data() + e.offset);
+    }
+  }
   state.s1 = Buffer(count >= 1 ? n : 0);
   state.s2 = Buffer(count >= 2 ? n : 0);
   for (int slot = 1; slot <= count; ++slot) {

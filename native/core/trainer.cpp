@@ -236,6 +236,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   init_optimizer_slots(state, c.optimizer, nparams, memory);
   if (c.resume) {
     copy_slots(state, *c.resume);
+    if (c.resume->params.size() != 0) {
+      if (c.resume->params.size() != nparams) throw_range("the checkpoint's weights do not match this model");
+      // Rank 0's weights become every rank's as the ranks agree below (ranks of a split fit may share them).
+      if (!comm || comm->rank() == 0) model.params().copy_from(c.resume->params);
+    }
     state.epoch = c.resume->epoch;
     state.step = c.resume->step;
     state.best_monitor = c.resume->best_monitor;

@@ -25,6 +25,9 @@ struct TrainingState {
   int wait = 0;
   int best_epoch = -1;
   Buffer s1, s2;  // the optimizer's state slots, laid out like the parameters
+  // Resuming only: the weights to resume from, laid out like the parameters (empty: the model's own).
+  // The fit writes them once it has checked its settings, so a fit refused leaves the model as it was.
+  Buffer params;
 };
 
 struct FitConfig {

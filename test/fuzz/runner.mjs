@@ -944,7 +944,7 @@ for (const name of ['LayerStack', 'Autoencoder', 'VariationalAutoencoder', 'Enco
     if (typeof d.get === 'function') MEMBERS.push({ name, key, fn: d.get });
   }
 }
-const INTERNAL = new Set(['forward', 'forwardAsync', 'nativeModel', 'shared', 'rebind', 'range', 'architecture', 'layerConfigs', 'loadTensors']);
+const INTERNAL = new Set(['forward', 'forwardAsync', 'nativeModel', 'shared', 'rebind', 'range', 'architecture', 'layerConfigs', 'loadTensors', 'checkedTensors']);
 const PUBLIC_MEMBERS = MEMBERS.filter((m) => !INTERNAL.has(m.key));
 property(
   'wrong this',
