@@ -82,8 +82,36 @@ export function decodeModel(bytes: Uint8Array, source: string): ModelFile {
   return { architecture: architecture as Architecture, metadata, tensors, source };
 }
 
+/**
+ * The parameters the file's architecture declares (where its widths are numbers): a file that
+ * claims far more than it holds fails before a model of that size is allocated and zeroed.
+ */
+function declaredParameters(arch: Architecture): number {
+  const stack = (inputs: unknown, layers: unknown): number => {
+    if (typeof inputs !== 'number' || !Array.isArray(layers)) return 0;
+    let total = 0;
+    let width = inputs;
+    for (const layer of layers) {
+      const units = (layer as { units?: unknown } | null)?.units;
+      if (typeof units !== 'number') break;
+      total += (width + 1) * units;
+      width = units;
+    }
+    return total;
+  };
+  if (arch.kind === 'Encoder') return stack(arch.inputDim, arch.layers);
+  if (arch.kind === 'Decoder') return stack(arch.latentDim, arch.layers);
+  return stack(arch.encoder?.inputDim, arch.encoder?.layers) + stack(arch.decoder?.latentDim, arch.decoder?.layers);
+}
+
 /** Builds a model from a file's architecture, turning any refusal into a format error naming the file. */
 export function buildFrom<T>(file: ModelFile, what: string, build: () => T): T {
+  const held = [...file.tensors.values()].reduce((sum, t) => sum + t.data.length, 0);
+  const declared = declaredParameters(file.architecture);
+  // Smaller gaps are left to the checks after building, whose messages name the tensor at fault.
+  if (declared > held + DECLARED_BEYOND_HELD) {
+    throw formatError(file.source, `the architecture declares ${declared} parameters, but the file holds ${held} values`);
+  }
   try {
     return build();
   } catch (error) {
@@ -92,6 +120,8 @@ export function buildFrom<T>(file: ModelFile, what: string, build: () => T): T {
     throw formatError(file.source, `${what} in the architecture is invalid: ${(error as Error).message}`);
   }
 }
+
+const DECLARED_BEYOND_HELD = 1 << 20;
 
 const MACHINE_ERRORS = new Set(['ERR_CUDA_UNAVAILABLE', 'ERR_CUDA', 'ERR_OUT_OF_MEMORY']);
 

@@ -62,5 +62,8 @@ describe('train --stream-rows', () => {
     const b = await cli(['train', '--data', join(dir, 'small.f32'), '--dim', String(DIM), '--stream-rows', '10', '--missing', 'mean', '--out', join(dir, 'y')]);
     expect(b.code).toBe(64);
     expect(b.stderr).toMatch(/--missing mean needs the whole file/);
+    const c = await cli(['train', '--data', join(dir, 'small.f32'), '--dim', String(DIM), '--stream-rows', '10', '--validation-split', '0.5', '--out', join(dir, 'z')]);
+    expect(c.code).toBe(64);
+    expect(c.stderr).toMatch(/--validation-split is not available with --stream-rows/);
   });
 });

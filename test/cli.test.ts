@@ -287,6 +287,13 @@ describe('encode, reconstruct, score', () => {
     expectFailure(await cli(['encode', '--model', data, '--data', data]), 65, /rows\.csv: /);
   });
 
+  it('refuses an --out that is the --model or the --data file (64), leaving it as it was', async () => {
+    const before = readFileSync(model);
+    expectFailure(await cli(['encode', '--model', model, '--data', data, '--out', model]), 64, /--out .*model\.safetensors is the --model file/);
+    expectFailure(await cli(['score', '--model', model, '--data', data, '--out', data]), 64, /--out .*rows\.csv is the --data file/);
+    expect(readFileSync(model).equals(before)).toBe(true);
+  });
+
   it('exits 73 when the output file cannot be written', async () => {
     expectFailure(await cli(['score', '--model', model, '--data', data, '--out', join(dir, 'no', 'such', 'scores.csv')]), 73, /cannot write .*scores\.csv: no such file/);
   });

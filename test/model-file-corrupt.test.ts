@@ -406,6 +406,22 @@ describe('damaged copies of a valid file', () => {
   });
 });
 
+describe('architectures that claim more than the file holds', () => {
+  it('are refused with ERR_MODEL_FORMAT before a model of that size is allocated', () => {
+    const huge = edited((p) => {
+      const arch = JSON.parse(p.metadata.architecture as string) as { encoder: { inputDim: number; layers: { units: number }[] } };
+      arch.encoder.inputDim = 2 ** 22;
+      arch.encoder.layers[0].units = 2 ** 22;
+      p.metadata.architecture = JSON.stringify(arch);
+    });
+    const before = process.memoryUsage().rss;
+    const error = thrown(() => Autoencoder.fromBuffer(huge));
+    expect(error).toHaveProperty('code', 'ERR_MODEL_FORMAT');
+    expect((error as Error).message).toMatch(/^buffer: the architecture declares \d+ parameters, but the file holds \d+ values$/);
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 * 2 ** 20);
+  });
+});
+
 describe('checkpoints with damaged training state', () => {
   it('refuse to resume with ERR_MODEL_FORMAT naming the file and the field, the weights unchanged', async () => {
     const good = join(dir, 'reference.ckpt');

@@ -131,14 +131,17 @@ async function readConfig(file: string): Promise<Partial<Settings>> {
   return settings as Partial<Settings>;
 }
 
-/** Flags given on the command line, then the config file, then the defaults. */
-async function resolveSettings(options: TrainOptions, cmd: Command): Promise<Settings> {
+/** Flags given on the command line, then the config file, then the defaults; `given` holds the settings not left to their defaults. */
+async function resolveSettings(options: TrainOptions, cmd: Command): Promise<{ settings: Settings; given: Set<keyof Settings> }> {
   const config = options.config ? await readConfig(options.config) : {};
   const settings: Record<string, unknown> = {};
+  const given = new Set<keyof Settings>();
   for (const key of KEYS) {
-    settings[key] = cmd.getOptionValueSource(key) === 'cli' || !(key in config) ? options[key] : config[key];
+    const fromCli = cmd.getOptionValueSource(key) === 'cli';
+    settings[key] = fromCli || !(key in config) ? options[key] : config[key];
+    if (fromCli || key in config) given.add(key);
   }
-  return settings as unknown as Settings;
+  return { settings: settings as unknown as Settings, given };
 }
 
 /**
@@ -179,7 +182,7 @@ function rangeOf(data: Float32Array): [number, number] {
 
 async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   if (options.streamRows !== undefined) return runStreamingTrain(options, cmd);
-  const settings = await resolveSettings(options, cmd);
+  const { settings } = await resolveSettings(options, cmd);
   const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
   const warn = (line: string) => options.quiet || process.stderr.write(`autoencoder: warning: ${line}\n`);
   if (settings.threads !== undefined) setThreads(settings.threads);
@@ -288,9 +291,12 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
 
 /** `train --stream-rows N`: the rows come from the file chunk by chunk in every epoch (Autoencoder.fitStream). */
 async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<void> {
-  const settings = await resolveSettings(options, cmd);
+  const { settings, given } = await resolveSettings(options, cmd);
   const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
   if (options.checkpoint || options.resume) throw usageError('--checkpoint and --resume are not available with --stream-rows');
+  if (given.has('validationSplit') && settings.validationSplit > 0) {
+    throw usageError('--validation-split is not available with --stream-rows, which holds out no rows');
+  }
   if (settings.threads !== undefined) setThreads(settings.threads);
   const layout = await binaryLayout(options.data, options);
   const folder = await prepareFolder(options.out);
