@@ -209,7 +209,13 @@ export class Autoencoder extends LayerStack {
     const { signal, onBatchEnd, onEpochEnd } = o;
     if (signal?.aborted) throw abortError(signal.reason);
     const model = this.nativeModel();
-    if (o.resumeFrom !== undefined) o.native.resume = this.#resumeState(await readModelFile(o.resumeFrom), o.native);
+    if (o.resumeFrom !== undefined) {
+      const file = await readModelFile(o.resumeFrom);
+      // Checked again after the read: an abort, a dispose or a fitStream may have come in between.
+      if (signal?.aborted) throw abortError(signal.reason);
+      this.nativeModel();
+      o.native.resume = this.#resumeState(file, o.native);
+    }
     const onBatch = onBatchEnd
       ? (epoch: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
       : null;
@@ -595,7 +601,10 @@ function layersMismatch(saved: Architecture, mine: Architecture): string | undef
   const summary = (layer: unknown): string => {
     if (layer === null || typeof layer !== 'object') return 'none';
     const l = layer as DenseLayerConfig;
-    return JSON.stringify({ units: l.units, activation: l.activation ?? 'linear', alpha: l.alpha, groupSize: l.groupSize, dropout: l.dropout ?? 0 });
+    // Spellings of one layer compare equal: swish is silu, a softmax group of all the units is no group.
+    const activation = l.activation === 'swish' ? 'silu' : (l.activation ?? 'linear');
+    const groupSize = l.groupSize === l.units ? undefined : l.groupSize;
+    return JSON.stringify({ units: l.units, activation, alpha: l.alpha, groupSize, dropout: l.dropout ?? 0 });
   };
   for (const half of ['encoder', 'decoder'] as const) {
     const theirs = layers(saved, half);
@@ -610,7 +619,8 @@ function layersMismatch(saved: Architecture, mine: Architecture): string | undef
 
 /** The state slots per parameter that an optimizer keeps, as optimizer_state_slots (native/core/optimizer.cpp) counts them. */
 function optimizerSlots(optimizer: { type: string; momentum?: number }): number {
-  const momentum = (optimizer.momentum ?? 0) !== 0;
+  // As the native side reads it: a momentum too small for float32 is none.
+  const momentum = Math.fround(optimizer.momentum ?? 0) !== 0;
   switch (optimizer.type) {
     case 'sgd':
       return momentum ? 1 : 0;

@@ -58,8 +58,9 @@ export function nativeLayers(name: string, layers: unknown, inputDim: number, pr
   if (layers.length === 0) throw rangeError(`${name}.length`, 'at least 1', 0);
   const out: NativeLayerSpec[] = [];
   let inputs = inputDim;
-  // Array.from: forEach would skip a sparse array's holes, which must be refused like any non-object.
-  Array.from(layers as unknown[]).forEach((raw: unknown, i) => {
+  // By index: forEach would skip a sparse array's holes, which must be refused like any non-object.
+  for (let i = 0; i < layers.length; i++) {
+    const raw: unknown = layers[i];
     const where = `${name}[${i}]`;
     const config = objectArg(where, raw);
     knownKeys(where, config, LAYER_KEYS);
@@ -83,7 +84,7 @@ export function nativeLayers(name: string, layers: unknown, inputDim: number, pr
     spec.dropout = optionalNumber(`${where}.dropout`, config.dropout, 0, { min: 0, max: 1, maxExclusive: true, float32: true });
     out.push(spec);
     inputs = units;
-  });
+  }
   return out;
 }
 

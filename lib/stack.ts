@@ -157,7 +157,7 @@ export abstract class LayerStack {
     // Each item is read once and its data copied, so that nothing (a getter, another thread writing a
     // shared buffer) changes a tensor between its checks and its write: all are written or none.
     const items: { bare: boolean; name: unknown; data: Float32Array }[] = [];
-    for (let i = 0; i < weights.length; i++) {
+    for (let i = 0; i < expected.length; i++) {
       const item: unknown = weights[i];
       if (types.isFloat32Array(item)) {
         items.push({ bare: true, name: undefined, data: copyOf(item) });

@@ -74,12 +74,14 @@ export class HashedTfidf {
 
   #check(texts: unknown): string[] {
     if (!Array.isArray(texts)) throw typeError('texts', 'an array of strings', texts);
-    // Array.from: forEach would skip a sparse array's holes.
-    const list = Array.from(texts as unknown[]);
-    list.forEach((t, i) => {
+    // By index, each read once: forEach would skip a sparse array's holes.
+    const list: string[] = [];
+    for (let i = 0; i < texts.length; i++) {
+      const t: unknown = texts[i];
       if (typeof t !== 'string') throw typeError(`texts[${i}]`, 'a string', t);
-    });
-    return list as string[];
+      list.push(t);
+    }
+    return list;
   }
 
   /** Bucket → count of the text's word and character n-grams. */

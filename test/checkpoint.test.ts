@@ -149,6 +149,23 @@ describe('fit with a checkpoint', () => {
       expect((error as Error).message).toContain(wanted);
       expect(bytes(resuming.getWeights()).equals(before)).toBe(true);
     }
+    // A momentum too small for float32 is none, as the optimizer reads it: such a checkpoint resumes.
+    const tiny = path.join(dir, 'sgd-tiny-momentum.safetensors');
+    await model().fit(x, { ...options, optimizer: { type: 'sgd', momentum: 1e-50 }, epochs: 1, checkpoint: { path: tiny } });
+    await model().fit(x, { ...options, optimizer: { type: 'sgd', momentum: 1e-50 }, epochs: 2, resumeFrom: tiny });
+  });
+
+  it('a signal aborted while the checkpoint is read stops the fit before it trains', async () => {
+    const checkpoint = path.join(dir, 'aborted.safetensors');
+    await model().fit(x, { ...options, epochs: 1, checkpoint: { path: checkpoint } });
+    const resuming = model();
+    const before = bytes(resuming.getWeights());
+    const controller = new AbortController();
+    const fitting = resuming.fit(x, { ...options, epochs: 3, resumeFrom: checkpoint, signal: controller.signal });
+    controller.abort();
+    const error = await rejection(fitting);
+    expect(error).toHaveProperty('name', 'AbortError');
+    expect(bytes(resuming.getWeights()).equals(before)).toBe(true);
   });
 
   it('resuming into other layers (another activation) names options.resumeFrom and leaves the weights as they were', async () => {

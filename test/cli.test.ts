@@ -167,6 +167,13 @@ describe('train', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('writes --checkpoint into the --out folder that the run makes', async () => {
+    const out = join(dir, 'with-checkpoint');
+    const run = await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', join(out, 'run.ckpt'), '--epochs', '1', '--layers', '8', '--latent', '2', '--quiet'], { cwd: dir });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+    expect(existsSync(join(out, 'run.ckpt'))).toBe(true);
+  });
+
   it('trains a file too short for the validation split on all its rows, as it says', async () => {
     const few = join(dir, 'nine.csv');
     writeDelimited(few, rows(9, COLS));

@@ -257,6 +257,9 @@ describe('sparse arrays', () => {
   it('are refused where an array of layers, texts, strings or characters is taken, naming the hole', () => {
     // eslint-disable-next-line no-sparse-arrays
     expectCoded(thrown(() => new Encoder({ inputDim: D, layers: [, { units: 2 }] as never })), TypeError, TYPE, 'config.layers[0]');
+    // Refused at the first hole, without copying the array first.
+    expectCoded(thrown(() => new Encoder({ inputDim: D, layers: new Array(2 ** 32 - 1) as never })), TypeError, TYPE, 'config.layers[0]');
+    expectCoded(thrown(() => new HashedTfidf({ dimensions: 8 }).fit(new Array(2 ** 32 - 1) as never)), TypeError, TYPE, 'texts[0]');
     // eslint-disable-next-line no-sparse-arrays
     expectCoded(thrown(() => new HashedTfidf({ dimensions: 8 }).fit([, 'a b'] as never)), TypeError, TYPE, 'texts[0]');
     // eslint-disable-next-line no-sparse-arrays

@@ -90,9 +90,16 @@ Share share_of(long first, long rows, int rank, int ranks) {
   return {first + lo, hi - lo};
 }
 
+// A checkpoint's weights and generator become the model's, once nothing can refuse the fit: a fit
+// refused leaves the model as it was. Where ranks may share one copy of the weights, one writes them.
+void start_from(Model& model, const TrainingState& resume, bool writes_weights) {
+  if (writes_weights && resume.params.size() != 0) model.params().copy_from(resume.params);
+  model.rng().set_state(resume.rng);
+}
+
 // Every rank must train the same network on the same rows with the same settings, or one would
 // wait forever for the others: all ranks compare with rank 0 and refuse together. Rank 0's
-// weights, generator and optimizer state then become everyone's.
+// weights (a checkpoint's, when resuming), generator and optimizer state then become everyone's.
 void agree_across_ranks(Collective& comm, Model& model, const DataView& train, const DataView* val,
                         const FitConfig& c, TrainingState& state) {
   const char* names[] = {"rows", "columns", "validation rows", "batch size", "epochs", "parameters", "start epoch",
@@ -113,6 +120,7 @@ void agree_across_ranks(Collective& comm, Model& model, const DataView& train, c
     throw Error(ErrorKind::Range, "ERR_DISTRIBUTED_MISMATCH",
                 difference.empty() ? std::to_string(int(mismatched)) + " rank(s) differ from rank 0 in their data or settings"
                                    : "rank " + std::to_string(comm.rank()) + " differs from rank 0: " + difference);
+  if (c.resume) start_from(model, *c.resume, comm.rank() == 0);
   comm.broadcast(model.params().data(), model.params().size() * sizeof(float));
   std::array<uint64_t, 4> generator = model.rng().state();
   comm.broadcast(generator.data(), sizeof generator);
@@ -236,27 +244,15 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   init_optimizer_slots(state, c.optimizer, nparams, memory);
   if (c.resume) {
     copy_slots(state, *c.resume);
-    if (c.resume->params.size() != 0) {
-      if (c.resume->params.size() != nparams) throw_range("the checkpoint's weights do not match this model");
-      // Rank 0's weights become every rank's as the ranks agree below (ranks of a split fit may share them).
-      if (!comm || comm->rank() == 0) model.params().copy_from(c.resume->params);
-    }
+    if (c.resume->params.size() != 0 && c.resume->params.size() != nparams)
+      throw_range("the checkpoint's weights do not match this model");
     state.epoch = c.resume->epoch;
     state.step = c.resume->step;
     state.best_monitor = c.resume->best_monitor;
     state.wait = c.resume->wait;
     state.best_epoch = c.resume->best_epoch;
-    model.rng().set_state(c.resume->rng);
   }
-  if (comm) agree_across_ranks(*comm, model, train, val, c, state);
-  // bf16: the weights rounded once here (after the ranks agree on them), then by each optimizer
-  // step as it writes them; where the ranks split the update, each rounds the others' slices as it
-  // gathers them.
   AlignedVector<uint16_t> weights16(c.precision == Precision::Bf16 ? nparams : 0);
-  if (!weights16.empty()) {
-    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
-    ws.use_rounded_weights(weights16.data(), model.table());
-  }
   // Unshuffled, uncorrupted batches of host rows are read where they are, not copied.
   const bool reads_rows_in_place = !c.shuffle && c.noise == NoiseKind::None && !memory;
   Buffer inputs(reads_rows_in_place ? 0 : size_t(rank_batch) * size_t(cols), memory);
@@ -267,6 +263,20 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   Buffer best(c.restore_best ? nparams : 0);
   bool best_held = false;  // whether `best` holds an epoch of this fit (a resumed fit's best may predate it)
   std::vector<long> order(size_t(train.rows));
+  // Everything that may refuse the fit has run but the ranks' agreement, which takes a checkpoint's
+  // start once it has passed.
+  if (comm) {
+    agree_across_ranks(*comm, model, train, val, c, state);
+  } else if (c.resume) {
+    start_from(model, *c.resume, true);
+  }
+  // bf16: the weights rounded once here (after the ranks agree on them), then by each optimizer
+  // step as it writes them; where the ranks split the update, each rounds the others' slices as it
+  // gathers them.
+  if (!weights16.empty()) {
+    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
+    ws.use_rounded_weights(weights16.data(), model.table());
+  }
 
   FitResult result;
   result.best_epoch = state.best_epoch;

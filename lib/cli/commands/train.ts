@@ -166,7 +166,9 @@ async function checkCheckpointFiles(options: TrainOptions): Promise<void> {
     if (options.data !== '-' && path.resolve(options.checkpoint) === path.resolve(options.data)) {
       throw usageError(`--checkpoint ${options.checkpoint} is the --data file, which the checkpoint would overwrite`);
     }
-    const folder = await what(path.dirname(path.resolve(options.checkpoint)));
+    const parent = path.dirname(path.resolve(options.checkpoint));
+    // The --out folder this run makes holds the checkpoint as well as any folder does.
+    const folder = parent === path.resolve(options.out) ? 'folder' : await what(parent);
     if (folder !== 'folder') throw outputError(options.checkpoint, folder === 'file' ? failure('ENOTDIR', 'not a folder') : folder);
     const existing = await what(options.checkpoint);
     if (existing === 'folder') throw outputError(options.checkpoint, failure('EISDIR', 'is a folder'));
