@@ -92,7 +92,8 @@ interface SustainedMm {
   sustained: number;
   fastestProduct: number;
 }
-const sustainedMean = (beside: { before: SustainedMm; after: SustainedMm }) => (beside.before.sustained + beside.after.sustained) / 2;
+/** The mean of one of the two rates before and after our fits. */
+const meanBeside = (beside: { before: SustainedMm; after: SustainedMm }, rate: keyof SustainedMm) => (beside.before[rate] + beside.after[rate]) / 2;
 
 interface Workload extends WorkloadSpec {
   /** Rows of the full protocol (our library and PyTorch). */
@@ -828,7 +829,7 @@ async function main(): Promise<void> {
           beside
             ? `${beside.before.sustained.toFixed(1)} (${beside.before.fastestProduct.toFixed(1)}) / ${beside.after.sustained.toFixed(1)} (${beside.after.fastestProduct.toFixed(1)})`
             : 'n/a',
-          beside ? fmtInt((sustainedMean(beside) * 1e9) / trainFlops(w)) : 'n/a',
+          beside ? fmtInt((meanBeside(beside, 'sustained') * 1e9) / trainFlops(w)) : 'n/a',
         ];
       }),
     ),
@@ -971,7 +972,7 @@ async function main(): Promise<void> {
   const againstSgemmLimit = (name: string, samplesPerSecond: number, share: (x: number) => string, ofOwn: (x: number) => string) => {
     const w = WORKLOADS.find((x) => x.name === name)!;
     const beside = besideMm.get(name);
-    const mmRate = beside ? sustainedMean(beside) : torchMmBest;
+    const mmRate = beside ? meanBeside(beside, 'sustained') : torchMmBest;
     const sgemmLimit = mmRate > 0 ? (mmRate * 1e9) / trainFlops(w) : undefined;
     const ownLimit = limits.get(name);
     const limit = sgemmLimit ?? ownLimit;
@@ -981,7 +982,7 @@ async function main(): Promise<void> {
       : beside
         ? `torch.mm's ${mmRate.toFixed(0)} GFLOP/s, the mean of the median windows ${beside.before.sustained.toFixed(0)} before and ${beside.after.sustained.toFixed(0)} after our fits`
         : `torch.mm's ${mmRate.toFixed(0)} GFLOP/s`;
-    const fastest = beside ? (((beside.before.fastestProduct + beside.after.fastestProduct) / 2) * 1e9) / trainFlops(w) : undefined;
+    const fastest = beside ? (meanBeside(beside, 'fastestProduct') * 1e9) / trainFlops(w) : undefined;
     const own =
       (fastest ? `; ${share(samplesPerSecond / fastest)} at its fastest single products` : '') +
       (sgemmLimit && ownLimit ? `; ${ofOwn(samplesPerSecond / ownLimit)}` : '');

@@ -103,8 +103,9 @@ export class TextCodec {
     const { symbols, width } = this;
     checkResultSize('the encoded rows', strings.length, width);
     const data = new Float32Array(strings.length * width);
-    // Array.from: forEach would skip a sparse array's holes, leaving their rows empty.
-    Array.from(strings as unknown[]).forEach((text, r) => {
+    // By index: forEach would skip a sparse array's holes, leaving their rows empty.
+    for (let r = 0; r < strings.length; r++) {
+      const text: unknown = strings[r];
       if (typeof text !== 'string') throw typeError(`strings[${r}]`, 'a string', text);
       let cps = Array.from(text);
       if (cps.length > this.length) {
@@ -132,7 +133,7 @@ export class TextCodec {
         }
         data[r * width + p * symbols + symbol] = 1;
       }
-    });
+    }
     return matrix(data, strings.length, width);
   }
 

@@ -6,7 +6,7 @@ import { access, mkdir, rmdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic-file';
 import type { LayerStack } from '../stack';
-import { outputError } from './errors';
+import { outputError, usageError } from './errors';
 
 /**
  * Makes `dir` and any missing parents. Node's own recursive mkdir never returns for some paths
@@ -56,5 +56,15 @@ export async function saveModel(model: LayerStack, file: string): Promise<void> 
     await model.save(file);
   } catch (error) {
     throw outputError(file, error);
+  }
+}
+
+/** Refuses (exit 64) an output that names one of the input files (stdin aside), which `writer` would overwrite. */
+export function refuseOverwritingInputs(outputFlag: string, output: string | undefined, inputs: [flag: string, file: string | undefined][], writer: string): void {
+  if (output === undefined) return;
+  for (const [flag, input] of inputs) {
+    if (input !== undefined && input !== '-' && path.resolve(output) === path.resolve(input)) {
+      throw usageError(`${outputFlag} ${output} is the ${flag} file, which ${writer} would overwrite`);
+    }
   }
 }

@@ -204,6 +204,21 @@ std::string slot_name(int slot, const std::string& parameter) {
   return "optimizer.s" + std::to_string(slot) + "." + parameter;
 }
 
+namespace {
+// A buffer laid out like the parameters, filled from `tensors`, which holds one Float32Array per
+// parameter under the name `name_of` gives it.
+template <typename NameOf>
+Buffer parameter_shaped(const Model& model, const Napi::Object& tensors, NameOf name_of) {
+  Buffer into(model.params().size());
+  for (const TensorEntry& e : model.table().entries()) {
+    const std::string name = name_of(e.name);
+    FloatSpan values = float_rows(tensors.Get(name), name.c_str(), 1, long(e.count()));
+    std::copy_n(values.data, values.length, into.data() + e.offset);
+  }
+  return into;
+}
+}  // namespace
+
 void training_state_from(const Napi::Object& r, const Model& model, const OptimizerConfig& optimizer,
                          TrainingState& state) {
   state.epoch = int(integer_field(r, "epoch", 0, 0, 1L << 30));
@@ -222,28 +237,16 @@ void training_state_from(const Napi::Object& r, const Model& model, const Optimi
   if ((state.rng[0] | state.rng[1] | state.rng[2] | state.rng[3]) == 0) throw_range("resume.rng must not be all zeros");
   Napi::Object slots = object_field(r, "slots");
   const int count = optimizer_state_slots(optimizer);
-  const size_t n = model.params().size();
   // A checkpoint's weights, which the fit writes once it has checked its settings; a resumed chunk of
   // fitStream has none (the model holds them).
   Napi::Value weights = r.Get("weights");
   if (!weights.IsUndefined()) {
     if (!weights.IsObject()) throw_type("resume.weights must be an object of Float32Arrays");
-    state.params = Buffer(n);
-    for (const TensorEntry& e : model.table().entries()) {
-      FloatSpan values = float_rows(weights.As<Napi::Object>().Get(e.name), e.name.c_str(), 1, long(e.count()));
-      std::copy_n(values.data, values.length, state.params.data() + e.offset);
-    }
+    state.params = parameter_shaped(model, weights.As<Napi::Object>(), [](const std::string& name) { return name; });
   }
-  state.s1 = Buffer(count >= 1 ? n : 0);
-  state.s2 = Buffer(count >= 2 ? n : 0);
-  for (int slot = 1; slot <= count; ++slot) {
-    Buffer& target = slot == 1 ? state.s1 : state.s2;
-    for (const TensorEntry& e : model.table().entries()) {
-      const std::string name = slot_name(slot, e.name);
-      FloatSpan values = float_rows(slots.Get(name), name.c_str(), 1, long(e.count()));
-      std::copy_n(values.data, values.length, target.data() + e.offset);
-    }
-  }
+  for (int slot = 1; slot <= count; ++slot)
+    (slot == 1 ? state.s1 : state.s2) =
+        parameter_shaped(model, slots, [slot](const std::string& name) { return slot_name(slot, name); });
 }
 
 CheckpointSnapshot snapshot_of(const Model& model, const TrainingState& state) {

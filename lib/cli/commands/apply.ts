@@ -1,11 +1,11 @@
 // `autoencoder encode | reconstruct | score`: applies a saved model to the rows of a data file and
 // writes latent vectors, reconstructions or one anomaly score per row.
-import * as path from 'node:path';
 import type { Command } from 'commander';
 import { Option } from 'commander';
 import { Autoencoder, ROW_METRICS, type RowMetric } from '../../autoencoder';
 import { readTable, type ReadOptions } from '../data';
-import { dataError, inputError, usageError } from '../errors';
+import { dataError, inputError } from '../errors';
+import { refuseOverwritingInputs } from '../files';
 import { addOutputModeOptions, addReadOptions } from '../options';
 import { type Result, writeResult } from '../results';
 
@@ -72,11 +72,7 @@ async function loadModel(file: string): Promise<Autoencoder> {
 }
 
 async function runApply(name: string, action: Action, options: ApplyOptions): Promise<void> {
-  for (const [flag, input] of [['--model', options.model], ['--data', options.data]] as const) {
-    if (options.out !== undefined && input !== undefined && input !== '-' && path.resolve(options.out) === path.resolve(input)) {
-      throw usageError(`--out ${options.out} is the ${flag} file, which the results would overwrite`);
-    }
-  }
+  refuseOverwritingInputs('--out', options.out, [['--model', options.model], ['--data', options.data]], 'the results');
   const model = await loadModel(options.model);
   const table = await readTable(options.data, options);
   const source = options.data === '-' ? '<stdin>' : options.data;

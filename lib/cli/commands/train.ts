@@ -8,7 +8,7 @@ import { LOSSES, OPTIMIZERS, type LossName, type OptimizerName } from '../../fit
 import { setThreads } from '../../backend';
 import { binaryLayout, readChunks, readTable, type ReadOptions, type Table } from '../data';
 import { dataError, inputError, outputError, usageError } from '../errors';
-import { prepareFolder, removeEmptyFolder, saveModel, writeOutput } from '../files';
+import { prepareFolder, refuseOverwritingInputs, removeEmptyFolder, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
 import { buildAutoencoder, describeNetwork } from '../network';
 import { addOutputModeOptions, addReadOptions, fraction, nonNegativeInteger, positiveInteger, positiveNumber, widthList } from '../options';
@@ -163,9 +163,7 @@ async function checkCheckpointFiles(options: TrainOptions): Promise<void> {
     if (resume !== 'file') throw inputError(options.resume, resume === 'folder' ? failure('EISDIR', 'is a folder') : resume);
   }
   if (options.checkpoint) {
-    if (options.data !== '-' && path.resolve(options.checkpoint) === path.resolve(options.data)) {
-      throw usageError(`--checkpoint ${options.checkpoint} is the --data file, which the checkpoint would overwrite`);
-    }
+    refuseOverwritingInputs('--checkpoint', options.checkpoint, [['--data', options.data]], 'the checkpoint');
     const parent = path.dirname(path.resolve(options.checkpoint));
     // The --out folder this run makes holds the checkpoint as well as any folder does.
     const folder = parent === path.resolve(options.out) ? 'folder' : await what(parent);
