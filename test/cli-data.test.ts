@@ -144,6 +144,21 @@ describe('--missing', () => {
     expect((await score('nan.npy', '--missing', 'drop', '--quiet')).stdout.trimEnd().split('\n')).toHaveLength(40);
   });
 
+  it('in a file of one column an empty line is an empty cell; empty lines after the last number are no rows', async () => {
+    writeDelimited(join(dir, 'column.csv'), rows(30, 1));
+    const trained = await cli(['train', '--data', 'column.csv', '--out', 'column', '--epochs', '1', '--layers', '', '--latent', '1', '--quiet'], { cwd: dir });
+    expect(trained).toMatchObject({ code: 0, stderr: '' });
+    const scoreColumn = (file: string, ...flags: string[]) => cli(['score', '--model', join('column', 'model.safetensors'), '--data', file, ...flags], { cwd: dir });
+    write('gaps.csv', 'x\n0.25\n\n0.5\n\n\n0.75\n\n\n');
+    expectFailure(await scoreColumn('gaps.csv'), 65, /^autoencoder: gaps\.csv, line 3, column 1: empty cell \(--missing zero\|mean\|drop accepts missing values\)$/);
+    write('gaps-filled.csv', 'x\n0.25\n0\n0.5\n0\n0\n0.75\n');
+    const filled = await scoreColumn('gaps.csv', '--missing', 'zero');
+    expect(filled.stdout).toBe((await scoreColumn('gaps-filled.csv')).stdout);
+    expect(filled.stderr).toBe('autoencoder: warning: filled 3 missing values (--missing zero)\n');
+    write('gaps-kept.csv', 'x\n0.25\n0.5\n0.75\n');
+    expect((await scoreColumn('gaps.csv', '--missing', 'drop', '--quiet')).stdout).toBe((await scoreColumn('gaps-kept.csv')).stdout);
+  });
+
   it('refuses a column with nothing to take the mean of', async () => {
     write('empty-column.csv', '1,,3\n4,,6\n');
     expectFailure(await scoreNarrow('empty-column.csv', '--missing', 'mean'), 65, /^autoencoder: empty-column\.csv, column 2: no finite values to take the mean of$/);
@@ -164,6 +179,15 @@ describe.concurrent('malformed binary files', () => {
     const file = `refused-${name.replace(/\W+/g, '-')}.npy`;
     writeNpy(join(dir, file), values, options);
     expectFailure(await score(file), 65, new RegExp(`^autoencoder: ${file.replace('.', '\\.')}: ${pattern.source}`));
+  });
+
+  it('arrays and files that hold no values', async () => {
+    writeNpy(join(dir, 'no-rows.npy'), [], { shape: [0, 6] });
+    expectFailure(await score('no-rows.npy'), 65, /^autoencoder: no-rows\.npy: no data \(shape \(0, 6\)\)$/);
+    writeNpy(join(dir, 'no-columns.npy'), [], { shape: [40, 0] });
+    expectFailure(await score('no-columns.npy'), 65, /^autoencoder: no-columns\.npy: no data \(shape \(40, 0\)\)$/);
+    write('empty.f32', '');
+    expectFailure(await score('empty.f32', '--dim', '6'), 65, /^autoencoder: empty\.f32: no data \(an empty file\)$/);
   });
 
   it('a file that is not .npy at all', async () => {

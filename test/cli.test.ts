@@ -57,6 +57,10 @@ describe.concurrent('the program', () => {
     [['train', '--data', 'x.csv', '--epochs', 'ten'], /'--epochs <n>' argument 'ten' is invalid/],
     [['train', '--data', 'x.csv', '--loss', 'l3'], /'--loss <name>' argument 'l3' is invalid. Allowed choices are mse/],
     [['train', '--data', 'x.csv', '--validation-split', '1'], /--validation-split/],
+    // Number() reads these as 16, 0 and 8: in a setting they are typos.
+    [['train', '--data', 'x.csv', '--learning-rate', '0x10'], /'--learning-rate <rate>' argument '0x10' is invalid. must be a number above 0/],
+    [['train', '--data', 'x.csv', '--validation-split', '0x0'], /'--validation-split <fraction>' argument '0x0' is invalid/],
+    [['train', '--data', 'x.csv', '--learning-rate', '0o10'], /'--learning-rate <rate>' argument '0o10' is invalid/],
     [['encode', '--data', 'x.csv'], /required option '--model <file>'/],
     [['info', 'extra'], /too many arguments/],
     [['bench', '--workloads', 'W9'], /unknown workload W9/],
@@ -143,6 +147,13 @@ describe('train', () => {
     writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
     expectFailure(await cli(['train', '--data', data, '--config', 'settings.json', '--out', 'bad-config'], { cwd: dir }), code, pattern);
     expect(existsSync(join(dir, 'bad-config'))).toBe(false);
+  });
+
+  it('reads a config saved with a byte-order mark, as Windows editors save UTF-8', async () => {
+    writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify({ layers: [6], latent: 2, epochs: 1 })}`);
+    const run = await cli(['train', '--data', data, '--config', 'bom.json', '--out', 'train-bom', '--json'], { cwd: dir });
+    expect(run.code).toBe(0);
+    expect(JSON.parse(run.stdout).network).toBe('16 → 6 relu → 2 (latent) → 6 relu → 16 sigmoid');
   });
 
   it('refuses a config that is not JSON (65) or is missing (66)', async () => {
@@ -272,6 +283,13 @@ describe('encode, reconstruct, score', () => {
     const tsv = join(dir, 'latent.tsv');
     await cli(['encode', '--model', model, '--data', data, '--out', tsv, '--quiet']);
     expect(readFileSync(tsv, 'utf8').split('\n')[0]).toBe('z1\tz2\tz3\tz4');
+  });
+
+  it("--out - writes to stdout, as if --out were not given", async () => {
+    const toStdout = await cli(['encode', '--model', model, '--data', data, '--out', '-'], { cwd: dir });
+    expect(toStdout).toMatchObject({ code: 0, stderr: '' });
+    expect(toStdout.stdout).toBe((await cli(['encode', '--model', model, '--data', data])).stdout);
+    expect(existsSync(join(dir, '-'))).toBe(false);
   });
 
   it('--json without --out prints the rows as JSON', async () => {

@@ -2,6 +2,7 @@
 // line and column of anything it cannot read, and the writer for results.
 import type { Readable } from 'node:stream';
 import { parse } from 'csv-parse';
+import { isDecimal } from './decimal';
 import { dataError } from './errors';
 
 export interface CsvTable {
@@ -12,7 +13,6 @@ export interface CsvTable {
   header?: string[];
 }
 
-const NUMBER = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 const NON_FINITE = /^[+-]?(?:nan|inf|infinity)$/i;
 
 /** Grows by doubling, so reading a file of unknown length copies each value a bounded number of times. */
@@ -45,20 +45,34 @@ export async function readCsv(name: string, input: Readable, delimiter: string, 
   let cols = -1;
   let rows = 0;
   let header: string[] | undefined;
-  const parser = input.pipe(parse({ delimiter, bom: true, info: true, relax_column_count: true, skip_empty_lines: true }));
+  const parser = input.pipe(parse({ delimiter, bom: true, info: true, relax_column_count: true }));
   input.on('error', (error) => parser.destroy(error));
   const missing = (line: number, column: number, what: string): number => {
     if (!keepMissing) throw dataError(`${name}, line ${line}, column ${column}: ${what} (--missing zero|mean|drop accepts missing values)`);
     return NaN;
   };
+  // Empty lines are no rows, except in a file of one column, where an empty line is an empty cell. Those
+  // after the last row of numbers end the file there.
+  let emptyLines: number[] = [];
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
       const line = info.lines;
+      if (record.length === 1 && record[0] === '') {
+        if (cols === 1 && rows > 0) emptyLines.push(line);
+        continue;
+      }
+      if (cols === 1) {
+        for (const empty of emptyLines) {
+          values.push(missing(empty, 1, 'empty cell'));
+          rows++;
+        }
+        emptyLines = [];
+      }
       if (cols < 0) {
         cols = record.length;
         const isHeader = record.some((cell) => {
           const text = cell.trim();
-          return text !== '' && !NUMBER.test(text) && !NON_FINITE.test(text);
+          return text !== '' && !isDecimal(text) && !NON_FINITE.test(text);
         });
         if (isHeader) {
           header = record.map((cell) => cell.trim());
@@ -71,7 +85,7 @@ export async function readCsv(name: string, input: Readable, delimiter: string, 
       }
       for (let c = 0; c < cols; c++) {
         const text = record[c].trim();
-        if (NUMBER.test(text)) {
+        if (isDecimal(text)) {
           const value = Math.fround(Number(text));
           if (!Number.isFinite(value)) throw dataError(`${name}, line ${line}, column ${c + 1}: ${quoted(text)} is outside the float32 range`);
           values.push(value);

@@ -91,6 +91,7 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
 /** Where the rows of a .npy or raw float32 file lie, from its header and size, with every check of both formats. */
 async function layoutOf(handle: FileHandle, name: string, size: number, format: 'npy' | 'f32', dim: number | undefined): Promise<Layout> {
   if (format === 'f32') {
+    if (size === 0) throw dataError(`${name}: no data (an empty file)`);
     if (dim === undefined) throw usageError(`${name} is raw float32 data; give --dim N, the values per row`);
     const rowBytes = 4 * dim;
     if (size % rowBytes !== 0) {
@@ -113,8 +114,9 @@ async function layoutOf(handle: FileHandle, name: string, size: number, format: 
     );
   }
   if (shape.length > 1 && dim !== undefined) throw usageError(`--dim is for 1-D arrays; ${name} has shape (${shape.join(', ')})`);
+  if (count === 0) throw dataError(`${name}: no data (shape (${shape.join(', ')}))`);
   const cols = shape.length > 1 ? count / shape[0] : (dim ?? 1);
-  if (cols === 0 || count % cols !== 0) throw dataError(`${name}: ${count} values do not make rows of ${cols}`);
+  if (count % cols !== 0) throw dataError(`${name}: ${count} values do not make rows of ${cols}`);
   return { format, offset: dataOffset, itemSize, rows: count / cols, cols };
 }
 

@@ -3,6 +3,7 @@
 // parsers, so a setting is checked the same way wherever it comes from.
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { FORMATS, MISSING } from './data';
+import { decimalValue } from './decimal';
 
 export function positiveInteger(value: string): number {
   const n = Number(value);
@@ -17,15 +18,15 @@ export function nonNegativeInteger(value: string): number {
 }
 
 export function positiveNumber(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0.');
+  const n = decimalValue(value);
+  if (!Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('must be a number above 0.');
   return n;
 }
 
 /** A fraction of the rows: 0 (none) up to, not including, 1. */
 export function fraction(value: string): number {
-  const n = Number(value);
-  if (value.trim() === '' || !Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a number from 0 up to (not including) 1.');
+  const n = decimalValue(value);
+  if (!Number.isFinite(n) || n < 0 || n >= 1) throw new InvalidArgumentError('must be a number from 0 up to (not including) 1.');
   return n;
 }
 

@@ -54,7 +54,7 @@ export function registerApply(program: Command): void {
       .description(description)
       .requiredOption('--model <file>', 'a model saved by `autoencoder train` or Autoencoder.save()')
       .requiredOption('--data <file>', "the rows ('-' reads CSV from stdin)")
-      .option('--out <file>', 'write here instead of stdout: .npy for NumPy, .tsv for TSV, CSV otherwise')
+      .option('--out <file>', 'write here instead of stdout (- is stdout): .npy for NumPy, .tsv for TSV, CSV otherwise')
       .option('--no-header', 'leave out the CSV header row');
     if (name === 'score') command.addOption(new Option('--metric <name>', 'the per-row error').choices(ROW_METRICS).default('mse'));
     addOutputModeOptions(addReadOptions(command))
@@ -72,6 +72,7 @@ async function loadModel(file: string): Promise<Autoencoder> {
 }
 
 async function runApply(name: string, action: Action, options: ApplyOptions): Promise<void> {
+  if (options.out === '-') options.out = undefined;
   refuseOverwritingInputs('--out', options.out, [['--model', options.model], ['--data', options.data]], 'the results');
   const model = await loadModel(options.model);
   const table = await readTable(options.data, options);

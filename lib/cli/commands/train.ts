@@ -111,7 +111,8 @@ async function readConfig(file: string): Promise<Partial<Settings>> {
   }
   let json: unknown;
   try {
-    json = JSON.parse(text);
+    // Editors on Windows often save UTF-8 with a byte-order mark, which JSON.parse refuses.
+    json = JSON.parse(text.replace(/^\uFEFF/, ''));
   } catch (error) {
     throw dataError(`${file}: not valid JSON (${(error as Error).message})`);
   }
