@@ -1,6 +1,6 @@
 // `autoencoder train --stream-rows`: a multi-gigabyte file trains under a small heap, chunk by
 // chunk, without ever being held whole.
-import { closeSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, rmSync, statSync, writeSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,5 +65,13 @@ describe('train --stream-rows', () => {
     const c = await cli(['train', '--data', join(dir, 'small.f32'), '--dim', String(DIM), '--stream-rows', '10', '--validation-split', '0.5', '--out', join(dir, 'z')]);
     expect(c.code).toBe(64);
     expect(c.stderr).toMatch(/--validation-split is not available with --stream-rows/);
+  });
+
+  it('a network the library refuses leaves no --out folder behind', async () => {
+    writeRows(join(dir, 'few.f32'), 4 * DIM * 10);
+    const run = await cli(['train', '--data', join(dir, 'few.f32'), '--dim', String(DIM), '--stream-rows', '10', '--latent', '99999999', '--out', join(dir, 'refused')]);
+    expect(run.code).toBe(64);
+    expect(run.stderr).toMatch(/^autoencoder: The value of a width of --layers or --latent is out of range/);
+    expect(existsSync(join(dir, 'refused'))).toBe(false);
   });
 });

@@ -149,6 +149,17 @@ describe('train', () => {
     expect(existsSync(join(dir, 'bad-config'))).toBe(false);
   });
 
+  it.each([
+    [['--learning-rate', '1e-50'], /^autoencoder: The value of --learning-rate is out of range\. It must be a finite number > 0 as a 32-bit float\. Received number 1e-50$/],
+    [['--epochs', '99999999999'], /^autoencoder: The value of --epochs is out of range\. It must be an integer >= 0 and <= \d+\. Received number 99999999999$/],
+    [['--batch-size', '99999999999'], /^autoencoder: The value of --batch-size is out of range/],
+    [['--threads', '5000'], /^autoencoder: The value of --threads is out of range/],
+    [['--latent', '99999999'], /^autoencoder: The value of a width of --layers or --latent is out of range/],
+  ])('a setting beyond what the library takes (%j) is refused naming the flag', async (flags, pattern) => {
+    expectFailure(await cli(['train', '--data', data, '--out', join(dir, 'beyond'), '--epochs', '1', ...flags]), 64, pattern);
+    expect(existsSync(join(dir, 'beyond'))).toBe(false);
+  });
+
   it('reads a config saved with a byte-order mark, as Windows editors save UTF-8', async () => {
     writeFileSync(join(dir, 'bom.json'), `\uFEFF${JSON.stringify({ layers: [6], latent: 2, epochs: 1 })}`);
     const run = await cli(['train', '--data', data, '--config', 'bom.json', '--out', 'train-bom', '--json'], { cwd: dir });

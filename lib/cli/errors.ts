@@ -60,6 +60,22 @@ export function outputError(file: string, error: unknown): CliError {
   return new CliError(`cannot write ${file}: ${systemReason(error)}`, EXIT.cantCreate);
 }
 
+/**
+ * The library's arguments that the command fills from its flags: where the library refuses one (a
+ * value beyond float32 or beyond its limits), the message names the flag the user typed.
+ */
+const FLAG_OF_ARGUMENT: [argument: RegExp, flag: string][] = [
+  [/"options\.optimizer\.learningRate"/g, '--learning-rate'],
+  [/"options\.epochs"/g, '--epochs'],
+  [/"options\.batchSize"/g, '--batch-size'],
+  [/"threads"/g, '--threads'],
+  [/"config\.layers\[\d+\]\.units"/g, 'a width of --layers or --latent'],
+];
+
+function inFlagTerms(message: string): string {
+  return FLAG_OF_ARGUMENT.reduce((text, [argument, flag]) => text.replace(argument, flag), message);
+}
+
 /** The line to print and the exit status for an error that reaches the top of the command. */
 export function describeFailure(error: unknown): { message: string; exitCode: number } {
   const oneLine = (text: string) => text.replace(/\s*\n\s*/g, ' ').trim();
@@ -74,7 +90,7 @@ export function describeFailure(error: unknown): { message: string; exitCode: nu
     case 'ERR_INVALID_ARG_VALUE':
     case 'ERR_OUT_OF_RANGE':
       // The library checked a setting that came from the command line or a config file.
-      return { message: oneLine(message), exitCode: EXIT.usage };
+      return { message: inFlagTerms(oneLine(message)), exitCode: EXIT.usage };
     case 'ERR_NATIVE_BINDING':
       return { message: oneLine(message), exitCode: EXIT.unavailable };
     default: {

@@ -3,6 +3,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
+import type { Autoencoder } from '../../autoencoder';
 import { ACTIVATIONS, type ActivationName } from '../../layers';
 import { LOSSES, OPTIMIZERS, type LossName, type OptimizerName } from '../../fit';
 import { setThreads } from '../../backend';
@@ -190,8 +191,10 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   await checkCheckpointFiles(options);
   const folder = await prepareFolder(options.out);
   let table: Table;
+  let model: Autoencoder;
   try {
     table = await readTable(options.data, options);
+    model = buildAutoencoder({ inputDim: table.cols, ...settings });
   } catch (error) {
     if (folder.created) await removeEmptyFolder(options.out);
     throw error;
@@ -205,7 +208,6 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   if (table.filled > 0) warn(`filled ${countText(table.filled)} missing values (--missing ${options.missing})`);
   if (table.dropped > 0) warn(`left out ${countText(table.dropped)} rows with missing values (--missing drop)`);
 
-  const model = buildAutoencoder({ inputDim: table.cols, ...settings });
   // The library holds out the last rows for validation, as Keras does.
   const validationRows = Math.floor(table.rows * settings.validationSplit * (1 + 1e-12));
   const trainRows = table.rows - validationRows;
@@ -300,8 +302,8 @@ async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<v
   }
   if (settings.threads !== undefined) setThreads(settings.threads);
   const layout = await binaryLayout(options.data, options);
-  const folder = await prepareFolder(options.out);
   const model = buildAutoencoder({ inputDim: layout.cols, ...settings });
+  const folder = await prepareFolder(options.out);
   const rows = options.streamRows as number;
   say(`network: ${describeNetwork(model)}`);
   say(`training on ${countText(layout.rows)} rows of ${options.data}, ${countText(rows)} at a time (no validation split)`);
