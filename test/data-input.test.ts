@@ -290,6 +290,22 @@ describe('results into options.out', () => {
     expect(sameBits(ae.predict(input, { out: new Float32Array(structuredClone(memory), D * 4, D) }).data, ae.predict(input).data)).toBe(true);
   });
 
+  it('binaryCrossentropy of a sigmoid output is taken from its logits, as evaluate takes it, where outputs round to 1', () => {
+    const saturated = new Autoencoder({ inputDim: D, latentDim: 6, seed: 1 });
+    const weights = saturated.getWeights();
+    // The output layer's biases at 40 put every output at exactly 1 in float32.
+    weights[weights.length - 1].data.fill(40);
+    saturated.setWeights(weights);
+    expect(saturated.predict(x).data.every((p) => p === 1)).toBe(true);
+    const scores = saturated.reconstructionError(x, { metric: 'binaryCrossentropy' });
+    const mean = scores.reduce((sum, s) => sum + s, 0) / scores.length;
+    const evaluated = saturated.evaluate(x, { loss: 'binaryCrossentropy' });
+    // Clipped at 1e-7, an output of 1 against a target t scores 16.1 · (1 - t) rather than about 40 · (1 - t).
+    expect(mean).toBeGreaterThan(15);
+    expect(mean).toBeCloseTo(evaluated, 4);
+    saturated.dispose();
+  });
+
   it('reconstructionError writes its scores into options.out under the same rules', () => {
     for (const metric of ['mse', 'mae', 'binaryCrossentropy'] as const) {
       const out = new Float32Array(40).fill(Number.NaN);

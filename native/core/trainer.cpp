@@ -90,6 +90,15 @@ Share share_of(long first, long rows, int rank, int ranks) {
   return {first + lo, hi - lo};
 }
 
+// With bfloat16 products, the model's weights rounded into weights16 (sized for them), where a
+// training-kind workspace reads them; nothing where weights16 is empty (float32).
+void use_rounded_weights(Backend& be, const Model& model, Workspace& ws, AlignedVector<uint16_t>& weights16) {
+  if (weights16.empty()) return;
+  const long n = long(weights16.size());
+  be.round_bf16(model.params().data(), 1, n, n, weights16.data());
+  ws.use_rounded_weights(weights16.data(), model.table());
+}
+
 // A checkpoint's weights and generator become the model's, once nothing can refuse the fit: a fit
 // refused leaves the model as it was. Where ranks may share one copy of the weights, one writes them.
 void start_from(Model& model, const TrainingState& resume, bool writes_weights) {
@@ -273,10 +282,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   // bf16: the weights rounded once here (after the ranks agree on them), then by each optimizer
   // step as it writes them; where the ranks split the update, each rounds the others' slices as it
   // gathers them.
-  if (!weights16.empty()) {
-    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
-    ws.use_rounded_weights(weights16.data(), model.table());
-  }
+  use_rounded_weights(be, model, ws, weights16);
 
   FitResult result;
   result.best_epoch = state.best_epoch;
@@ -576,28 +582,34 @@ RowMetric parse_row_metric(const std::string& name) {
 void reconstruction_error(Backend& be, const Model& model, const float* x, long rows, RowMetric metric, float* out,
                           Precision precision) {
   require_precision(be, precision);
-  const long cols = model.spec().layers.front().inputs;
+  auto scope = be.enter_compute();
+  const NetworkSpec& spec = model.spec();
+  const int layers = model.layer_count();
+  const long cols = spec.layers.front().inputs;
+  const Loss loss = metric == RowMetric::Mse   ? Loss::Mse
+                    : metric == RowMetric::Mae ? Loss::Mae
+                                               : Loss::BinaryCrossentropy;
+  // Binary cross-entropy of a sigmoid output is taken from its logits, as training and evaluate take
+  // it: an output rounded to 0 or 1 would otherwise score at the clipping bound, not its own loss.
+  const LossInput input = loss_input(loss, spec.layers.back().activation.kind);
+  const bool keeps_logits = input == LossInput::Logits;
   const long chunk = std::min(kInferenceChunk, std::max(rows, 1L));
-  std::vector<float> recon(size_t(chunk) * cols);
-  // One workspace for every chunk (with bf16, its rounded weights too), not one per chunk.
-  Workspace ws(model.spec(), 0, model.layer_count(), chunk, false, precision, be.memory());
-  for (long first = 0; first < rows; first += kInferenceChunk) {
-    const long n = std::min(kInferenceChunk, rows - first);
-    predict(be, model, 0, model.layer_count(), x + size_t(first) * cols, n, recon.data(), &ws, precision);
+  // One workspace for every chunk (with bf16, its rounded weights too), not one per chunk; a training
+  // one keeps the last layer's logits apart from its output.
+  Workspace ws(spec, 0, layers, chunk, keeps_logits, precision, be.memory());
+  AlignedVector<uint16_t> weights16(keeps_logits && precision == Precision::Bf16 ? model.params().size() : 0);
+  use_rounded_weights(be, model, ws, weights16);
+  for (long first = 0; first < rows; first += chunk) {
+    const long n = std::min(chunk, rows - first);
+    const float* y = forward(be, model, ws, 0, layers, x + size_t(first) * cols, n, false, nullptr);
+    const float* z = keeps_logits ? ws.z(layers - 1) : y;
     for (long r = 0; r < n; ++r) {
-      const float* a = x + size_t(first + r) * cols;
-      const float* b = recon.data() + size_t(r) * cols;
-      double sum = 0;
+      const size_t row = size_t(r) * size_t(cols);
+      const float* target = x + size_t(first + r) * size_t(cols);
+      double sum = 0, unused_grad = 0;
       for (long c = 0; c < cols; ++c) {
-        const double d = double(b[c]) - double(a[c]);
-        if (metric == RowMetric::Mse) {
-          sum += d * d;
-        } else if (metric == RowMetric::Mae) {
-          sum += std::fabs(d);
-        } else {
-          const double p = std::clamp(double(b[c]), kProbEpsilon, 1.0 - kProbEpsilon);
-          sum -= double(a[c]) * std::log(p) + (1.0 - double(a[c])) * std::log(1.0 - p);
-        }
+        sum += ref::element_loss<double>(loss, input, 0.0, z[row + size_t(c)], y[row + size_t(c)], target[c], 0.0,
+                                         unused_grad);
       }
       out[first + r] = float(sum / double(cols));
     }
