@@ -132,4 +132,43 @@ describe('a worker ended mid-fit', () => {
       expect(child.stdout.trim()).toBe('alive');
     }
   });
+
+  // A termination that lands inside a callback's JavaScript (the checkpoint writer, a callback of
+  // some length) reaches the addon as a pending exception that is not an object; wrapping it for a
+  // C++ exception failed and aborted the whole process.
+  const workerWithCallbacks = (entry: string, checkpoint: string) => `
+    const { Worker } = require('node:worker_threads');
+    const code = \`
+      const { parentPort } = require('node:worker_threads');
+      const { Autoencoder } = require(${JSON.stringify(entry)});
+      const x = new Float32Array(20000 * 32).map((_, i) => (i % 13) / 13);
+      const ae = new Autoencoder({ inputDim: 32, latentDim: 8, seed: 1 });
+      const busy = () => { const end = Date.now() + 1; while (Date.now() < end); };
+      ae.fit(x, { epochs: 50, checkpoint: { path: ${JSON.stringify(checkpoint)} }, onBatchEnd: busy, onEpochEnd: busy }).catch(() => undefined);
+      parentPort.postMessage('training');
+    \`;
+    (async () => {
+      for (let i = 0; i < 12; i++) {
+        const worker = new Worker(code, { eval: true });
+        await new Promise((started) => worker.once('message', started));
+        await new Promise((later) => setTimeout(later, 20 + (i % 5) * 30));
+        await worker.terminate();
+      }
+      console.log('alive');
+    })();`;
+
+  it('leaves the process running when the end lands inside a callback or the checkpoint writer', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { mkdtempSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cjs/index.js');
+    const dir = mkdtempSync(path.join(tmpdir(), 'na-terminate-'));
+    try {
+      const child = spawnSync(process.execPath, ['-e', workerWithCallbacks(entry, path.join(dir, 'fit.ckpt'))], { encoding: 'utf8', timeout: 60_000 });
+      expect(child.status, child.stderr).toBe(0);
+      expect(child.stdout.trim()).toBe('alive');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -153,6 +153,19 @@ describe('callbacks and history', () => {
     expect(ae.busy).toBe(false);
     await ae.fit(x);
   });
+
+  it.each([['a string', 'stop'], ['undefined', undefined], ['a number', 42], ['null', null]])('a callback that throws %s makes fit reject with exactly it', async (_, thrown) => {
+    const ae = new Autoencoder({ inputDim: D, latentDim: 16, seed: 7 });
+    const fit = ae.fit(x, {
+      epochs: 50,
+      onBatchEnd: () => {
+        throw thrown;
+      },
+    });
+    await expect(fit).rejects.toBe(thrown);
+    expect(ae.busy).toBe(false);
+    ae.dispose();
+  });
 });
 
 describe('learning-rate schedules', () => {

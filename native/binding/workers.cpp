@@ -138,20 +138,34 @@ void FitJob::deliver(Napi::Env env, Napi::Function, FitJob* job, FitEvent* event
 }
 
 void FitJob::call_back(Napi::Env env, FitEvent& event) {
-  try {
-    if (auto* batch = std::get_if<BatchEvent>(&event.payload)) {
-      on_batch_.Call({Napi::Number::New(env, batch->epoch), Napi::Number::New(env, double(batch->batch)),
-                      Napi::Number::New(env, double(batch->batches)), Napi::Number::New(env, batch->loss)});
-    } else if (auto* epoch = std::get_if<EpochStats>(&event.payload)) {
-      on_epoch_.Call({epoch_to_js(env, *epoch)});
-    } else {
-      on_checkpoint_.Call({snapshot_to_js(env, std::get<CheckpointSnapshot>(event.payload))});
-    }
-  } catch (const Napi::Error& e) {
-    cancel();
-    callback_error_ = ErrorInfo{ErrorKind::Internal, "ERR_CALLBACK", "a callback threw"};
-    callback_exception_ = Napi::Reference<Napi::Value>::New(e.Value(), 1);
-    callback_error_->message = e.Message();
+  napi_value callback;
+  std::vector<napi_value> args;
+  if (auto* batch = std::get_if<BatchEvent>(&event.payload)) {
+    callback = on_batch_.Value();
+    args = {Napi::Number::New(env, batch->epoch), Napi::Number::New(env, double(batch->batch)),
+            Napi::Number::New(env, double(batch->batches)), Napi::Number::New(env, batch->loss)};
+  } else if (auto* epoch = std::get_if<EpochStats>(&event.payload)) {
+    callback = on_epoch_.Value();
+    args = {epoch_to_js(env, *epoch)};
+  } else {
+    callback = on_checkpoint_.Value();
+    args = {snapshot_to_js(env, std::get<CheckpointSnapshot>(event.payload))};
+  }
+  // Called through N-API itself: node-addon-api wraps a thrown value that is not an object in an
+  // object of its own, and when a worker's end cuts the callback short, the "thrown" termination
+  // cannot be wrapped and node-addon-api aborts the process.
+  napi_value result;
+  if (napi_call_function(env, env.Undefined(), callback, args.size(), args.data(), &result) == napi_ok) return;
+  cancel();
+  callback_error_ = ErrorInfo{ErrorKind::Internal, "ERR_CALLBACK", "a callback threw"};
+  // What the callback threw, in an array (a reference holds objects only). While the environment
+  // ends, these calls fail, and the fit ends with it.
+  bool pending = false;
+  napi_value thrown, holder;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && pending &&
+      napi_get_and_clear_last_exception(env, &thrown) == napi_ok &&
+      napi_create_array_with_length(env, 1, &holder) == napi_ok && napi_set_element(env, holder, 0, thrown) == napi_ok) {
+    callback_exception_ = Napi::Persistent(Napi::Object(env, holder));
   }
 }
 
@@ -162,7 +176,7 @@ void FitJob::finish(Napi::Env env, FitEvent& event) {
   state_->remove_job(event.job);
   try {
     if (!callback_exception_.IsEmpty()) {
-      deferred_.Reject(callback_exception_.Value());
+      deferred_.Reject(callback_exception_.Value().Get(uint32_t(0)));
     } else if (done.result) {
       deferred_.Resolve(fit_result_to_js(env, *done.result));
     } else {

@@ -87,7 +87,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   std::shared_ptr<Collective> collective_;  // a distributed fit's lease on the communicator
   std::atomic<bool> cancelled_{false};
   std::optional<ErrorInfo> callback_error_;  // a JS callback threw: the fit stops and rejects with it
-  Napi::Reference<Napi::Value> callback_exception_;
+  Napi::ObjectReference callback_exception_;  // [what the callback threw]
   std::mutex finished_mutex_;
   std::condition_variable finished_cv_;
   bool finished_ = false;
