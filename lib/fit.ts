@@ -245,12 +245,15 @@ function optimizerOptions(value: unknown): Record<string, unknown> {
   const o = typeof value === 'string' ? { type: value } : objectArg('options.optimizer', value);
   knownKeys('options.optimizer', o, OPTIMIZER_KEYS);
   const type = oneOf('options.optimizer.type', o.type, OPTIMIZERS);
-  const positive = { min: 0, minExclusive: true };
-  const unit = { min: 0, max: 1, maxExclusive: true };
-  const nonNegative = { min: 0 };
+  // The addon computes with 32-bit floats: a beta of 1 - 1e-8 would be 1 there, and Adam's bias
+  // correction would divide by 0.
+  const positive = { min: 0, minExclusive: true, float32: true };
+  const unit = { min: 0, max: 1, maxExclusive: true, float32: true };
+  const nonNegative = { min: 0, float32: true };
+  const clip = { ...nonNegative, zeroOnlyAsGiven: true };
   return {
     type,
-    learningRate: optionalNumber('options.optimizer.learningRate', o.learningRate, type === 'sgd' ? 0.01 : 0.001, { ...positive, float32: true }),
+    learningRate: optionalNumber('options.optimizer.learningRate', o.learningRate, type === 'sgd' ? 0.01 : 0.001, positive),
     momentum: optionalNumber('options.optimizer.momentum', o.momentum, 0, unit),
     nesterov: optionalBoolean('options.optimizer.nesterov', o.nesterov, false),
     beta1: optionalNumber('options.optimizer.beta1', o.beta1, 0.9, unit),
@@ -259,8 +262,8 @@ function optimizerOptions(value: unknown): Record<string, unknown> {
     rho: optionalNumber('options.optimizer.rho', o.rho, 0.9, unit),
     initialAccumulatorValue: optionalNumber('options.optimizer.initialAccumulatorValue', o.initialAccumulatorValue, 0.1, nonNegative),
     weightDecay: optionalNumber('options.optimizer.weightDecay', o.weightDecay, type === 'adamw' ? 0.01 : 0, nonNegative),
-    clipNorm: optionalNumber('options.optimizer.clipNorm', o.clipNorm, 0, nonNegative),
-    clipValue: optionalNumber('options.optimizer.clipValue', o.clipValue, 0, nonNegative),
+    clipNorm: optionalNumber('options.optimizer.clipNorm', o.clipNorm, 0, clip),
+    clipValue: optionalNumber('options.optimizer.clipValue', o.clipValue, 0, clip),
   };
 }
 

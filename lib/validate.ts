@@ -52,20 +52,28 @@ export interface NumberBounds {
   /**
    * The addon keeps the value as a 32-bit float and checks it again: hold the bounds for the float
    * it rounds to (1e-50 becomes 0, 1 - 2^-30 becomes 1, 1e39 Infinity), so that the addon's own
-   * check, whose message names no argument, never refuses it.
+   * check, whose message names no argument, never refuses it. A float below 2^-126 in magnitude
+   * (subnormal) counts as 0, as the addon's threads flush such floats to zero.
    */
   float32?: boolean;
+  /** With float32: 0 turns the setting off, so another value must not become 0 as a 32-bit float. */
+  zeroOnlyAsGiven?: boolean;
 }
+
+const SMALLEST_NORMAL_FLOAT32 = 2 ** -126;
 
 export function finiteNumber(name: string, value: unknown, bounds: NumberBounds = {}): number {
   if (typeof value !== 'number') throw typeError(name, 'a number', value);
-  const { min, max, minExclusive, maxExclusive, float32 } = bounds;
-  const v = float32 ? Math.fround(value) : value;
+  const { min, max, minExclusive, maxExclusive, float32, zeroOnlyAsGiven } = bounds;
+  const rounded = float32 ? Math.fround(value) : value;
+  const v = float32 && Math.abs(rounded) < SMALLEST_NORMAL_FLOAT32 ? 0 : rounded;
   const low = min === undefined || (minExclusive ? v > min : v >= min);
   const high = max === undefined || (maxExclusive ? v < max : v <= max);
-  if (!Number.isFinite(v) || !low || !high) {
+  const vanished = zeroOnlyAsGiven === true && v === 0 && value !== 0;
+  if (!Number.isFinite(v) || !low || !high || vanished) {
     const parts = ['a finite number'];
-    if (min !== undefined) parts.push(`${minExclusive ? '>' : '>='} ${min}`);
+    if (zeroOnlyAsGiven) parts.splice(0, 1, '0, or a finite number', `>= ${SMALLEST_NORMAL_FLOAT32}`);
+    else if (min !== undefined) parts.push(`${minExclusive ? '>' : '>='} ${min}`);
     if (max !== undefined) parts.push(`${maxExclusive ? '<' : '<='} ${max}`);
     if (float32) parts.push('as a 32-bit float');
     throw rangeError(name, parts.join(' '), value);

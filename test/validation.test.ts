@@ -96,6 +96,17 @@ describe('fit options', () => {
     ['learningRate NaN', { optimizer: { type: 'adam', learningRate: NaN } }, RangeError, RANGE, 'options.optimizer.learningRate'],
     ['a string learningRate', { optimizer: { type: 'adam', learningRate: '0.1' } }, TypeError, TYPE, 'options.optimizer.learningRate'],
     ['momentum 1', { optimizer: { type: 'sgd', momentum: 1 } }, RangeError, RANGE, 'options.optimizer.momentum'],
+    // Settings below 1 or above 0 that the addon's 32-bit floats would hold as 1, 0 or Infinity: a beta
+    // of 1 failed every fit at its first step; a clip of 1e-38 (flushed to 0) turned clipping off.
+    ['beta2 0.99999999 (1 as a float32)', { optimizer: { type: 'adam', beta2: 0.99999999 } }, RangeError, RANGE, 'options.optimizer.beta2'],
+    ['beta1 0.99999999 (1 as a float32)', { optimizer: { type: 'adam', beta1: 0.99999999 } }, RangeError, RANGE, 'options.optimizer.beta1'],
+    ['rho 0.99999999 (1 as a float32)', { optimizer: { type: 'rmsprop', rho: 0.99999999 } }, RangeError, RANGE, 'options.optimizer.rho'],
+    ['momentum 0.99999999 (1 as a float32)', { optimizer: { type: 'sgd', momentum: 0.99999999 } }, RangeError, RANGE, 'options.optimizer.momentum'],
+    ['epsilon 1e-46 (0 as a float32)', { optimizer: { type: 'adam', epsilon: 1e-46 } }, RangeError, RANGE, 'options.optimizer.epsilon'],
+    ['learningRate 1e-40 (subnormal, flushed to 0)', { optimizer: { type: 'sgd', learningRate: 1e-40 } }, RangeError, RANGE, 'options.optimizer.learningRate'],
+    ['weightDecay 1e39 (Infinity as a float32)', { optimizer: { type: 'adamw', weightDecay: 1e39 } }, RangeError, RANGE, 'options.optimizer.weightDecay'],
+    ['clipValue 1e-38 (subnormal, flushed to 0: no clipping)', { optimizer: { type: 'sgd', clipValue: 1e-38 } }, RangeError, RANGE, 'options.optimizer.clipValue'],
+    ['clipNorm 1e-46 (0 as a float32: no clipping)', { optimizer: { type: 'sgd', clipNorm: 1e-46 } }, RangeError, RANGE, 'options.optimizer.clipNorm'],
     ['validationSplit 1', { validationSplit: 1 }, RangeError, RANGE, 'options.validationSplit'],
     ['validationSplit -0.1', { validationSplit: -0.1 }, RangeError, RANGE, 'options.validationSplit'],
     ['validationSplit with validationData', { validationSplit: 0.1, validationData: x }, RangeError, RANGE, 'options.validationSplit'],
@@ -115,6 +126,16 @@ describe('fit options', () => {
 
   it.each(cases)('fit rejects %s', async (_, options, kind, code, argument) => {
     expectCoded(await rejection(ae.fit(x, options as never)), kind, code, argument);
+  });
+
+  it('clipping as tight as a float32 holds still clips: clipValue 2e-38 all but freezes the weights under SGD', async () => {
+    const frozen = new Autoencoder({ inputDim: D, latentDim: 4, seed: 3 });
+    const before = frozen.getWeights();
+    await frozen.fit(x, { epochs: 1, optimizer: { type: 'sgd', learningRate: 1, clipValue: 2e-38 } });
+    const moved = frozen.getWeights().map((t, i) => t.data.reduce((most, v, j) => Math.max(most, Math.abs(v - before[i].data[j])), 0));
+    // Each step moves a parameter by at most 2e-38 (and the zero biases only see it).
+    expect(Math.max(...moved)).toBeLessThan(1e-30);
+    frozen.dispose();
   });
 
   it('a refused fit leaves the model idle and unchanged', async () => {
