@@ -160,9 +160,13 @@ export class TextCodec {
     return out;
   }
 
-  /** The codec's settings, to rebuild it with `new TextCodec(...)` (for example from JSON). */
+  /**
+   * The codec's settings, to rebuild it with `new TextCodec(...)` (for example from JSON). The
+   * vocabulary is a list: joined into one string, lone surrogates next to each other would pair up
+   * into one character.
+   */
   toJSON(): TextCodecOptions {
-    const json: TextCodecOptions = { vocabulary: this.vocabulary.slice(1).join(''), length: this.length, truncate: this.truncate };
+    const json: TextCodecOptions = { vocabulary: this.vocabulary.slice(1), length: this.length, truncate: this.truncate };
     if (this.unknown !== undefined) json.unknown = this.unknown;
     return json;
   }
@@ -179,14 +183,24 @@ function argmax(data: Float32Array, base: number, n: number): number {
   return best;
 }
 
+/**
+ * Draws a symbol with probability proportional to p^(1/temperature). The powers are taken relative
+ * to the largest, in logarithms: at low temperatures p^(1/temperature) overflows for p above 1 and
+ * underflows for p below it.
+ */
 function sampleSymbol(data: Float32Array, base: number, n: number, temperature: number, random: () => number, weights: Float64Array): number {
+  let largest = -Infinity;
+  for (let i = 0; i < n; i++) {
+    const p = data[base + i];
+    weights[i] = p > 0 ? Math.log(p) / temperature : -Infinity;
+    largest = Math.max(largest, weights[i]);
+  }
+  if (!Number.isFinite(largest)) return argmax(data, base, n);
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const p = Math.max(data[base + i], 0);
-    weights[i] = p > 0 ? Math.exp(Math.log(p) / temperature) : 0;
+    weights[i] = Math.exp(weights[i] - largest);
     total += weights[i];
   }
-  if (!(total > 0)) return argmax(data, base, n);
   let u = random() * total;
   for (let i = 0; i < n; i++) {
     u -= weights[i];

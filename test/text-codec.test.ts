@@ -35,6 +35,19 @@ describe('TextCodec', () => {
     expect(samples.size).toBeGreaterThan(5);
   });
 
+  it('samples at low temperatures from scores above 1 and below it alike: the likeliest symbol, nearly always', () => {
+    for (const [best, other] of [[3, 0.5], [1e-30, 1e-32]]) {
+      const scores = new Float32Array(35);
+      for (let p = 0; p < 5; p++) scores.set([0, best, other, 0, 0, 0, 0], p * 7);
+      // p^(1/0.001) overflowed to Infinity above 1 (the last symbol came out) and to 0 below it.
+      for (const seed of [1, 2, 3]) expect(codec.decode(scores, { temperature: 0.001, seed })).toEqual(['aaaaa']);
+      // At temperature 1 the other symbol is drawn in proportion: 1 in 7 (3 against 0.5) and 1 in 101.
+      const draws = codec.decode(new Float32Array(35 * 400).map((_, i) => scores[i % 35]), { temperature: 1, seed: 9 }).join('');
+      const share = [...draws].filter((c) => c === 'b').length / draws.length;
+      expect(share).toBeCloseTo(other / (best + other), 1);
+    }
+  });
+
   it('refuses strings too long or with characters outside the vocabulary, unless told otherwise', () => {
     expectCoded(thrown(() => codec.encode(['abababa'])), RangeError, 'ERR_OUT_OF_RANGE', 'strings[0]');
     expectCoded(thrown(() => codec.encode(['ab', 'xyz'])), RangeError, 'ERR_INVALID_ARG_VALUE', 'strings[1]');
@@ -59,6 +72,14 @@ describe('TextCodec', () => {
     const again = new TextCodec(JSON.parse(JSON.stringify(codec)));
     expect(again.vocabulary).toEqual(codec.vocabulary);
     expect(again.decode(codec.encode(['bob']))).toEqual(['bob']);
+  });
+
+  it('round-trips a vocabulary of lone surrogates, which a joined string would pair into one character', () => {
+    const lone = TextCodec.fromCorpus(['a\uD83D', '\uDE00b']);
+    expect(lone.symbols).toBe(5);
+    const again = new TextCodec(JSON.parse(JSON.stringify(lone)));
+    expect(again.vocabulary).toEqual(lone.vocabulary);
+    expect(again.decode(lone.encode(['a\uD83D']))).toEqual(['a\uD83D']);
   });
 
   it('refuses END as the unknown symbol, and a corpus that holds END (no codec could encode it)', () => {
