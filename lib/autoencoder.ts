@@ -88,7 +88,9 @@ export class Autoencoder extends LayerStack {
     const c = objectArg('config', config);
     knownKeys('config', c, ['inputDim', 'latentDim', 'encoder', 'decoder', 'seed', 'regularization', 'noise', 'backend']);
     const seed = seedArg('config.seed', c.seed);
-    const regularization = regularizationOptions(c.regularization, c.noise);
+    // Read once: a getter answering differently the second time would train with one setting and record another.
+    const [regularizationGiven, noiseGiven] = [c.regularization, c.noise];
+    const regularization = regularizationOptions(regularizationGiven, noiseGiven);
     const variational = (new.target as typeof Autoencoder).variational;
     const [encoder, decoder] = Autoencoder.#halves(c, seed, variational);
     const layers = [...sharedOf(encoder).layers, ...sharedOf(decoder).layers];
@@ -111,13 +113,13 @@ export class Autoencoder extends LayerStack {
     this.#config = {};
     // What a model file records comes from the checked values, not the caller's objects, whose
     // inherited properties or getters the checks read but a spread would not copy alike.
-    if (c.regularization !== undefined) {
+    if (regularizationGiven !== undefined) {
       const recorded: RegularizationConfig = {};
       if (regularization.l2 !== 0) recorded.l2 = regularization.l2 as number;
       if (regularization.latentL1 !== 0) recorded.latentL1 = regularization.latentL1 as number;
       this.#config.regularization = recorded;
     }
-    if (c.noise !== undefined) {
+    if (noiseGiven !== undefined) {
       const level = regularization.noiseLevel as number;
       this.#config.noise = regularization.noise === 'gaussian' ? { type: 'gaussian', stddev: level } : { type: 'masking', rate: level };
     }

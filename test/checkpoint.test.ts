@@ -108,6 +108,16 @@ describe('fit with a checkpoint', () => {
     expect(bytes(restarted.getWeights()).equals(bytes(straight.getWeights()))).toBe(false);
   });
 
+  it('a resumed fit reports the steps taken in all, also when no epoch is left to train', async () => {
+    const checkpoint = path.join(dir, 'steps.safetensors');
+    const first = await model().fit(x, { ...options, epochs: 2, checkpoint: { path: checkpoint } });
+    expect(first.steps).toBeGreaterThan(0);
+    const nothingLeft = await model().fit(x, { ...options, epochs: 2, resumeFrom: checkpoint });
+    expect(nothingLeft.loss).toEqual([]);
+    expect(nothingLeft.steps).toBe(first.steps);
+    expect((await model().fit(x, { ...options, epochs: 3, resumeFrom: checkpoint })).steps).toBe(first.steps * 1.5);
+  });
+
   it('resuming with another optimizer type throws a RangeError naming "options.optimizer.type"', async () => {
     const checkpoint = path.join(dir, 'adam.safetensors');
     await model().fit(x, { ...options, epochs: 1, checkpoint: { path: checkpoint } });

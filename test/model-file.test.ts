@@ -109,6 +109,16 @@ describe('Autoencoder files', () => {
     expect(reloaded.toBuffer().equals(plain.toBuffer())).toBe(true);
   });
 
+  it('reads config.regularization and config.noise once: what trains is what the file records', () => {
+    const answers = { regularization: [{ l2: 0.5 }, undefined], noise: [{ type: 'masking', rate: 0.2 }, undefined] };
+    const config = { inputDim: 6, latentDim: 2, seed: 1 };
+    Object.defineProperty(config, 'regularization', { enumerable: true, get: () => answers.regularization.shift() });
+    Object.defineProperty(config, 'noise', { enumerable: true, get: () => answers.noise.shift() });
+    const given = new Autoencoder(config as never);
+    const plain = new Autoencoder({ inputDim: 6, latentDim: 2, seed: 1, regularization: { l2: 0.5 }, noise: { type: 'masking', rate: 0.2 } });
+    expect(given.toBuffer().equals(plain.toBuffer())).toBe(true);
+  });
+
   it('fromBuffer reads a Buffer cut from a larger one at an odd offset (its tensors then start unaligned)', () => {
     const source = new Autoencoder({ inputDim: 6, latentDim: 2, seed: 4 });
     const bytes = source.toBuffer();

@@ -286,6 +286,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
 
   FitResult result;
   result.best_epoch = state.best_epoch;
+  result.steps = state.step;  // a resumed fit with no epoch left to train has taken the checkpoint's steps
   const bool variational = model.spec().variational;
   const double terms_per_row = loss_terms(c.loss, 1, model.spec().layers.back().units, output_group(model));
   int64_t& step = state.step;
