@@ -96,6 +96,7 @@ describe.concurrent('malformed CSV and TSV: exit status 65 and one line naming t
     ['Inf', '1,2,3\n4,5,-inf\n', /^autoencoder: bad\.csv, line 2, column 3: "-inf" is not a finite number/],
     ['a number beyond float32', '1,2,3\n4,5,1e39\n', /^autoencoder: bad\.csv, line 2, column 3: "1e39" is outside the float32 range$/],
     ['an unclosed quote', '1,2,3\n4,"5,6\n', /^autoencoder: bad\.csv, line 2: quote not closed$/],
+    ['a quote inside an unquoted field', '1,2,3\n4,5"6,7\n', /^autoencoder: bad\.csv, line 2: invalid opening quote$/],
     ['only a header', 'a,b,c\n', /^autoencoder: bad\.csv: no rows of data after the header$/],
     ['nothing', '', /^autoencoder: bad\.csv: no rows of data$/],
   ])('%s', async (name, text, pattern) => {

@@ -1,6 +1,6 @@
 // The `autoencoder` command end to end, as a user runs it: every command, --help, --json, usage
 // errors and their exit statuses, the demo's files, and Ctrl-C during training.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -328,6 +328,38 @@ describe('encode, reconstruct, score', () => {
     expectFailure(await cli(['encode', '--model', model, '--data', data, '--out', model]), 64, /--out .*model\.safetensors is the --model file/);
     expectFailure(await cli(['score', '--model', model, '--data', data, '--out', data]), 64, /--out .*rows\.csv is the --data file/);
     expect(readFileSync(model).equals(before)).toBe(true);
+  });
+
+  it('refuses an --out that reaches an input through a link (64), leaving it as it was', async () => {
+    const victim = join(dir, 'victim.csv');
+    copyFileSync(data, victim);
+    symlinkSync(victim, join(dir, 'victim-link.csv'));
+    expectFailure(await cli(['encode', '--model', model, '--data', join(dir, 'victim-link.csv'), '--out', victim]), 64, /--out .*victim\.csv is the --data file/);
+    expect(readFileSync(victim).equals(readFileSync(data))).toBe(true);
+  });
+
+  it('--out through a link writes the file it names; --out to a pipe writes into the pipe; --out name/ is a folder (73)', async () => {
+    const target = join(dir, 'target.csv');
+    writeFileSync(target, 'old\n');
+    symlinkSync(target, join(dir, 'out-link.csv'));
+    expect((await cli(['encode', '--model', model, '--data', data, '--out', join(dir, 'out-link.csv'), '--quiet'])).code).toBe(0);
+    expect(lstatSync(join(dir, 'out-link.csv')).isSymbolicLink()).toBe(true);
+    expect(parseCsv(readFileSync(target, 'utf8')).rows).toHaveLength(120);
+
+    const { execFileSync, spawn } = await import('node:child_process');
+    const fifo = join(dir, 'scores.fifo');
+    execFileSync('mkfifo', [fifo]);
+    const reader = spawn('cat', [fifo]);
+    let read = '';
+    reader.stdout.setEncoding('utf8').on('data', (text: string) => (read += text));
+    const closed = new Promise((done) => reader.on('close', done));
+    expect((await cli(['score', '--model', model, '--data', data, '--out', fifo, '--quiet'])).code).toBe(0);
+    await closed;
+    expect(read.trimEnd().split('\n')).toHaveLength(121);
+    expect(lstatSync(fifo).isFIFO()).toBe(true);
+
+    expectFailure(await cli(['score', '--model', model, '--data', data, '--out', join(dir, 'no-folder') + '/']), 73, /cannot write .*no-folder\/: is a folder$/);
+    expect(existsSync(join(dir, 'no-folder'))).toBe(false);
   });
 
   it('exits 73 when the output file cannot be written', async () => {

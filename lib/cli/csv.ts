@@ -1,7 +1,7 @@
 // CSV and TSV: a streaming reader that turns rows of numbers into one Float32Array and names the
 // line and column of anything it cannot read, and the writer for results.
 import type { Readable } from 'node:stream';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { isDecimal } from './decimal';
 import { dataError } from './errors';
 
@@ -100,10 +100,12 @@ export async function readCsv(name: string, input: Readable, delimiter: string, 
       rows++;
     }
   } catch (error) {
-    const csv = error as { code?: string; lines?: number; message?: string };
-    if (typeof csv.code === 'string' && csv.code.startsWith('CSV_')) {
-      // csv-parse's own messages end with their position; the line number is what a user needs.
-      throw dataError(`${name}, line ${csv.lines ?? '?'}: ${String(csv.message).replace(/:.*$/, '').toLowerCase()}`);
+    // Every error of csv-parse's is about the text (its codes do not all start with CSV_: a quote
+    // inside an unquoted field is INVALID_OPENING_QUOTE). Its messages end with their position and
+    // the raw field; the line number is what a user needs.
+    if (error instanceof CsvError) {
+      const lines = (error as CsvError & { lines?: number }).lines;
+      throw dataError(`${name}, line ${lines ?? '?'}: ${error.message.replace(/:.*$/s, '').toLowerCase()}`);
     }
     throw error;
   }

@@ -1,7 +1,7 @@
 // Output files. The output folder is made and checked before training, so a bad path fails at once
 // rather than after the work; every file is written whole or not at all (a temporary file renamed
 // into place), so an interrupted run leaves nothing half-written.
-import { constants } from 'node:fs';
+import { constants, statSync } from 'node:fs';
 import { access, mkdir, rmdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic-file';
@@ -59,11 +59,22 @@ export async function saveModel(model: LayerStack, file: string): Promise<void> 
   }
 }
 
+/** Whether two paths name one file: the same path, or one reached through a link to the other. */
+function sameFile(a: string, b: string): boolean {
+  if (path.resolve(a) === path.resolve(b)) return true;
+  try {
+    const [x, y] = [statSync(a), statSync(b)];
+    return x.dev === y.dev && x.ino === y.ino;
+  } catch {
+    return false;  // one of them does not exist (yet)
+  }
+}
+
 /** Refuses (exit 64) an output that names one of the input files (stdin aside), which `writer` would overwrite. */
 export function refuseOverwritingInputs(outputFlag: string, output: string | undefined, inputs: [flag: string, file: string | undefined][], writer: string): void {
   if (output === undefined) return;
   for (const [flag, input] of inputs) {
-    if (input !== undefined && input !== '-' && path.resolve(output) === path.resolve(input)) {
+    if (input !== undefined && input !== '-' && sameFile(output, input)) {
       throw usageError(`${outputFlag} ${output} is the ${flag} file, which ${writer} would overwrite`);
     }
   }
