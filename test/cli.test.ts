@@ -143,6 +143,9 @@ describe('train', () => {
     [{ epochs: 0 }, 64, /settings\.json: "epochs" 0 must be a positive integer/],
     [{ optimiser: 'adam' }, 64, /settings\.json: unknown setting "optimiser"/],
     [{ activation: 'rectifier' }, 64, /settings\.json: "activation" "rectifier" must be one of linear, relu/],
+    [{ epochs: [1] }, 64, /settings\.json: "epochs" \[1\] must be a single value/],
+    [{ learningRate: { value: 0.1 } }, 64, /settings\.json: "learningRate" \{"value":0\.1\} must be a single value/],
+    [{ layers: [[4], [2]] }, 64, /settings\.json: "layers" \[\[4\],\[2\]\] must be a list of widths, such as \[256, 64\]/],
   ])('refuses the config %j', async (settings, code, pattern) => {
     writeFileSync(join(dir, 'settings.json'), JSON.stringify(settings));
     expectFailure(await cli(['train', '--data', data, '--config', 'settings.json', '--out', 'bad-config'], { cwd: dir }), code, pattern);
@@ -186,6 +189,23 @@ describe('train', () => {
     expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', '.'], { cwd: dir }), 73, /^autoencoder: cannot write \.: is a folder/);
     expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', 'rows.csv/run.ckpt'], { cwd: dir }), 73, /^autoencoder: cannot write rows\.csv\/run\.ckpt: a part of the path is not a folder/);
     expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', './rows.csv'], { cwd: dir }), 64, /^autoencoder: --checkpoint \.\/rows\.csv is the --data file/);
+    writeFileSync(join(dir, 'keep.json'), JSON.stringify({ epochs: 1 }));
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--config', 'keep.json', '--checkpoint', 'keep.json'], { cwd: dir }), 64, /^autoencoder: --checkpoint keep\.json is the --config file/);
+    expect(JSON.parse(readFileSync(join(dir, 'keep.json'), 'utf8'))).toEqual({ epochs: 1 });
+    // The --out folder does not exist yet, but the run would make it there, and the checkpoint could not be written.
+    expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', out], { cwd: dir }), 64, /^autoencoder: --checkpoint .*never is the --out folder/);
+    // An empty name (a shell variable left unset) was taken as no --resume, --checkpoint or --config at all.
+    for (const flag of ['--resume', '--checkpoint', '--config', '--out']) {
+      expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, flag, ''], { cwd: dir }), 64, new RegExp(`^autoencoder: option '${flag} <[a-z.]+>' argument '' is invalid. must name a file or folder\\.$`));
+    }
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a checkpoint that fails to be written ends the run with 73 naming it, and no --out folder is left', async () => {
+    const out = join(dir, 'unwritable-checkpoint');
+    // /proc takes no new files, though it is a folder that exists.
+    const run = await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', '/proc/run.ckpt', '--epochs', '1', '--layers', '8', '--latent', '2', '--quiet'], { cwd: dir });
+    expectFailure(run, 73, /^autoencoder: cannot write \/proc\/run\.ckpt: /);
     expect(existsSync(out)).toBe(false);
   });
 

@@ -23,6 +23,12 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+/** A file or folder name: an empty one (a shell variable left unset) is refused, not taken as "not given". */
+export function pathName(value: string): string {
+  if (value === '') throw new InvalidArgumentError('must name a file or folder.');
+  return value;
+}
+
 /** A fraction of the rows: 0 (none) up to, not including, 1. */
 export function fraction(value: string): number {
   const n = decimalValue(value);

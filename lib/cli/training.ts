@@ -3,7 +3,8 @@
 import type { Autoencoder } from '../autoencoder';
 import type { CodedError } from '../errors';
 import type { EpochLogs, FitOptions, History } from '../fit';
-import { CliError, EXIT } from './errors';
+import * as path from 'node:path';
+import { CliError, EXIT, inputError, outputError } from './errors';
 import { trainingProgress } from './progress';
 
 export interface RunPlan {
@@ -42,6 +43,13 @@ export async function runTraining(model: Autoencoder, x: Float32Array | (() => A
     return await model.fit(x, { ...plan.fit, signal: controller.signal, onBatchEnd: (logs) => progress.batch(logs), onEpochEnd });
   } catch (error) {
     if ((error as CodedError).code === 'ABORT_ERR') throw new CliError(plan.interrupted(epochsDone), EXIT.interrupted);
+    // The files a fit reads and writes itself: the checkpoint it resumes from, the one it saves.
+    const failed = error as NodeJS.ErrnoException;
+    if (failed.syscall !== undefined) {
+      const resume = plan.fit.resumeFrom;
+      if (typeof resume === 'string' && failed.path !== undefined && path.resolve(failed.path) === path.resolve(resume)) throw inputError(resume, error);
+      if (plan.fit.checkpoint) throw outputError(plan.fit.checkpoint.path, error);
+    }
     throw error;
   } finally {
     progress.stop();

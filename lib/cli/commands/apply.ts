@@ -6,7 +6,7 @@ import { Autoencoder, ROW_METRICS, type RowMetric } from '../../autoencoder';
 import { readTable, type ReadOptions } from '../data';
 import { dataError, inputError } from '../errors';
 import { refuseOverwritingInputs } from '../files';
-import { addOutputModeOptions, addReadOptions } from '../options';
+import { addOutputModeOptions, addReadOptions, pathName } from '../options';
 import { type Result, writeResult } from '../results';
 
 interface ApplyOptions extends ReadOptions {
@@ -52,9 +52,9 @@ export function registerApply(program: Command): void {
     const command = program
       .command(name)
       .description(description)
-      .requiredOption('--model <file>', 'a model saved by `autoencoder train` or Autoencoder.save()')
-      .requiredOption('--data <file>', "the rows ('-' reads CSV from stdin)")
-      .option('--out <file>', 'write here instead of stdout (- is stdout): .npy for NumPy, .tsv for TSV, CSV otherwise')
+      .requiredOption('--model <file>', 'a model saved by `autoencoder train` or Autoencoder.save()', pathName)
+      .requiredOption('--data <file>', "the rows ('-' reads CSV from stdin)", pathName)
+      .option('--out <file>', 'write here instead of stdout (- is stdout): .npy for NumPy, .tsv for TSV, CSV otherwise', pathName)
       .option('--no-header', 'leave out the CSV header row');
     if (name === 'score') command.addOption(new Option('--metric <name>', 'the per-row error').choices(ROW_METRICS).default('mse'));
     addOutputModeOptions(addReadOptions(command))

@@ -7,7 +7,7 @@ import { prepareFolder, removeEmptyFolder, saveModel, writeOutput } from '../fil
 import { countText, durationText, lossText } from '../format';
 import { PIXELS, SIDE, splitDigits, type Digits } from '../mnist';
 import { buildAutoencoder, describeNetwork } from '../network';
-import { addOutputModeOptions, nonNegativeInteger, positiveInteger } from '../options';
+import { addOutputModeOptions, nonNegativeInteger, pathName, positiveInteger } from '../options';
 import { project2d } from '../pca';
 import { latentPicture, lossPicture, reconstructionsPicture } from '../pictures';
 import { runTraining } from '../training';
@@ -39,7 +39,7 @@ export function registerDemo(program: Command): void {
       )
       .description('train on a bundled data set and draw what the model learned (mnist by default)')
       .option('--quick', `a short run: ${countText(QUICK.digits)} digits, ${QUICK.epochs} epochs`)
-      .option('--out <dir>', 'folder for model.safetensors and the pictures', 'autoencoder-demo')
+      .option('--out <dir>', 'folder for model.safetensors and the pictures', pathName, 'autoencoder-demo')
       .option('--epochs <n>', `training epochs (default ${FULL.epochs}; ${QUICK.epochs} with --quick)`, positiveInteger)
       .option('--seed <n>', 'seed of the train/test split, the weights and the shuffles', nonNegativeInteger, 1)
       .option('--threads <n>', 'threads for the matrix products (default: all cores)', positiveInteger),

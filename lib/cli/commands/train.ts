@@ -12,7 +12,7 @@ import { dataError, inputError, outputError, usageError } from '../errors';
 import { prepareFolder, refuseOverwritingInputs, removeEmptyFolder, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
 import { buildAutoencoder, describeNetwork } from '../network';
-import { addOutputModeOptions, addReadOptions, fraction, nonNegativeInteger, positiveInteger, positiveNumber, widthList } from '../options';
+import { addOutputModeOptions, addReadOptions, fraction, nonNegativeInteger, pathName, positiveInteger, positiveNumber, widthList } from '../options';
 import { project2d } from '../pca';
 import { latentPicture, lossPicture, reconstructionsPicture } from '../pictures';
 import { runTraining } from '../training';
@@ -74,8 +74,8 @@ export function registerTrain(program: Command): void {
   const command = program
     .command('train')
     .description('train an autoencoder on a data file (CSV, TSV, .npy or raw float32) and write the model and pictures')
-    .requiredOption('--data <file>', "the training rows ('-' reads CSV from stdin)")
-    .option('--config <file.json>', `settings as JSON, keys ${KEYS.join(', ')}; flags override them`);
+    .requiredOption('--data <file>', "the training rows ('-' reads CSV from stdin)", pathName)
+    .option('--config <file.json>', `settings as JSON, keys ${KEYS.join(', ')}; flags override them`, pathName);
   for (const s of Object.values(SETTINGS)) {
     const option = new Option(s.flags, s.description);
     if (s.parse) option.argParser(s.parse);
@@ -84,9 +84,9 @@ export function registerTrain(program: Command): void {
     command.addOption(option);
   }
   command
-    .option('--out <dir>', 'folder for model.safetensors, loss.png, latent.png and (for square rows) reconstructions.png', 'autoencoder-model')
-    .option('--checkpoint <file>', 'save a checkpoint after every epoch; an interrupted run keeps the last one')
-    .option('--resume <file>', 'continue from a checkpoint (same settings; --epochs counts from the start)')
+    .option('--out <dir>', 'folder for model.safetensors, loss.png, latent.png and (for square rows) reconstructions.png', pathName, 'autoencoder-model')
+    .option('--checkpoint <file>', 'save a checkpoint after every epoch; an interrupted run keeps the last one', pathName)
+    .option('--resume <file>', 'continue from a checkpoint (same settings; --epochs counts from the start)', pathName)
     .option('--stream-rows <n>', 'train on a .npy or raw float32 file this many rows at a time, never holding it whole (for files larger than memory; no validation split)', positiveInteger);
   addOutputModeOptions(addReadOptions(command))
     .addHelpText(
@@ -122,7 +122,12 @@ async function readConfig(file: string): Promise<Partial<Settings>> {
   for (const [key, value] of Object.entries(json)) {
     if (!Object.hasOwn(SETTINGS, key)) throw usageError(`${file}: unknown setting "${key}" (known: ${KEYS.join(', ')})`);
     const setting = SETTINGS[key as keyof Settings];
-    const given = Array.isArray(value) ? value.join(',') : String(value);
+    // A list only for the widths, and of numbers: [[4], [2]] joined would read as 4,2.
+    const widths = key === 'layers' && Array.isArray(value) && value.every((width) => typeof width === 'number');
+    if (!widths && typeof value === 'object' && value !== null) {
+      throw usageError(`${file}: "${key}" ${JSON.stringify(value)} must be ${key === 'layers' ? 'a list of widths, such as [256, 64]' : 'a single value'}`);
+    }
+    const given = widths ? (value as number[]).join(',') : String(value);
     try {
       if (setting.choices && !setting.choices.includes(given)) throw new InvalidArgumentError(`must be one of ${setting.choices.join(', ')}.`);
       settings[key] = setting.parse ? setting.parse(given) : given;
@@ -165,7 +170,10 @@ async function checkCheckpointFiles(options: TrainOptions): Promise<void> {
     if (resume !== 'file') throw inputError(options.resume, resume === 'folder' ? failure('EISDIR', 'is a folder') : resume);
   }
   if (options.checkpoint) {
-    refuseOverwritingInputs('--checkpoint', options.checkpoint, [['--data', options.data]], 'the checkpoint');
+    refuseOverwritingInputs('--checkpoint', options.checkpoint, [['--data', options.data], ['--config', options.config]], 'the checkpoint');
+    if (path.resolve(options.checkpoint) === path.resolve(options.out)) {
+      throw usageError(`--checkpoint ${options.checkpoint} is the --out folder, which holds the model and pictures`);
+    }
     const parent = path.dirname(path.resolve(options.checkpoint));
     // The --out folder this run makes holds the checkpoint as well as any folder does.
     const folder = parent === path.resolve(options.out) ? 'folder' : await what(parent);
