@@ -382,6 +382,20 @@ describe('encode, reconstruct, score', () => {
     expect(existsSync(join(dir, 'no-folder'))).toBe(false);
   });
 
+  it('a standard output that cannot be written (a full disk) ends with one line and 73, not a stack trace', async () => {
+    const { openSync, closeSync } = await import('node:fs');
+    const { spawnSync } = await import('node:child_process');
+    const full = openSync('/dev/full', 'w');
+    try {
+      for (const args of [['encode', '--model', model, '--data', data], ['info']]) {
+        const run = spawnSync(process.execPath, [MAIN, ...args], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
+        expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 73, stderr: 'autoencoder: cannot write standard output: no space left on the device\n' });
+      }
+    } finally {
+      closeSync(full);
+    }
+  });
+
   it('exits 73 when the output file cannot be written', async () => {
     expectFailure(await cli(['score', '--model', model, '--data', data, '--out', join(dir, 'no', 'such', 'scores.csv')]), 73, /cannot write .*scores\.csv: no such file/);
   });

@@ -2,12 +2,15 @@
 // Entry point of the `autoencoder` command: runs the program and turns any failure into one line
 // on stderr and a sysexits-style exit status.
 import { CommanderError } from 'commander';
-import { EXIT, describeFailure } from './errors';
+import { EXIT, describeFailure, outputError } from './errors';
 
-// A reader that stops early (`autoencoder encode … | head`) is not a failure of the command.
+// A reader that stops early (`autoencoder encode … | head`) is not a failure of the command; a
+// standard output that cannot be written (a full disk, /dev/full) is, and ends the command at once.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-  if (error.code !== 'EPIPE') throw error;
-  process.exit(EXIT.ok);
+  if (error.code === 'EPIPE') process.exit(EXIT.ok);
+  const { message, exitCode } = describeFailure(outputError('standard output', error));
+  process.stderr.write(`autoencoder: ${message}\n`);
+  process.exit(exitCode);
 });
 
 async function main(argv: string[]): Promise<void> {
