@@ -247,6 +247,44 @@ describe('train', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('a second Ctrl-C quits at once, and the folders the run made for --out go too', async () => {
+    const top = join(dir, 'twice');
+    let sent = false;
+    const run = await cli(['train', '--data', join(dir, 'big.npy'), '--out', join(top, 'deep'), '--epochs', '100000', '--batch-size', '16'], {
+      onStdout: (text, child) => {
+        if (!sent && /^epoch +1\//m.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(run.code).toBe(130);
+    expect(existsSync(top)).toBe(false);
+  });
+
+  it('Ctrl-C while the rows still come through a pipe exits 130 and leaves no folder', async () => {
+    const { spawn } = await import('node:child_process');
+    const out = join(dir, 'reading');
+    const child = spawn(process.execPath, [MAIN, 'train', '--data', '-', '--out', out], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    // A header and one row, and the pipe left open: the command waits for more.
+    child.stdin.write('a,b\n0.5,0.5\n');
+    await new Promise((later) => setTimeout(later, 1500));
+    child.kill('SIGINT');
+    const code = await new Promise((done) => child.on('close', done));
+    child.stdin.destroy();
+    expect({ code, stderr }).toEqual({ code: 130, stderr: 'autoencoder: interrupted before training; no model written\n' });
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('a failed run removes every folder it made for --out, the parents too', async () => {
+    writeFileSync(join(dir, 'broken.csv'), '1,2\n3,x\n');
+    expectFailure(await cli(['train', '--data', 'broken.csv', '--out', join('nest', 'a', 'b')], { cwd: dir }), 65, /broken\.csv, line 2, column 2/);
+    expect(existsSync(join(dir, 'nest'))).toBe(false);
+  });
+
   it('Ctrl-C with --checkpoint keeps the last checkpoint, which loads', async () => {
     const out = join(dir, 'checkpointed');
     const checkpoint = join(dir, 'run.ckpt');

@@ -1,46 +1,63 @@
 // Output files. The output folder is made and checked before training, so a bad path fails at once
 // rather than after the work; every file is written whole or not at all (a temporary file renamed
 // into place), so an interrupted run leaves nothing half-written.
-import { constants, statSync } from 'node:fs';
-import { access, mkdir, rmdir, stat } from 'node:fs/promises';
+import { constants, rmdirSync, statSync } from 'node:fs';
+import { access, mkdir, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../atomic-file';
 import type { LayerStack } from '../stack';
 import { outputError, usageError } from './errors';
 
 /**
- * Makes `dir` and any missing parents. Node's own recursive mkdir never returns for some paths
- * (under /proc it retries ENOENT for ever), so this one gives up after one try per level.
+ * Makes `dir` and any missing parents, adding those it made to `made`, outermost first. Node's own
+ * recursive mkdir never returns for some paths (under /proc it retries ENOENT for ever), so this
+ * one gives up after one try per level.
  */
-async function makeFolder(dir: string): Promise<boolean> {
+async function makeFolder(dir: string, made: string[]): Promise<void> {
   try {
     await mkdir(dir);
-    return true;
+    made.push(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'EEXIST' && (await stat(dir)).isDirectory()) return false;
+    if (code === 'EEXIST' && (await stat(dir)).isDirectory()) return;
     const parent = path.dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw error;
-    await makeFolder(parent);
+    await makeFolder(parent, made);
     await mkdir(dir);
-    return true;
+    made.push(dir);
   }
 }
 
-/** Makes `dir` if needed and checks that it can be written; `created` says whether it was made here. */
-export async function prepareFolder(dir: string): Promise<{ created: boolean }> {
+/** The output folder of a run, and the folders the run made for it. */
+export class OutputFolder {
+  constructor(private readonly made: readonly string[]) {}
+
+  /**
+   * Removes the folders this run made that are still empty, deepest first: a run that fails or is
+   * stopped before writing leaves no trace. Synchronous, so that a signal handler can call it.
+   */
+  removeIfEmpty(): void {
+    for (const dir of [...this.made].reverse()) {
+      try {
+        rmdirSync(dir);
+      } catch {
+        return;
+      }
+    }
+  }
+}
+
+/** Makes `dir` and its missing parents if needed, and checks that it can be written. */
+export async function prepareFolder(dir: string): Promise<OutputFolder> {
+  const made: string[] = [];
   try {
-    const created = await makeFolder(path.resolve(dir));
+    await makeFolder(path.resolve(dir), made);
     await access(dir, constants.W_OK);
-    return { created };
+    return new OutputFolder(made);
   } catch (error) {
+    new OutputFolder(made).removeIfEmpty();
     throw outputError(dir, error);
   }
-}
-
-/** Removes a folder this run made, if nothing was written into it. */
-export async function removeEmptyFolder(dir: string): Promise<void> {
-  await rmdir(dir).catch(() => undefined);
 }
 
 export async function writeOutput(file: string, bytes: Uint8Array): Promise<void> {

@@ -15,21 +15,28 @@ export interface RunPlan {
   quiet: boolean;
   /** The line to end with when Ctrl-C stopped the fit, given the epochs completed. */
   interrupted: (epochsDone: number) => string;
+  /** What a second Ctrl-C, which quits at once, undoes first (synchronously): the run's empty output folders. */
+  quit?: () => void;
 }
 
 /** Trains on `x`, or on the chunks `x()` yields for each epoch (a file larger than memory). */
 export async function runTraining(model: Autoencoder, x: Float32Array | (() => AsyncIterable<Float32Array>), plan: RunPlan): Promise<History> {
   const controller = new AbortController();
+  const epochs = plan.fit.epochs ?? 1;
+  const progress = trainingProgress({ epochs, rows: plan.trainRows, batchSize: plan.fit.batchSize ?? 32, json: plan.json, quiet: plan.quiet });
   const onInterrupt = () => {
-    if (controller.signal.aborted) process.exit(EXIT.interrupted);
+    if (controller.signal.aborted) {
+      // The progress bar gives the terminal back its cursor and line wrapping.
+      progress.stop();
+      plan.quit?.();
+      process.exit(EXIT.interrupted);
+    }
     // On a terminal the progress bar holds the current line.
     const newline = process.stdout.isTTY && !plan.json ? '\n' : '';
     if (!plan.quiet) process.stderr.write(`${newline}stopping after the current batch (Ctrl-C again to quit at once)\n`);
     controller.abort();
   };
   process.on('SIGINT', onInterrupt);
-  const epochs = plan.fit.epochs ?? 1;
-  const progress = trainingProgress({ epochs, rows: plan.trainRows, batchSize: plan.fit.batchSize ?? 32, json: plan.json, quiet: plan.quiet });
   let epochsDone = 0;
   try {
     const onEpochEnd = (logs: EpochLogs) => {

@@ -3,7 +3,7 @@
 import * as path from 'node:path';
 import { Argument, type Command } from 'commander';
 import { backendInfo, setThreads } from '../../backend';
-import { prepareFolder, removeEmptyFolder, saveModel, writeOutput } from '../files';
+import { prepareFolder, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
 import { PIXELS, SIDE, splitDigits, type Digits } from '../mnist';
 import { buildAutoencoder, describeNetwork } from '../network';
@@ -75,9 +75,10 @@ async function runDemo(options: DemoOptions): Promise<void> {
     trainRows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
+    quit: () => folder.removeIfEmpty(),
     interrupted: (done) => `interrupted after ${done} of ${epochs} epochs; nothing written`,
   }).catch(async (error: unknown) => {
-    if (folder.created) await removeEmptyFolder(options.out);
+    folder.removeIfEmpty();
     throw error;
   });
 

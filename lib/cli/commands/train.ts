@@ -8,8 +8,8 @@ import { ACTIVATIONS, type ActivationName } from '../../layers';
 import { LOSSES, OPTIMIZERS, type LossName, type OptimizerName } from '../../fit';
 import { setThreads } from '../../backend';
 import { binaryLayout, readChunks, readTable, type ReadOptions, type Table } from '../data';
-import { dataError, inputError, outputError, usageError } from '../errors';
-import { prepareFolder, refuseOverwritingInputs, removeEmptyFolder, saveModel, writeOutput } from '../files';
+import { EXIT, dataError, inputError, outputError, usageError } from '../errors';
+import { prepareFolder, refuseOverwritingInputs, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
 import { buildAutoencoder, describeNetwork } from '../network';
 import { addOutputModeOptions, addReadOptions, fraction, nonNegativeInteger, pathName, positiveInteger, positiveNumber, widthList } from '../options';
@@ -198,14 +198,23 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   if (settings.threads !== undefined) setThreads(settings.threads);
   await checkCheckpointFiles(options);
   const folder = await prepareFolder(options.out);
+  // Ctrl-C while the data is read (a slow pipe) ends the run as one during training would.
+  const interruptedBeforeTraining = () => {
+    folder.removeIfEmpty();
+    process.stderr.write('autoencoder: interrupted before training; no model written\n');
+    process.exit(EXIT.interrupted);
+  };
+  process.once('SIGINT', interruptedBeforeTraining);
   let table: Table;
   let model: Autoencoder;
   try {
     table = await readTable(options.data, options);
     model = buildAutoencoder({ inputDim: table.cols, ...settings });
   } catch (error) {
-    if (folder.created) await removeEmptyFolder(options.out);
+    folder.removeIfEmpty();
     throw error;
+  } finally {
+    process.off('SIGINT', interruptedBeforeTraining);
   }
   const name = options.data === '-' ? '<stdin>' : options.data;
   const [lo, hi] = rangeOf(table.data);
@@ -237,12 +246,13 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
     trainRows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
+    quit: () => folder.removeIfEmpty(),
     interrupted: (done) =>
       options.checkpoint && done > 0
         ? `interrupted; ${options.checkpoint} holds epoch ${done} (continue with --resume ${options.checkpoint})`
         : `interrupted after ${done} of ${settings.epochs} epochs; no model written`,
   }).catch(async (error: unknown) => {
-    if (folder.created) await removeEmptyFolder(options.out);
+    folder.removeIfEmpty();
     throw error;
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -327,9 +337,10 @@ async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<v
     trainRows: layout.rows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
+    quit: () => folder.removeIfEmpty(),
     interrupted: (done) => `interrupted after ${done} of ${settings.epochs} epochs; no model written`,
   }).catch(async (error: unknown) => {
-    if (folder.created) await removeEmptyFolder(options.out);
+    folder.removeIfEmpty();
     throw error;
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
