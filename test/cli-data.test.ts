@@ -191,6 +191,16 @@ describe.concurrent('malformed binary files', () => {
     expectFailure(await score('empty.f32', '--dim', '6'), 65, /^autoencoder: empty\.f32: no data \(an empty file\)$/);
   });
 
+  it('float64 beyond float32 is refused naming its row and column, whole or streamed, whatever --missing says', async () => {
+    const huge = values.map((row, r) => row.map((v, c) => (r === 3 && c === 5 ? 1e300 : v)));
+    writeNpy(join(dir, 'huge.npy'), huge, { descr: '<f8' });
+    const message = /^autoencoder: huge\.npy, row 4, column 6: 1e\+300 is outside the float32 range$/;
+    expectFailure(await score('huge.npy', '--missing', 'zero'), 65, message);
+    // Streamed, it became Infinity and then 0 under --missing zero, in silence.
+    const streamed = await cli(['train', '--data', 'huge.npy', '--stream-rows', '4', '--missing', 'zero', '--epochs', '1', '--out', 'huge-model'], { cwd: dir });
+    expectFailure(streamed, 65, message);
+  });
+
   it('a file that is not .npy at all', async () => {
     write('text.npy', 'hello, world\n');
     expectFailure(await score('text.npy'), 65, /^autoencoder: text\.npy: not a NumPy \.npy file/);

@@ -125,6 +125,21 @@ async function readBinary(handle: FileHandle, name: string, size: number, format
   return { data: await readFloats(handle, name, offset, rows * cols, itemSize, cols), rows, cols };
 }
 
+/** Where value i of rows `cols` wide lies, from row `firstRow` (0-based) on, for messages. */
+const cellOf = (name: string, i: number, cols: number, firstRow = 0) => `${name}, row ${firstRow + Math.floor(i / cols) + 1}, column ${(i % cols) + 1}`;
+
+/**
+ * Value k of little-endian floats of itemSize bytes, as float32. A float64 beyond float32's range
+ * is refused: it is a value, not a missing one for --missing to fill.
+ */
+function float32At(bytes: Buffer, k: number, itemSize: 4 | 8, where: () => string): number {
+  if (itemSize === 4) return bytes.readFloatLE(k * 4);
+  const value = bytes.readDoubleLE(k * 8);
+  const rounded = Math.fround(value);
+  if (Number.isFinite(value) && !Number.isFinite(rounded)) throw dataError(`${where()}: ${value} is outside the float32 range`);
+  return rounded;
+}
+
 /** Streams little-endian floats from `offset`, chunk by chunk; a value may straddle two chunks. */
 async function readFloats(handle: FileHandle, name: string, offset: number, count: number, itemSize: 4 | 8, cols: number): Promise<Float32Array> {
   const out = new Float32Array(count);
@@ -133,17 +148,7 @@ async function readFloats(handle: FileHandle, name: string, offset: number, coun
   for await (const chunk of handle.createReadStream({ start: offset, autoClose: false, highWaterMark: 1 << 20 })) {
     const bytes: Buffer = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
     const whole = Math.min(Math.floor(bytes.length / itemSize), count - i);
-    for (let k = 0; k < whole; k++, i++) {
-      if (itemSize === 4) {
-        out[i] = bytes.readFloatLE(k * 4);
-        continue;
-      }
-      const value = bytes.readDoubleLE(k * 8);
-      out[i] = value;
-      if (Number.isFinite(value) && !Number.isFinite(out[i])) {
-        throw dataError(`${name}, row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1}: ${value} is outside the float32 range`);
-      }
-    }
+    for (let k = 0; k < whole; k++, i++) out[i] = float32At(bytes, k, itemSize, () => cellOf(name, i, cols));
     carry = bytes.subarray(whole * itemSize);
   }
   if (i !== count) throw dataError(`${name}: the file ended after ${i} of ${count} values (did it change while being read?)`);
@@ -158,7 +163,7 @@ function applyMissing(raw: Raw, missing: Missing, name: string): Table {
   for (let i = 0; i < data.length; i++) if (!Number.isFinite(data[i])) bad.push(i);
   const table: Table = { ...raw, filled: 0, dropped: 0 };
   if (bad.length === 0) return table;
-  const at = (i: number) => `${name}, row ${Math.floor(i / cols) + 1}, column ${(i % cols) + 1}`;
+  const at = (i: number) => cellOf(name, i, cols);
   if (missing === 'error') {
     throw dataError(`${at(bad[0])}: ${data[bad[0]]} is not a finite number (--missing zero|mean|drop accepts missing values)`);
   }
@@ -237,11 +242,11 @@ export async function* readChunks(file: string, layout: Layout, rowsPerChunk: nu
       const out = new Float32Array(rows * layout.cols);
       // float32 on a little-endian machine is already the layout: one copy, no per-value decoding.
       if (layout.itemSize === 4 && littleEndian) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, out.length));
-      else for (let i = 0; i < out.length; i++) out[i] = layout.itemSize === 4 ? bytes.readFloatLE(i * 4) : bytes.readDoubleLE(i * 8);
+      else for (let i = 0; i < out.length; i++) out[i] = float32At(bytes, i, layout.itemSize, () => cellOf(file, i, layout.cols, first));
       for (let i = 0; i < out.length; i++) {
         if (!Number.isFinite(out[i])) {
           if (missing === 'zero') out[i] = 0;
-          else throw dataError(`${file}, row ${first + Math.floor(i / layout.cols) + 1}, column ${(i % layout.cols) + 1}: ${out[i]} is not a finite number (--missing zero accepts missing values)`);
+          else throw dataError(`${cellOf(file, i, layout.cols, first)}: ${out[i]} is not a finite number (--missing zero accepts missing values)`);
         }
       }
       yield out;
