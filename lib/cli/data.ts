@@ -74,11 +74,9 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
   }
   const handle = await openInput(file);
   try {
-    const stats = await handle.stat();
-    if (stats.isDirectory()) throw inputError(file, { code: 'EISDIR' });
-    const size = stats.size;
     let raw: Raw;
-    if (format === 'npy' || format === 'f32') raw = await readBinary(handle, file, size, format, options.dim);
+    if (format === 'npy' || format === 'f32') raw = await readBinary(handle, file, await binarySize(handle, file), format, options.dim);
+    else if ((await handle.stat()).isDirectory()) throw inputError(file, { code: 'EISDIR' });
     else raw = await readCsv(file, handle.createReadStream({ autoClose: false }), delimiter, missing !== 'error');
     return applyMissing(raw, missing, file);
   } catch (error) {
@@ -86,6 +84,17 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * The size of a .npy or raw float32 file, whose layout comes from its size and which is read at
+ * offsets: a pipe or a device (`<(cat rows.npy)`) has neither, and is refused as such.
+ */
+async function binarySize(handle: FileHandle, file: string): Promise<number> {
+  const stats = await handle.stat();
+  if (stats.isDirectory()) throw inputError(file, { code: 'EISDIR' });
+  if (!stats.isFile()) throw usageError(`${file} is a pipe or a device: .npy and raw float32 data are read from a file (CSV and TSV can come through a pipe)`);
+  return stats.size;
 }
 
 /** Where the rows of a .npy or raw float32 file lie, from its header and size, with every check of both formats. */
@@ -218,8 +227,7 @@ export async function binaryLayout(file: string, options: ReadOptions): Promise<
   }
   const handle = await openInput(file);
   try {
-    const { size } = await handle.stat();
-    return await layoutOf(handle, file, size, format, options.dim);
+    return await layoutOf(handle, file, await binarySize(handle, file), format, options.dim);
   } finally {
     await handle.close();
   }

@@ -85,7 +85,8 @@ async function runApply(name: string, action: Action, options: ApplyOptions): Pr
   if (!options.quiet && table.filled > 0) process.stderr.write(`autoencoder: warning: filled ${table.filled} missing values (--missing ${options.missing})\n`);
   const result = action(model, table.data, table.header, options);
   const format = await writeResult(result, options.out, { header: options.header, json: (options.json ?? false) && options.out === undefined });
-  if (options.out === undefined || options.quiet) return;
+  // --json asks for the summary, --quiet for nothing else, as with the other commands.
+  if (options.out === undefined || (options.quiet && !options.json)) return;
   const summary = { command: name, out: options.out, format, rows: result.rows, cols: result.cols };
   process.stdout.write(options.json ? `${JSON.stringify(summary)}\n` : `wrote ${result.rows} rows of ${result.cols} to ${options.out} (${format})\n`);
 }

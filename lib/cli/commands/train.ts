@@ -265,7 +265,7 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
     files.loss = path.join(options.out, 'loss.png');
     await writeOutput(files.loss, lossPicture(history.loss, history.valLoss, `loss (${settings.loss}) per epoch`, 'loss').toPNG());
   } else {
-    warn(`the checkpoint ${options.resume} is already at --epochs ${settings.epochs}, so nothing was trained`);
+    warn(`the checkpoint ${options.resume} has trained ${settings.epochs} epochs or more (--epochs counts from the start), so nothing was trained`);
   }
   // The pictures show held-out rows when there are some.
   const shownFrom = validationRows > 0 ? trainRows : 0;
