@@ -290,6 +290,20 @@ describe('results into options.out', () => {
     expect(sameBits(ae.predict(input, { out: new Float32Array(structuredClone(memory), D * 4, D) }).data, ae.predict(input).data)).toBe(true);
   });
 
+  it('a NaN in a row makes that row of predict, encode and the scores NaN, not a plausible value, and no other row', () => {
+    const poisoned = x.slice();
+    poisoned[2 * D + 5] = Number.NaN;
+    // ReLU took NaN to 0, and the row came out finite (0.5 in every column of a fresh model).
+    const rowOf = (m: Matrix, r: number) => Array.from(m.data.subarray(r * m.cols, (r + 1) * m.cols));
+    for (const m of [ae.predict(poisoned), ae.encode(poisoned)]) {
+      expect(rowOf(m, 2).every(Number.isNaN)).toBe(true);
+      expect(rowOf(m, 1).concat(rowOf(m, 3)).every(Number.isFinite)).toBe(true);
+    }
+    const scores = ae.reconstructionError(poisoned);
+    expect(Number.isNaN(scores[2])).toBe(true);
+    expect(scores.filter((_, r) => r !== 2).every(Number.isFinite)).toBe(true);
+  });
+
   it('binaryCrossentropy of a sigmoid output is taken from its logits, as evaluate takes it, where outputs round to 1', () => {
     const saturated = new Autoencoder({ inputDim: D, latentDim: 6, seed: 1 });
     const weights = saturated.getWeights();

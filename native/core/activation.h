@@ -50,7 +50,7 @@ template <typename T>
 AE_HOST_DEVICE T activate(Activation kind, T alpha, T z) {
   switch (kind) {
     case Activation::Linear: return z;
-    case Activation::Relu: return z > 0 ? z : T(0);
+    case Activation::Relu: return z > 0 || z != z ? z : T(0);  // NaN stays NaN
     case Activation::LeakyRelu: return z > 0 ? z : alpha * z;
     case Activation::Elu: return z > 0 ? z : alpha * std::expm1(z);
     case Activation::Selu: return z > 0 ? T(kSeluScale) * z : T(kSeluScale * kSeluAlpha) * std::expm1(z);

@@ -119,7 +119,8 @@ struct Act {
   static F forward(F z, F alpha) {
     const F zero = V::zero();
     if constexpr (A == Activation::Linear) return z;
-    if constexpr (A == Activation::Relu) return V::select(V::gt(z, zero), z, zero);
+    // A NaN stays NaN, as in the reference: dropping it to 0 would hide bad input in a finite output.
+    if constexpr (A == Activation::Relu) return V::select(V::mask_or(V::gt(z, zero), V::isnan(z)), z, zero);
     if constexpr (A == Activation::LeakyRelu) return V::select(V::gt(z, zero), z, V::mul(alpha, z));
     if constexpr (A == Activation::Elu) return V::select(V::gt(z, zero), z, V::mul(alpha, Mth::expm1(z)));
     if constexpr (A == Activation::Selu)

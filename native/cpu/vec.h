@@ -49,6 +49,7 @@ struct ScalarVec {
   static M eq(F a, F b) { return a == b; }
   static M isnan(F a) { return a != a; }
   static M mask_and(M a, M b) { return a && b; }
+  static M mask_or(M a, M b) { return a || b; }
   static F select(M m, F a, F b) { return m ? a : b; }
   static F round(F a) { return std::nearbyint(a); }
   static F pow2n(F n) { return std::ldexp(1.0f, int(n)); }
@@ -121,6 +122,7 @@ struct Avx2Vec {
   static M eq(F a, F b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
   static M isnan(F a) { return _mm256_cmp_ps(a, a, _CMP_UNORD_Q); }
   static M mask_and(M a, M b) { return _mm256_and_ps(a, b); }
+  static M mask_or(M a, M b) { return _mm256_or_ps(a, b); }
   static F select(M m, F a, F b) { return _mm256_blendv_ps(b, a, m); }
   static F round(F a) { return _mm256_round_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static F pow2n(F n) {
@@ -221,6 +223,7 @@ struct Avx512Vec {
   static M eq(F a, F b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
   static M isnan(F a) { return _mm512_cmp_ps_mask(a, a, _CMP_UNORD_Q); }
   static M mask_and(M a, M b) { return M(a & b); }
+  static M mask_or(M a, M b) { return M(a | b); }
   static F select(M m, F a, F b) { return _mm512_mask_blend_ps(m, b, a); }
   static F round(F a) { return _mm512_roundscale_ps(a, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
   static F pow2n(F n) { return _mm512_scalef_ps(_mm512_set1_ps(1.0f), n); }
