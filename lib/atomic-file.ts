@@ -1,9 +1,10 @@
 // Durable, atomic file replacement: write a temporary file in the same folder, fsync it, rename it
 // over the target, fsync the folder. A crash at any moment leaves the old file or the new one.
-// A link is followed to the file it names, which is replaced; a pipe or a device (a FIFO,
-// /dev/stdout) cannot be replaced and is written as it is.
+// A link is followed to the file it names, which is replaced. What cannot be replaced is written as
+// it is, without those guarantees: a pipe or a device (a FIFO), and an open file reached through a
+// descriptor's link (/dev/stdout, /dev/fd/N), which a shell may be appending to.
 import { randomBytes } from 'node:crypto';
-import { open, realpath, rename, stat, unlink } from 'node:fs/promises';
+import { lstat, open, readlink, realpath, rename, stat, unlink } from 'node:fs/promises';
 import * as path from 'node:path';
 
 export async function writeFileAtomic(target: string, bytes: Uint8Array): Promise<void> {
@@ -13,7 +14,8 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
   }
   const { file: full, replaceable } = await destination(path.resolve(target));
   if (!replaceable) {
-    const stream = await open(full, 'w');
+    // Appending: reopening a descriptor's file for writing would truncate what was written through it.
+    const stream = await open(full, 'a');
     try {
       await stream.writeFile(bytes);
     } finally {
@@ -41,15 +43,27 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
 
 /** The file a write to `full` lands in, and whether it can be replaced (a file, a folder, a new name). */
 async function destination(full: string): Promise<{ file: string; replaceable: boolean }> {
-  let real: string;
+  let stats;
   try {
-    real = await realpath(full);
+    stats = await stat(full);
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file: full, replaceable: true };
     throw error;
   }
-  const stats = await stat(real);
-  return { file: real, replaceable: stats.isFile() || stats.isDirectory() };
+  if ((!stats.isFile() && !stats.isDirectory()) || (await throughDescriptor(full))) return { file: full, replaceable: false };
+  return { file: await realpath(full), replaceable: true };
+}
+
+/** Whether `full`, or a link on the way from it, is a process's descriptor link (/proc/PID/fd/N). */
+async function throughDescriptor(full: string): Promise<boolean> {
+  let hop = full;
+  for (let hops = 0; hops < 40; hops++) {
+    const folder = await realpath(path.dirname(hop)).catch(() => '');
+    if (/^\/proc\/[^/]+\/fd$/.test(folder)) return true;
+    if (!(await lstat(hop)).isSymbolicLink()) return false;
+    hop = path.resolve(path.dirname(hop), await readlink(hop));
+  }
+  return false;
 }
 
 async function syncFolder(dir: string): Promise<void> {

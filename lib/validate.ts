@@ -52,8 +52,9 @@ export interface NumberBounds {
   /**
    * The addon keeps the value as a 32-bit float and checks it again: hold the bounds for the float
    * it rounds to (1e-50 becomes 0, 1 - 2^-30 becomes 1, 1e39 Infinity), so that the addon's own
-   * check, whose message names no argument, never refuses it. A float below 2^-126 in magnitude
-   * (subnormal) counts as 0, as the addon's threads flush such floats to zero.
+   * check, whose message names no argument, never refuses it. A positive float below 2^-126
+   * (subnormal) counts as 0, as the addon's threads flush such floats to zero; a negative one stays
+   * negative, below every bound of 0.
    */
   float32?: boolean;
   /** With float32: 0 turns the setting off, so another value must not become 0 as a 32-bit float. */
@@ -66,7 +67,7 @@ export function finiteNumber(name: string, value: unknown, bounds: NumberBounds 
   if (typeof value !== 'number') throw typeError(name, 'a number', value);
   const { min, max, minExclusive, maxExclusive, float32, zeroOnlyAsGiven } = bounds;
   const rounded = float32 ? Math.fround(value) : value;
-  const v = float32 && Math.abs(rounded) < SMALLEST_NORMAL_FLOAT32 ? 0 : rounded;
+  const v = float32 && rounded > 0 && rounded < SMALLEST_NORMAL_FLOAT32 ? 0 : rounded;
   const low = min === undefined || (minExclusive ? v > min : v >= min);
   const high = max === undefined || (maxExclusive ? v < max : v <= max);
   const vanished = zeroOnlyAsGiven === true && v === 0 && value !== 0;

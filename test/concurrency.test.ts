@@ -136,20 +136,22 @@ describe('a worker ended mid-fit', () => {
   // A termination that lands inside a callback's JavaScript (the checkpoint writer, a callback of
   // some length) reaches the addon as a pending exception that is not an object; wrapping it for a
   // C++ exception failed and aborted the whole process.
+  // Half the workers spend their time in callbacks of a millisecond; the other half in the
+  // checkpoint writer, with epochs of a few rows and no other callback.
   const workerWithCallbacks = (entry: string, checkpoint: string) => `
     const { Worker } = require('node:worker_threads');
-    const code = \`
+    const code = (rows, callbacks) => \`
       const { parentPort } = require('node:worker_threads');
       const { Autoencoder } = require(${JSON.stringify(entry)});
-      const x = new Float32Array(20000 * 32).map((_, i) => (i % 13) / 13);
+      const x = new Float32Array(\${rows} * 32).map((_, i) => (i % 13) / 13);
       const ae = new Autoencoder({ inputDim: 32, latentDim: 8, seed: 1 });
       const busy = () => { const end = Date.now() + 1; while (Date.now() < end); };
-      ae.fit(x, { epochs: 50, checkpoint: { path: ${JSON.stringify(checkpoint)} }, onBatchEnd: busy, onEpochEnd: busy }).catch(() => undefined);
+      ae.fit(x, { epochs: 100000, checkpoint: { path: ${JSON.stringify(checkpoint)} }, \${callbacks} }).catch(() => undefined);
       parentPort.postMessage('training');
     \`;
     (async () => {
       for (let i = 0; i < 12; i++) {
-        const worker = new Worker(code, { eval: true });
+        const worker = new Worker(i % 2 === 0 ? code(20000, 'onBatchEnd: busy, onEpochEnd: busy') : code(64, ''), { eval: true });
         await new Promise((started) => worker.once('message', started));
         await new Promise((later) => setTimeout(later, 20 + (i % 5) * 30));
         await worker.terminate();

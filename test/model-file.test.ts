@@ -1,6 +1,6 @@
 // Model files: save → load → save is byte-identical, a reload predicts bit for bit, the file is plain safetensors, bad arguments are refused.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { closeSync, lstatSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -178,6 +178,33 @@ describe('Autoencoder files', () => {
     expectCoded(noEncoder, Error, 'ERR_MODEL_FORMAT');
     expect((noEncoder as Error).message.startsWith(`${decoderPath}: `)).toBe(true);
     expect((noEncoder as Error).message).toContain('Decoder file holds no encoder');
+  });
+});
+
+describe('where save writes', () => {
+  const source = new Autoencoder({ inputDim: 6, latentDim: 2, seed: 5 });
+  const bytes = source.toBuffer();
+
+  it('through a link, the file it names (the link stays a link)', async () => {
+    writeFileSync(join(dir, 'named.safetensors'), 'old');
+    symlinkSync(join(dir, 'named.safetensors'), join(dir, 'link.safetensors'));
+    await source.save(join(dir, 'link.safetensors'));
+    expect(lstatSync(join(dir, 'link.safetensors')).isSymbolicLink()).toBe(true);
+    expect(readFileSync(join(dir, 'named.safetensors')).equals(bytes)).toBe(true);
+  });
+
+  it("through a descriptor's link (/dev/fd/N), after what was written through it, not over it", async () => {
+    const file = join(dir, 'appended.bin');
+    writeFileSync(file, 'head');
+    const fd = openSync(file, 'a');
+    try {
+      await source.save(`/dev/fd/${fd}`);
+    } finally {
+      closeSync(fd);
+    }
+    const written = readFileSync(file);
+    expect(written.subarray(0, 4).toString()).toBe('head');
+    expect(written.subarray(4).equals(bytes)).toBe(true);
   });
 });
 

@@ -39,12 +39,13 @@ describe('TextCodec', () => {
     for (const [best, other] of [[3, 0.5], [1e-30, 1e-32]]) {
       const scores = new Float32Array(35);
       for (let p = 0; p < 5; p++) scores.set([0, best, other, 0, 0, 0, 0], p * 7);
-      // p^(1/0.001) overflowed to Infinity above 1 (the last symbol came out) and to 0 below it.
+      // p^(1/0.001) overflowed to Infinity above 1, and the last symbol came out (below 1 it underflows
+      // to 0, where the most likely symbol is taken).
       for (const seed of [1, 2, 3]) expect(codec.decode(scores, { temperature: 0.001, seed })).toEqual(['aaaaa']);
       // At temperature 1 the other symbol is drawn in proportion: 1 in 7 (3 against 0.5) and 1 in 101.
-      const draws = codec.decode(new Float32Array(35 * 400).map((_, i) => scores[i % 35]), { temperature: 1, seed: 9 }).join('');
+      const draws = codec.decode(new Float32Array(35 * 2000).map((_, i) => scores[i % 35]), { temperature: 1, seed: 9 }).join('');
       const share = [...draws].filter((c) => c === 'b').length / draws.length;
-      expect(share).toBeCloseTo(other / (best + other), 1);
+      expect(share).toBeCloseTo(other / (best + other), 2);
     }
   });
 

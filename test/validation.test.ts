@@ -107,6 +107,8 @@ describe('fit options', () => {
     ['weightDecay 1e39 (Infinity as a float32)', { optimizer: { type: 'adamw', weightDecay: 1e39 } }, RangeError, RANGE, 'options.optimizer.weightDecay'],
     ['clipValue 1e-38 (subnormal, flushed to 0: no clipping)', { optimizer: { type: 'sgd', clipValue: 1e-38 } }, RangeError, RANGE, 'options.optimizer.clipValue'],
     ['clipNorm 1e-46 (0 as a float32: no clipping)', { optimizer: { type: 'sgd', clipNorm: 1e-46 } }, RangeError, RANGE, 'options.optimizer.clipNorm'],
+    ['momentum -1e-40 (negative, if subnormal)', { optimizer: { type: 'sgd', momentum: -1e-40 } }, RangeError, RANGE, 'options.optimizer.momentum'],
+    ['weightDecay -1e-40 (negative, if subnormal)', { optimizer: { type: 'adamw', weightDecay: -1e-40 } }, RangeError, RANGE, 'options.optimizer.weightDecay'],
     ['validationSplit 1', { validationSplit: 1 }, RangeError, RANGE, 'options.validationSplit'],
     ['validationSplit -0.1', { validationSplit: -0.1 }, RangeError, RANGE, 'options.validationSplit'],
     ['validationSplit with validationData', { validationSplit: 0.1, validationData: x }, RangeError, RANGE, 'options.validationSplit'],

@@ -1,6 +1,6 @@
 // Reading a data file into one Float32Array of rows: the reader is chosen by format, the file is
 // streamed rather than read whole, and empty or non-finite values meet the --missing policy.
-import { type FileHandle, open } from 'node:fs/promises';
+import { type FileHandle, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readCsv } from './csv';
 import { dataError, inputError, usageError } from './errors';
@@ -51,12 +51,22 @@ function formatOf(file: string, options: ReadOptions): Format {
   throw usageError(`cannot tell the format of ${file} from its name; give --format ${FORMATS.join('|')}`);
 }
 
-/** Opens `file` to read, or throws the input error (exit 66) that names it. */
-async function openInput(file: string): Promise<FileHandle> {
+/**
+ * Opens `file` to read, or throws the input error (exit 66) that names it. A .npy or raw float32
+ * file (`binary`) must be a regular file: its layout comes from its size, and it is read at offsets,
+ * which a pipe or a device (`<(cat rows.npy)`) lacks. That is checked before opening, which would
+ * wait for a pipe's writer.
+ */
+async function openInput(file: string, binary: boolean): Promise<{ handle: FileHandle; size: number }> {
   try {
-    return await open(file, 'r');
+    const stats = await stat(file);
+    if (stats.isDirectory()) throw inputError(file, { code: 'EISDIR' });
+    if (binary && !stats.isFile()) {
+      throw usageError(`${file} is a pipe or a device: .npy and raw float32 data are read from a file (CSV and TSV can come through a pipe)`);
+    }
+    return { handle: await open(file, 'r'), size: stats.size };
   } catch (error) {
-    throw inputError(file, error);
+    throw (error as NodeJS.ErrnoException).syscall ? inputError(file, error) : error;
   }
 }
 
@@ -72,29 +82,16 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
     if (format !== 'csv' && format !== 'tsv') throw usageError('standard input can be read as csv or tsv only');
     return applyMissing(await readCsv('<stdin>', process.stdin, delimiter, missing !== 'error'), missing, '<stdin>');
   }
-  const handle = await openInput(file);
+  const binary = format === 'npy' || format === 'f32';
+  const { handle, size } = await openInput(file, binary);
   try {
-    let raw: Raw;
-    if (format === 'npy' || format === 'f32') raw = await readBinary(handle, file, await binarySize(handle, file), format, options.dim);
-    else if ((await handle.stat()).isDirectory()) throw inputError(file, { code: 'EISDIR' });
-    else raw = await readCsv(file, handle.createReadStream({ autoClose: false }), delimiter, missing !== 'error');
+    const raw = binary ? await readBinary(handle, file, size, format, options.dim) : await readCsv(file, handle.createReadStream({ autoClose: false }), delimiter, missing !== 'error');
     return applyMissing(raw, missing, file);
   } catch (error) {
     throw (error as NodeJS.ErrnoException).syscall ? inputError(file, error) : error;
   } finally {
     await handle.close();
   }
-}
-
-/**
- * The size of a .npy or raw float32 file, whose layout comes from its size and which is read at
- * offsets: a pipe or a device (`<(cat rows.npy)`) has neither, and is refused as such.
- */
-async function binarySize(handle: FileHandle, file: string): Promise<number> {
-  const stats = await handle.stat();
-  if (stats.isDirectory()) throw inputError(file, { code: 'EISDIR' });
-  if (!stats.isFile()) throw usageError(`${file} is a pipe or a device: .npy and raw float32 data are read from a file (CSV and TSV can come through a pipe)`);
-  return stats.size;
 }
 
 /** Where the rows of a .npy or raw float32 file lie, from its header and size, with every check of both formats. */
@@ -138,15 +135,17 @@ async function readBinary(handle: FileHandle, name: string, size: number, format
 const cellOf = (name: string, i: number, cols: number, firstRow = 0) => `${name}, row ${firstRow + Math.floor(i / cols) + 1}, column ${(i % cols) + 1}`;
 
 /**
- * Value k of little-endian floats of itemSize bytes, as float32. A float64 beyond float32's range
- * is refused: it is a value, not a missing one for --missing to fill.
+ * Value k of little-endian floats of itemSize bytes, as float32, stored at out[i]. A float64 beyond
+ * float32's range is refused: it is a value, not a missing one for --missing to fill.
  */
-function float32At(bytes: Buffer, k: number, itemSize: 4 | 8, where: () => string): number {
-  if (itemSize === 4) return bytes.readFloatLE(k * 4);
+function storeFloat32(bytes: Buffer, k: number, itemSize: 4 | 8, out: Float32Array, i: number, name: string, cols: number, firstRow = 0): void {
+  if (itemSize === 4) {
+    out[i] = bytes.readFloatLE(k * 4);
+    return;
+  }
   const value = bytes.readDoubleLE(k * 8);
-  const rounded = Math.fround(value);
-  if (Number.isFinite(value) && !Number.isFinite(rounded)) throw dataError(`${where()}: ${value} is outside the float32 range`);
-  return rounded;
+  out[i] = value;
+  if (Number.isFinite(value) && !Number.isFinite(out[i])) throw dataError(`${cellOf(name, i, cols, firstRow)}: ${value} is outside the float32 range`);
 }
 
 /** Streams little-endian floats from `offset`, chunk by chunk; a value may straddle two chunks. */
@@ -157,7 +156,7 @@ async function readFloats(handle: FileHandle, name: string, offset: number, coun
   for await (const chunk of handle.createReadStream({ start: offset, autoClose: false, highWaterMark: 1 << 20 })) {
     const bytes: Buffer = carry.length > 0 ? Buffer.concat([carry, chunk as Buffer]) : (chunk as Buffer);
     const whole = Math.min(Math.floor(bytes.length / itemSize), count - i);
-    for (let k = 0; k < whole; k++, i++) out[i] = float32At(bytes, k, itemSize, () => cellOf(name, i, cols));
+    for (let k = 0; k < whole; k++, i++) storeFloat32(bytes, k, itemSize, out, i, name, cols);
     carry = bytes.subarray(whole * itemSize);
   }
   if (i !== count) throw dataError(`${name}: the file ended after ${i} of ${count} values (did it change while being read?)`);
@@ -225,9 +224,9 @@ export async function binaryLayout(file: string, options: ReadOptions): Promise<
   if (file === '-' || (format !== 'npy' && format !== 'f32')) {
     throw usageError('--stream-rows reads .npy and raw float32 files; convert CSV or TSV data to one of them first');
   }
-  const handle = await openInput(file);
+  const { handle, size } = await openInput(file, true);
   try {
-    return await layoutOf(handle, file, await binarySize(handle, file), format, options.dim);
+    return await layoutOf(handle, file, size, format, options.dim);
   } finally {
     await handle.close();
   }
@@ -239,7 +238,7 @@ export async function binaryLayout(file: string, options: ReadOptions): Promise<
  */
 export async function* readChunks(file: string, layout: Layout, rowsPerChunk: number, missing: Missing): AsyncGenerator<Float32Array> {
   if (missing === 'mean' || missing === 'drop') throw usageError(`--missing ${missing} needs the whole file; with --stream-rows use --missing zero or error`);
-  const handle = await openInput(file);
+  const { handle } = await openInput(file, true);
   try {
     const rowBytes = layout.cols * layout.itemSize;
     for (let first = 0; first < layout.rows; first += rowsPerChunk) {
@@ -250,7 +249,7 @@ export async function* readChunks(file: string, layout: Layout, rowsPerChunk: nu
       const out = new Float32Array(rows * layout.cols);
       // float32 on a little-endian machine is already the layout: one copy, no per-value decoding.
       if (layout.itemSize === 4 && littleEndian) out.set(new Float32Array(bytes.buffer, bytes.byteOffset, out.length));
-      else for (let i = 0; i < out.length; i++) out[i] = float32At(bytes, i, layout.itemSize, () => cellOf(file, i, layout.cols, first));
+      else for (let i = 0; i < out.length; i++) storeFloat32(bytes, i, layout.itemSize, out, i, file, layout.cols, first);
       for (let i = 0; i < out.length; i++) {
         if (!Number.isFinite(out[i])) {
           if (missing === 'zero') out[i] = 0;

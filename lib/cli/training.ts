@@ -5,6 +5,7 @@ import type { CodedError } from '../errors';
 import type { EpochLogs, FitOptions, History } from '../fit';
 import * as path from 'node:path';
 import { CliError, EXIT, inputError, outputError } from './errors';
+import type { OutputFolder } from './files';
 import { trainingProgress } from './progress';
 
 export interface RunPlan {
@@ -15,8 +16,8 @@ export interface RunPlan {
   quiet: boolean;
   /** The line to end with when Ctrl-C stopped the fit, given the epochs completed. */
   interrupted: (epochsDone: number) => string;
-  /** What a second Ctrl-C, which quits at once, undoes first (synchronously): the run's empty output folders. */
-  quit?: () => void;
+  /** The run's output folder: the folders made for it go again where training fails or is stopped. */
+  folder: OutputFolder;
 }
 
 /** Trains on `x`, or on the chunks `x()` yields for each epoch (a file larger than memory). */
@@ -28,7 +29,7 @@ export async function runTraining(model: Autoencoder, x: Float32Array | (() => A
     if (controller.signal.aborted) {
       // The progress bar gives the terminal back its cursor and line wrapping.
       progress.stop();
-      plan.quit?.();
+      plan.folder.removeIfEmpty();
       process.exit(EXIT.interrupted);
     }
     // On a terminal the progress bar holds the current line.
@@ -49,13 +50,18 @@ export async function runTraining(model: Autoencoder, x: Float32Array | (() => A
     }
     return await model.fit(x, { ...plan.fit, signal: controller.signal, onBatchEnd: (logs) => progress.batch(logs), onEpochEnd });
   } catch (error) {
+    plan.folder.removeIfEmpty();
     if ((error as CodedError).code === 'ABORT_ERR') throw new CliError(plan.interrupted(epochsDone), EXIT.interrupted);
-    // The files a fit reads and writes itself: the checkpoint it resumes from, the one it saves.
-    const failed = error as NodeJS.ErrnoException;
-    if (failed.syscall !== undefined) {
-      const resume = plan.fit.resumeFrom;
-      if (typeof resume === 'string' && failed.path !== undefined && path.resolve(failed.path) === path.resolve(resume)) throw inputError(resume, error);
-      if (plan.fit.checkpoint) throw outputError(plan.fit.checkpoint.path, error);
+    // The files a fit reads and writes itself: the checkpoint it resumes from, and the one it saves,
+    // through a temporary file beside it.
+    const failed = (error as NodeJS.ErrnoException).path;
+    if (failed !== undefined && (error as NodeJS.ErrnoException).syscall !== undefined) {
+      const at = path.resolve(failed);
+      const { resumeFrom: resume, checkpoint } = plan.fit;
+      if (typeof resume === 'string' && at === path.resolve(resume)) throw inputError(resume, error);
+      if (checkpoint && [checkpoint.path, path.dirname(checkpoint.path)].map((p) => path.resolve(p)).some((p) => at === p || path.dirname(at) === p)) {
+        throw outputError(checkpoint.path, error);
+      }
     }
     throw error;
   } finally {

@@ -130,7 +130,7 @@ void FitJob::deliver(Napi::Env env, Napi::Function, FitJob* job, FitEvent* event
   try {
     Napi::HandleScope scope(env);
     if (std::holds_alternative<DoneEvent>(event->payload)) return job->finish(env, *event);
-    if (job->callback_error_) return;  // a callback already threw; the fit is stopping
+    if (job->callback_threw_) return;  // a callback already threw; the fit is stopping
     job->call_back(env, *event);
   } catch (const std::exception&) {
     job->cancel();
@@ -157,7 +157,7 @@ void FitJob::call_back(Napi::Env env, FitEvent& event) {
   napi_value result;
   if (napi_call_function(env, env.Undefined(), callback, args.size(), args.data(), &result) == napi_ok) return;
   cancel();
-  callback_error_ = ErrorInfo{ErrorKind::Internal, "ERR_CALLBACK", "a callback threw"};
+  callback_threw_ = true;
   // What the callback threw, in an array (a reference holds objects only). While the environment
   // ends, these calls fail, and the fit ends with it.
   bool pending = false;

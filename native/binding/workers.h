@@ -86,7 +86,7 @@ class FitJob : public std::enable_shared_from_this<FitJob>, public FitObserver {
   std::unique_ptr<TrainingState> resume_;
   std::shared_ptr<Collective> collective_;  // a distributed fit's lease on the communicator
   std::atomic<bool> cancelled_{false};
-  std::optional<ErrorInfo> callback_error_;  // a JS callback threw: the fit stops and rejects with it
+  bool callback_threw_ = false;  // a JS callback threw (or was cut short): the fit stops, rejecting with it
   Napi::ObjectReference callback_exception_;  // [what the callback threw]
   std::mutex finished_mutex_;
   std::condition_variable finished_cv_;

@@ -64,7 +64,7 @@ size_t Model::parameter_count() const {
 }
 
 Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
-                     Precision precision, MemoryResource* memory)
+                     Precision precision, MemoryResource* memory, bool keeps_logits)
     : first_(first), capacity_(capacity), training_(training), precision_(precision) {
   if (!training) {
     const size_t half = inference_floats(spec, first, last, capacity) / 2;
@@ -72,8 +72,10 @@ Workspace::Workspace(const NetworkSpec& spec, int first, int last, long capacity
       const size_t offset = size_t(i - first) % 2 == 0 ? 0 : half;
       slots_.push_back(Slot{offset, offset});
     }
+    const size_t logits = keeps_logits ? size_t(capacity) * size_t(spec.layers[size_t(last - 1)].units) : 0;
+    if (keeps_logits) slots_.back().z = 2 * half;
     // Every value is written by a layer before the next one reads it.
-    buffer_ = memory ? Buffer(2 * half, memory) : Buffer::uninitialized(2 * half);
+    buffer_ = memory ? Buffer(2 * half + logits, memory) : Buffer::uninitialized(2 * half + logits);
     if (precision == Precision::Bf16) reserve_bf16(spec, first, last, capacity, false);
     return;
   }

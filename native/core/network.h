@@ -75,11 +75,12 @@ class Model {
 // its trainer keeps current (use_rounded_weights, before the first pass), which the optimizer
 // step writes as it updates the weights.
 // An inference workspace (training false) keeps only what a forward pass reads next: the layers
-// alternate between two buffers as wide as the widest layer, and activate in place.
+// alternate between two buffers as wide as the widest layer, and activate in place; with
+// keeps_logits, the last layer's pre-activations stay apart (for losses taken from logits).
 class Workspace {
  public:
   Workspace(const NetworkSpec& spec, int first, int last, long capacity, bool training,
-            Precision precision = Precision::Float32, MemoryResource* memory = nullptr);
+            Precision precision = Precision::Float32, MemoryResource* memory = nullptr, bool keeps_logits = false);
 
   // The floats an inference workspace for these layers and rows holds in float32, and all the bytes
   // it holds in a precision (bf16 adds its rounded inputs and weights).

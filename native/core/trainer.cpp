@@ -90,15 +90,6 @@ Share share_of(long first, long rows, int rank, int ranks) {
   return {first + lo, hi - lo};
 }
 
-// With bfloat16 products, the model's weights rounded into weights16 (sized for them), where a
-// training-kind workspace reads them; nothing where weights16 is empty (float32).
-void use_rounded_weights(Backend& be, const Model& model, Workspace& ws, AlignedVector<uint16_t>& weights16) {
-  if (weights16.empty()) return;
-  const long n = long(weights16.size());
-  be.round_bf16(model.params().data(), 1, n, n, weights16.data());
-  ws.use_rounded_weights(weights16.data(), model.table());
-}
-
 // A checkpoint's weights and generator become the model's, once nothing can refuse the fit: a fit
 // refused leaves the model as it was. Where ranks may share one copy of the weights, one writes them.
 void start_from(Model& model, const TrainingState& resume, bool writes_weights) {
@@ -282,7 +273,10 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   // bf16: the weights rounded once here (after the ranks agree on them), then by each optimizer
   // step as it writes them; where the ranks split the update, each rounds the others' slices as it
   // gathers them.
-  use_rounded_weights(be, model, ws, weights16);
+  if (!weights16.empty()) {
+    be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
+    ws.use_rounded_weights(weights16.data(), model.table());
+  }
 
   FitResult result;
   result.best_epoch = state.best_epoch;
@@ -595,11 +589,8 @@ void reconstruction_error(Backend& be, const Model& model, const float* x, long 
   const LossInput input = loss_input(loss, spec.layers.back().activation.kind);
   const bool keeps_logits = input == LossInput::Logits;
   const long chunk = std::min(kInferenceChunk, std::max(rows, 1L));
-  // One workspace for every chunk (with bf16, its rounded weights too), not one per chunk; a training
-  // one keeps the last layer's logits apart from its output.
-  Workspace ws(spec, 0, layers, chunk, keeps_logits, precision, be.memory());
-  AlignedVector<uint16_t> weights16(keeps_logits && precision == Precision::Bf16 ? model.params().size() : 0);
-  use_rounded_weights(be, model, ws, weights16);
+  // One workspace for every chunk (with bf16, its rounded weights too), not one per chunk.
+  Workspace ws(spec, 0, layers, chunk, false, precision, be.memory(), keeps_logits);
   for (long first = 0; first < rows; first += chunk) {
     const long n = std::min(chunk, rows - first);
     const float* y = forward(be, model, ws, 0, layers, x + size_t(first) * cols, n, false, nullptr);

@@ -72,7 +72,8 @@ async function loadModel(file: string): Promise<Autoencoder> {
 }
 
 async function runApply(name: string, action: Action, options: ApplyOptions): Promise<void> {
-  if (options.out === '-') options.out = undefined;
+  // Standard output by any of its names is written as a stream, never replaced.
+  if (options.out !== undefined && ['-', '/dev/stdout', '/dev/fd/1', '/proc/self/fd/1'].includes(options.out)) options.out = undefined;
   refuseOverwritingInputs('--out', options.out, [['--model', options.model], ['--data', options.data]], 'the results');
   const model = await loadModel(options.model);
   const table = await readTable(options.data, options);

@@ -61,10 +61,11 @@ async function runDemo(options: DemoOptions): Promise<void> {
   const epochs = options.epochs ?? plan.epochs;
   const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
   if (options.threads !== undefined) setThreads(options.threads);
-  const folder = await prepareFolder(options.out);
 
   const { train, test } = splitDigits(options.seed, 0.1, plan.digits);
   const model = buildAutoencoder({ inputDim: PIXELS, layers: [256, 64], activation: 'relu', latent: 16, outputActivation: 'sigmoid', seed: options.seed });
+  // Made once the digits have loaded: a missing data package leaves no folder behind.
+  const folder = await prepareFolder(options.out);
   const validationRows = Math.floor(train.count * VALIDATION_SPLIT);
   const trainRows = train.count - validationRows;
   say(`MNIST autoencoder: ${describeNetwork(model)}`);
@@ -75,11 +76,8 @@ async function runDemo(options: DemoOptions): Promise<void> {
     trainRows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
-    quit: () => folder.removeIfEmpty(),
+    folder,
     interrupted: (done) => `interrupted after ${done} of ${epochs} epochs; nothing written`,
-  }).catch(async (error: unknown) => {
-    folder.removeIfEmpty();
-    throw error;
   });
 
   const testLoss = model.evaluate(test.images, { loss: 'binaryCrossentropy' });

@@ -246,14 +246,11 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
     trainRows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
-    quit: () => folder.removeIfEmpty(),
+    folder,
     interrupted: (done) =>
       options.checkpoint && done > 0
         ? `interrupted; ${options.checkpoint} holds epoch ${done} (continue with --resume ${options.checkpoint})`
         : `interrupted after ${done} of ${settings.epochs} epochs; no model written`,
-  }).catch(async (error: unknown) => {
-    folder.removeIfEmpty();
-    throw error;
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const trainSeconds = history.epochs.reduce((sum, e) => sum + e.seconds, 0);
@@ -337,11 +334,8 @@ async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<v
     trainRows: layout.rows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
-    quit: () => folder.removeIfEmpty(),
+    folder,
     interrupted: (done) => `interrupted after ${done} of ${settings.epochs} epochs; no model written`,
-  }).catch(async (error: unknown) => {
-    folder.removeIfEmpty();
-    throw error;
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   const files = { model: path.join(options.out, 'model.safetensors'), loss: path.join(options.out, 'loss.png') };
