@@ -365,6 +365,10 @@ describe('encode, reconstruct, score', () => {
     const npy = join(dir, 'scores.npy');
     const run = await cli(['score', '--model', model, '--data', data, '--out', npy, '--json']);
     expect(JSON.parse(run.stdout)).toEqual({ command: 'score', out: npy, format: 'npy', rows: 120, cols: 1 });
+    // --quiet leaves out everything but what was asked for: with --json, the summary (as train and info print theirs).
+    const quiet = await cli(['score', '--model', model, '--data', data, '--out', npy, '--json', '--quiet']);
+    expect(JSON.parse(quiet.stdout)).toEqual(JSON.parse(run.stdout));
+    expect((await cli(['score', '--model', model, '--data', data, '--out', npy, '--quiet'])).stdout).toBe('');
     const bytes = readFileSync(npy);
     const headerLength = bytes.readUInt16LE(8);
     expect(bytes.subarray(10, 10 + headerLength).toString('latin1')).toMatch(/^\{'descr': '<f4', 'fortran_order': False, 'shape': \(120,\), \} *\n$/);
