@@ -72,9 +72,8 @@ export function finiteNumber(name: string, value: unknown, bounds: NumberBounds 
   const high = max === undefined || (maxExclusive ? v < max : v <= max);
   const vanished = zeroOnlyAsGiven === true && v === 0 && value !== 0;
   if (!Number.isFinite(v) || !low || !high || vanished) {
-    const parts = ['a finite number'];
-    if (zeroOnlyAsGiven) parts.splice(0, 1, '0, or a finite number', `>= ${SMALLEST_NORMAL_FLOAT32}`);
-    else if (min !== undefined) parts.push(`${minExclusive ? '>' : '>='} ${min}`);
+    const parts = zeroOnlyAsGiven ? ['0, or a finite number', `>= ${SMALLEST_NORMAL_FLOAT32}`] : ['a finite number'];
+    if (!zeroOnlyAsGiven && min !== undefined) parts.push(`${minExclusive ? '>' : '>='} ${min}`);
     if (max !== undefined) parts.push(`${maxExclusive ? '<' : '<='} ${max}`);
     if (float32) parts.push('as a 32-bit float');
     throw rangeError(name, parts.join(' '), value);

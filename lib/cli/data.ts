@@ -8,6 +8,9 @@ import { NPY_PREAMBLE, npyHeaderSize, parseNpyHeader } from './npy';
 
 export const FORMATS = ['csv', 'tsv', 'npy', 'f32'] as const;
 export type Format = (typeof FORMATS)[number];
+
+/** .npy and raw float32: laid out by their size and read at offsets, unlike CSV and TSV. */
+const isBinary = (format: Format): format is 'npy' | 'f32' => format === 'npy' || format === 'f32';
 export const MISSING = ['error', 'zero', 'mean', 'drop'] as const;
 export type Missing = (typeof MISSING)[number];
 
@@ -82,10 +85,9 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
     if (format !== 'csv' && format !== 'tsv') throw usageError('standard input can be read as csv or tsv only');
     return applyMissing(await readCsv('<stdin>', process.stdin, delimiter, missing !== 'error'), missing, '<stdin>');
   }
-  const binary = format === 'npy' || format === 'f32';
-  const { handle, size } = await openInput(file, binary);
+  const { handle, size } = await openInput(file, isBinary(format));
   try {
-    const raw = binary ? await readBinary(handle, file, size, format, options.dim) : await readCsv(file, handle.createReadStream({ autoClose: false }), delimiter, missing !== 'error');
+    const raw = isBinary(format) ? await readBinary(handle, file, size, format, options.dim) : await readCsv(file, handle.createReadStream({ autoClose: false }), delimiter, missing !== 'error');
     return applyMissing(raw, missing, file);
   } catch (error) {
     throw (error as NodeJS.ErrnoException).syscall ? inputError(file, error) : error;
@@ -221,7 +223,7 @@ export interface Layout {
 /** Where the rows of a .npy or raw float32 file lie, from its header and size alone, checked as readTable checks them. */
 export async function binaryLayout(file: string, options: ReadOptions): Promise<Layout> {
   const format = formatOf(file, options);
-  if (file === '-' || (format !== 'npy' && format !== 'f32')) {
+  if (file === '-' || !isBinary(format)) {
     throw usageError('--stream-rows reads .npy and raw float32 files; convert CSV or TSV data to one of them first');
   }
   const { handle, size } = await openInput(file, true);

@@ -59,9 +59,9 @@ export async function runTraining(model: Autoencoder, x: Float32Array | (() => A
       const at = path.resolve(failed);
       const { resumeFrom: resume, checkpoint } = plan.fit;
       if (typeof resume === 'string' && at === path.resolve(resume)) throw inputError(resume, error);
-      if (checkpoint && [checkpoint.path, path.dirname(checkpoint.path)].map((p) => path.resolve(p)).some((p) => at === p || path.dirname(at) === p)) {
-        throw outputError(checkpoint.path, error);
-      }
+      // The checkpoint, its temporary file and the folder synced after the rename all lie in one folder.
+      const folder = checkpoint && path.dirname(path.resolve(checkpoint.path));
+      if (checkpoint && (at === folder || path.dirname(at) === folder)) throw outputError(checkpoint.path, error);
     }
     throw error;
   } finally {
