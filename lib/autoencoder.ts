@@ -341,6 +341,7 @@ export class Autoencoder extends LayerStack {
         epochsLog.push(stats);
         onEpochEnd?.(epochLogs(stats, variational));
       }
+      if (this.disposed) throw disposedError('Autoencoder');
       this.#lastLoss = o.loss;
       return history({ epochs: epochsLog, reason: 'completed', bestEpoch: -1, steps: Number(resume?.step ?? 0), restoredBestWeights: false }, variational);
     } finally {
@@ -378,10 +379,9 @@ export class Autoencoder extends LayerStack {
     } finally {
       signal?.removeEventListener('abort', cancel);
     }
-    if (result.reason === 'cancelled') {
-      if (this.disposed) throw disposedError('Autoencoder');
-      throw abortError(signal?.reason);
-    }
+    // A dispose() in the last epoch's callbacks comes after the fit's end: the trained weights are gone all the same.
+    if (this.disposed) throw disposedError('Autoencoder');
+    if (result.reason === 'cancelled') throw abortError(signal?.reason);
     return result;
   }
 

@@ -132,6 +132,24 @@ describe('dispose', () => {
     expect([ae.busy, ae.encoder.busy]).toEqual([false, false]);
   });
 
+  it('in the last epoch\'s onEpochEnd makes fit and fitStream reject with ERR_DISPOSED, though every epoch ran', async () => {
+    for (const train of [
+      (ae: Autoencoder, onEpochEnd: (logs: { epoch: number }) => void) => ae.fit(few, { epochs: 2, onEpochEnd }),
+      (ae: Autoencoder, onEpochEnd: (logs: { epoch: number }) => void) => ae.fitStream(() => [few], { epochs: 2, onEpochEnd }),
+    ]) {
+      const ae = model();
+      const epochs: number[] = [];
+      const error = await rejection(
+        train(ae, ({ epoch }) => {
+          epochs.push(epoch);
+          if (epoch === 1) ae.dispose();
+        }),
+      );
+      expectCoded(error, Error, 'ERR_DISPOSED');
+      expect(epochs).toEqual([0, 1]);
+    }
+  });
+
   it('makes every later call on the model, its encoder and its decoder throw or reject with ERR_DISPOSED', async () => {
     const ae = model();
     const weights = ae.getWeights();
