@@ -228,6 +228,11 @@ describe.concurrent('files that cannot be read', () => {
     expectFailure(await score('model', '--format', 'csv'), 66, /^autoencoder: cannot read model: is a folder$/);
   });
 
+  it('a folder redirected to standard input exits 66 (it read as no rows)', async () => {
+    const run = await cli(['score', '--model', model, '--data', '-'], { cwd: dir, stdinFrom: dir });
+    expectFailure(run, 66, /^autoencoder: cannot read <stdin>: is a folder$/);
+  });
+
   it('an unknown extension without --format exits 64', async () => {
     write('rows.dat', '1,2,3\n');
     expectFailure(await score('rows.dat'), 64, /^autoencoder: cannot tell the format of rows\.dat from its name; give --format csv\|tsv\|npy\|f32$/);

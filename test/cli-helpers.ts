@@ -1,6 +1,6 @@
 // Shared by the command-line tests: runs the built `autoencoder` command and writes small data files.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
@@ -14,17 +14,25 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs `autoencoder …args` in `cwd`; `onStdout` sees the output as it comes (to send a signal mid-run). */
-export function cli(args: string[], options: { cwd?: string; input?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {}): Promise<Run> {
+/**
+ * Runs `autoencoder …args` in `cwd`, its standard input `input` or the file or folder `stdinFrom`;
+ * `onStdout` sees the output as it comes (to send a signal mid-run).
+ */
+export function cli(
+  args: string[],
+  options: { cwd?: string; input?: string; stdinFrom?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+): Promise<Run> {
   return new Promise((done, fail) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd, stdio: ['pipe', 'pipe', 'pipe'] });
+    const stdin = options.stdinFrom === undefined ? 'pipe' : openSync(options.stdinFrom, 'r');
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: options.cwd, stdio: [stdin, 'pipe', 'pipe'] });
+    if (typeof stdin === 'number') closeSync(stdin);
     let stdout = '';
     let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (text: string) => {
+    child.stdout!.setEncoding('utf8').on('data', (text: string) => {
       stdout += text;
       options.onStdout?.(stdout, child);
     });
-    child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
+    child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     // A run that hangs is killed before the test times out, so no process outlives the suite.
     const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
     child.on('error', fail);
@@ -32,7 +40,7 @@ export function cli(args: string[], options: { cwd?: string; input?: string; onS
       clearTimeout(timer);
       done({ code, signal, stdout, stderr });
     });
-    child.stdin.end(options.input ?? '');
+    child.stdin?.end(options.input ?? '');
   });
 }
 

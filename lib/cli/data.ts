@@ -1,5 +1,6 @@
 // Reading a data file into one Float32Array of rows: the reader is chosen by format, the file is
 // streamed rather than read whole, and empty or non-finite values meet the --missing policy.
+import { fstatSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
 import { readCsv } from './csv';
@@ -83,6 +84,8 @@ export async function readTable(file: string, options: ReadOptions = {}): Promis
   const delimiter = format === 'tsv' ? '\t' : ',';
   if (file === '-') {
     if (format !== 'csv' && format !== 'tsv') throw usageError('standard input can be read as csv or tsv only');
+    // A folder redirected to standard input reads as no bytes, not as the error it is.
+    if (fstatSync(0).isDirectory()) throw inputError('<stdin>', { code: 'EISDIR' });
     return applyMissing(await readCsv('<stdin>', process.stdin, delimiter, missing !== 'error'), missing, '<stdin>');
   }
   const { handle, size } = await openInput(file, isBinary(format));
