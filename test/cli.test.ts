@@ -455,10 +455,13 @@ describe('encode, reconstruct, score', () => {
     const { spawnSync } = await import('node:child_process');
     const full = openSync('/dev/full', 'w');
     try {
-      for (const args of [['encode', '--model', model, '--data', data], ['info']]) {
+      // train's first epoch line fails: the folders it made for --out go, as on any failure.
+      const out = join(dir, 'full-stdout', 'model');
+      for (const args of [['encode', '--model', model, '--data', data], ['info'], ['train', '--data', data, '--epochs', '1', '--out', out]]) {
         const run = spawnSync(process.execPath, [MAIN, ...args], { stdio: ['ignore', full, 'pipe'], encoding: 'utf8' });
         expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 73, stderr: 'autoencoder: cannot write standard output: no space left on the device\n' });
       }
+      expect(existsSync(join(dir, 'full-stdout'))).toBe(false);
     } finally {
       closeSync(full);
     }

@@ -47,13 +47,23 @@ export class OutputFolder {
   }
 }
 
+/** Every output folder of this process, for an exit that cannot wait for the command to clean up. */
+const preparedFolders: OutputFolder[] = [];
+
+/** Removes the folders made for every output that is still empty (see OutputFolder.removeIfEmpty). */
+export function removeEmptyOutputFolders(): void {
+  for (const folder of preparedFolders) folder.removeIfEmpty();
+}
+
 /** Makes `dir` and its missing parents if needed, and checks that it can be written. */
 export async function prepareFolder(dir: string): Promise<OutputFolder> {
   const made: string[] = [];
   try {
     await makeFolder(path.resolve(dir), made);
     await access(dir, constants.W_OK);
-    return new OutputFolder(made);
+    const folder = new OutputFolder(made);
+    preparedFolders.push(folder);
+    return folder;
   } catch (error) {
     new OutputFolder(made).removeIfEmpty();
     throw outputError(dir, error);

@@ -3,6 +3,7 @@
 // on stderr and a sysexits-style exit status.
 import { CommanderError } from 'commander';
 import { EXIT, describeFailure, outputError } from './errors';
+import { removeEmptyOutputFolders } from './files';
 
 // A reader that stops early (`autoencoder encode … | head`) is not a failure of the command; a
 // standard output that cannot be written (a full disk, /dev/full) is, and ends the command at once.
@@ -10,6 +11,7 @@ process.stdout.on('error', (error: NodeJS.ErrnoException) => {
   if (error.code === 'EPIPE') process.exit(EXIT.ok);
   const { message, exitCode } = describeFailure(outputError('standard output', error));
   process.stderr.write(`autoencoder: ${message}\n`);
+  removeEmptyOutputFolders();
   process.exit(exitCode);
 });
 
