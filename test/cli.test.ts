@@ -387,10 +387,26 @@ describe('encode, reconstruct, score', () => {
     expect(existsSync(join(dir, '-'))).toBe(false);
   });
 
-  it('--json without --out prints the rows as JSON', async () => {
-    const { columns, rows: z } = JSON.parse((await cli(['encode', '--model', model, '--data', data, '--json'])).stdout);
+  it('--json without --out prints the rows as JSON, with the digits CSV writes', async () => {
+    const run = await cli(['encode', '--model', model, '--data', data, '--json']);
+    const { columns, rows: z } = JSON.parse(run.stdout);
     expect(columns).toEqual(['z1', 'z2', 'z3', 'z4']);
     expect(z).toHaveLength(120);
+    const csv = (await cli(['encode', '--model', model, '--data', data])).stdout;
+    expect(run.stdout).toBe(`{"columns":["z1","z2","z3","z4"],"rows":[${csv.trimEnd().split('\n').slice(1).map((line) => `[${line}]`).join(',')}]}\n`);
+  });
+
+  it('--json writes a score beyond float32 as null, and a result of megabytes whole', async () => {
+    const overflow = rows(1, COLS).map((row) => row.map((v, c) => (c === 0 ? 1e20 : v)));
+    writeDelimited(join(dir, 'overflow.csv'), [...overflow, ...rows(1, COLS)]);
+    const { rows: scores } = JSON.parse((await cli(['score', '--model', model, '--data', join(dir, 'overflow.csv'), '--json'])).stdout);
+    expect(scores[0]).toEqual([null]);
+    expect(scores[1][0]).toBeGreaterThan(0);
+    const tall = join(dir, 'tall.csv');
+    writeDelimited(tall, Array.from({ length: 60 }, () => rows(120, COLS)).flat());
+    const run = await cli(['reconstruct', '--model', model, '--data', tall, '--json']);
+    expect(run.stdout.length).toBeGreaterThan(1 << 20);
+    expect(parseCsv((await cli(['reconstruct', '--model', model, '--data', tall])).stdout).rows).toEqual(JSON.parse(run.stdout).rows);
   });
 
   it('reads the rows from stdin with --data -', async () => {

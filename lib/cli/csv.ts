@@ -115,9 +115,9 @@ export async function readCsv(name: string, input: Readable, delimiter: string, 
   return table;
 }
 
-/** The shortest decimal that reads back as the same float32, so results are exact and compact. */
-function formatFloat32(value: number): string {
-  if (!Number.isFinite(value) || value === 0) return String(value);
+/** The number of fewest decimal digits that reads back as the same float32, so results are exact and compact. */
+export function shortestFloat32(value: number): number {
+  if (!Number.isFinite(value) || value === 0) return value;
   let lo = 1;
   let hi = 9;
   while (lo < hi) {
@@ -125,7 +125,7 @@ function formatFloat32(value: number): string {
     if (Math.fround(Number(value.toPrecision(mid))) === value) hi = mid;
     else lo = mid + 1;
   }
-  return String(Number(value.toPrecision(lo)));
+  return Number(value.toPrecision(lo));
 }
 
 /** CSV (or, with a tab delimiter, TSV) text for rows of float32 values, in chunks of about a megabyte so a large result never sits in one string. */
@@ -134,7 +134,7 @@ export function* csvChunks(data: Float32Array, rows: number, cols: number, heade
   let chunk = header ? `${header.map(field).join(delimiter)}\n` : '';
   const cells = new Array<string>(cols);
   for (let r = 0; r < rows; r++) {
-    for (let c = 0; c < cols; c++) cells[c] = formatFloat32(data[r * cols + c]);
+    for (let c = 0; c < cols; c++) cells[c] = String(shortestFloat32(data[r * cols + c]));
     chunk += `${cells.join(delimiter)}\n`;
     if (chunk.length >= 1 << 20) {
       yield chunk;

@@ -1,7 +1,7 @@
 // Writing a command's results: CSV to stdout or a file, TSV for a .tsv file, NumPy for a .npy file,
 // or JSON with --json.
 import { once } from 'node:events';
-import { csvChunks } from './csv';
+import { csvChunks, shortestFloat32 } from './csv';
 import { writeOutput } from './files';
 import { npyBytes } from './npy';
 
@@ -15,20 +15,33 @@ export interface Result {
   vector?: boolean;
 }
 
+/**
+ * `{"columns": […], "rows": [[…], …]}` with the values as CSV writes them, in chunks of about a
+ * megabyte as csvChunks makes them; a value beyond float32 is null, as JSON has no infinities.
+ */
+function* jsonChunks(result: Result): Generator<string> {
+  let chunk = `{"columns":${JSON.stringify(result.columns)},"rows":[`;
+  for (let r = 0; r < result.rows; r++) {
+    const row = Array.from(result.data.subarray(r * result.cols, (r + 1) * result.cols), shortestFloat32);
+    chunk += `${r === 0 ? '' : ','}${JSON.stringify(row)}`;
+    if (chunk.length >= 1 << 20) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  yield `${chunk}]}\n`;
+}
+
 /** Writes `result` to `out`, or to stdout when `out` is undefined; returns the format written. */
 export async function writeResult(result: Result, out: string | undefined, options: { header: boolean; json: boolean }): Promise<string> {
   const header = options.header ? result.columns : undefined;
   if (out === undefined) {
-    if (options.json) {
-      const rows = Array.from({ length: result.rows }, (_, r) => Array.from(result.data.subarray(r * result.cols, (r + 1) * result.cols)));
-      process.stdout.write(`${JSON.stringify({ columns: result.columns, rows })}\n`);
-      return 'json';
-    }
-    for (const chunk of csvChunks(result.data, result.rows, result.cols, header)) {
+    const chunks = options.json ? jsonChunks(result) : csvChunks(result.data, result.rows, result.cols, header);
+    for (const chunk of chunks) {
       // Waiting for 'drain' keeps a large result from piling up in memory when the reader is slow.
       if (!process.stdout.write(chunk)) await once(process.stdout, 'drain');
     }
-    return 'csv';
+    return options.json ? 'json' : 'csv';
   }
   if (out.toLowerCase().endsWith('.npy')) {
     await writeOutput(out, npyBytes(result.data, result.vector ? [result.rows] : [result.rows, result.cols]));
