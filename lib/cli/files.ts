@@ -8,64 +8,50 @@ import { writeFileAtomic } from '../atomic-file';
 import type { LayerStack } from '../stack';
 import { outputError, usageError } from './errors';
 
+/** The folders made for this process's outputs, outermost first. */
+const madeFolders: string[] = [];
+
 /**
- * Makes `dir` and any missing parents, adding those it made to `made`, outermost first. Node's own
- * recursive mkdir never returns for some paths (under /proc it retries ENOENT for ever), so this
- * one gives up after one try per level.
+ * Makes `dir` and any missing parents, noting those it made. Node's own recursive mkdir never
+ * returns for some paths (under /proc it retries ENOENT for ever), so this one gives up after one
+ * try per level.
  */
-async function makeFolder(dir: string, made: string[]): Promise<void> {
+async function makeFolder(dir: string): Promise<void> {
   try {
     await mkdir(dir);
-    made.push(dir);
+    madeFolders.push(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EEXIST' && (await stat(dir)).isDirectory()) return;
     const parent = path.dirname(dir);
     if (code !== 'ENOENT' || parent === dir) throw error;
-    await makeFolder(parent, made);
+    await makeFolder(parent);
     await mkdir(dir);
-    made.push(dir);
+    madeFolders.push(dir);
   }
 }
 
-/** The output folder of a run, and the folders the run made for it. */
-export class OutputFolder {
-  constructor(private readonly made: readonly string[]) {}
-
-  /**
-   * Removes the folders this run made that are still empty, deepest first: a run that fails or is
-   * stopped before writing leaves no trace. Synchronous, so that a signal handler can call it.
-   */
-  removeIfEmpty(): void {
-    for (const dir of [...this.made].reverse()) {
-      try {
-        rmdirSync(dir);
-      } catch {
-        return;
-      }
+/**
+ * Removes the folders made for outputs that are still empty, deepest first: a run that fails or is
+ * stopped before writing leaves no trace. Synchronous, so that a signal handler can call it.
+ */
+export function removeEmptyOutputFolders(): void {
+  for (const dir of [...madeFolders].reverse()) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // Not empty: it holds what the run wrote, or what was put there meanwhile.
     }
   }
 }
 
-/** Every output folder of this process, for an exit that cannot wait for the command to clean up. */
-const preparedFolders: OutputFolder[] = [];
-
-/** Removes the folders made for every output that is still empty (see OutputFolder.removeIfEmpty). */
-export function removeEmptyOutputFolders(): void {
-  for (const folder of preparedFolders) folder.removeIfEmpty();
-}
-
 /** Makes `dir` and its missing parents if needed, and checks that it can be written. */
-export async function prepareFolder(dir: string): Promise<OutputFolder> {
-  const made: string[] = [];
+export async function prepareFolder(dir: string): Promise<void> {
   try {
-    await makeFolder(path.resolve(dir), made);
+    await makeFolder(path.resolve(dir));
     await access(dir, constants.W_OK);
-    const folder = new OutputFolder(made);
-    preparedFolders.push(folder);
-    return folder;
   } catch (error) {
-    new OutputFolder(made).removeIfEmpty();
+    removeEmptyOutputFolders();
     throw outputError(dir, error);
   }
 }

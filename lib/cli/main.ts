@@ -29,5 +29,7 @@ main(process.argv).catch((error: unknown) => {
   }
   const { message, exitCode } = describeFailure(error);
   process.stderr.write(`autoencoder: ${message}\n`);
+  // A run that fails leaves no trace: not even a folder made for outputs it never wrote.
+  removeEmptyOutputFolders();
   process.exitCode = exitCode;
 });

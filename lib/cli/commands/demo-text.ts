@@ -1,19 +1,14 @@
 // `autoencoder demo names` and `autoencoder demo spam`: the two real-data examples (examples/ in
 // the repository, compiled beside the library), run with their pictures written to a folder.
 import * as path from 'node:path';
-import { backendInfo } from '../../backend';
+import { backendInfo, setThreads } from '../../backend';
 import { CliError, EXIT } from '../errors';
 import { prepareFolder, writeOutput } from '../files';
 import { durationText } from '../format';
 import { project2d } from '../pca';
 import { histogramPicture, latentPicture } from '../pictures';
-
-export interface TextDemoOptions {
-  quick?: boolean;
-  out: string;
-  json?: boolean;
-  quiet?: boolean;
-}
+import { interruptible } from '../training';
+import type { DemoOptions } from './demo';
 
 interface NamesReport {
   heldOutCharacterAccuracy: number;
@@ -46,13 +41,27 @@ function example<T>(file: string): T {
   }
 }
 
-export async function runTextDemo(dataset: 'names' | 'spam', options: TextDemoOptions): Promise<void> {
-  const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
+/**
+ * Runs an example with the command's settings; the first Ctrl-C stops its training after the
+ * current batch. The output folder is made once the example has loaded: a missing data package
+ * leaves none behind.
+ */
+async function runExample<T>(run: (o: object) => Promise<T>, options: DemoOptions): Promise<T> {
+  const log = options.quiet || options.json ? undefined : (line: string) => process.stdout.write(`${line}\n`);
+  if (options.threads !== undefined) setThreads(options.threads);
   await prepareFolder(options.out);
-  const log = options.quiet || options.json ? undefined : say;
+  return interruptible((signal) => run({ quick: options.quick, epochs: options.epochs, seed: options.seed, signal, log }), {
+    json: options.json ?? false,
+    quiet: options.quiet ?? false,
+    interrupted: () => 'interrupted; nothing written',
+  });
+}
+
+export async function runTextDemo(dataset: 'names' | 'spam', options: DemoOptions): Promise<void> {
+  const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
   if (dataset === 'names') {
     const { namesDemo } = example<{ namesDemo: (o: object) => Promise<NamesReport> }>('names-vae.js');
-    const r = await namesDemo({ quick: options.quick, log });
+    const r = await runExample(namesDemo, options);
     const file = path.join(options.out, 'names-latent.png');
     const { means, rows, cols, gender } = r.latent;
     const picture = latentPicture(project2d(means, rows, cols), `latent means of ${rows} held-out names`, {
@@ -70,7 +79,7 @@ export async function runTextDemo(dataset: 'names' | 'spam', options: TextDemoOp
     return;
   }
   const { spamDemo } = example<{ spamDemo: (o: object) => Promise<SpamReport> }>('spam-anomaly.js');
-  const r = await spamDemo({ quick: options.quick, log });
+  const r = await runExample(spamDemo, options);
   const file = path.join(options.out, 'spam-scores.png');
   // Scores near 1e-4 would print as long tick labels; show them in units of their power of ten.
   const power = Math.floor(Math.log10(Math.max(...r.hamScores, ...r.spamScores)));

@@ -9,7 +9,7 @@ import { LOSSES, OPTIMIZERS, type LossName, type OptimizerName } from '../../fit
 import { setThreads } from '../../backend';
 import { binaryLayout, readChunks, readTable, type ReadOptions, type Table } from '../data';
 import { EXIT, dataError, inputError, outputError, usageError } from '../errors';
-import { prepareFolder, refuseOverwritingInputs, saveModel, writeOutput } from '../files';
+import { prepareFolder, refuseOverwritingInputs, removeEmptyOutputFolders, saveModel, writeOutput } from '../files';
 import { countText, durationText, lossText } from '../format';
 import { buildAutoencoder, describeNetwork } from '../network';
 import { addOutputModeOptions, addReadOptions, fraction, nonNegativeInteger, pathName, positiveInteger, positiveNumber, widthList } from '../options';
@@ -197,10 +197,10 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   const warn = (line: string) => options.quiet || process.stderr.write(`autoencoder: warning: ${line}\n`);
   if (settings.threads !== undefined) setThreads(settings.threads);
   await checkCheckpointFiles(options);
-  const folder = await prepareFolder(options.out);
+  await prepareFolder(options.out);
   // Ctrl-C while the data is read (a slow pipe) ends the run as one during training would.
   const interruptedBeforeTraining = () => {
-    folder.removeIfEmpty();
+    removeEmptyOutputFolders();
     process.stderr.write('autoencoder: interrupted before training; no model written\n');
     process.exit(EXIT.interrupted);
   };
@@ -210,9 +210,6 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   try {
     table = await readTable(options.data, options);
     model = buildAutoencoder({ inputDim: table.cols, ...settings });
-  } catch (error) {
-    folder.removeIfEmpty();
-    throw error;
   } finally {
     process.off('SIGINT', interruptedBeforeTraining);
   }
@@ -246,7 +243,6 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
     trainRows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
-    folder,
     interrupted: (done) =>
       options.checkpoint && done > 0
         ? `interrupted; ${options.checkpoint} holds epoch ${done} (continue with --resume ${options.checkpoint})`
@@ -318,7 +314,7 @@ async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<v
   if (settings.threads !== undefined) setThreads(settings.threads);
   const layout = await binaryLayout(options.data, options);
   const model = buildAutoencoder({ inputDim: layout.cols, ...settings });
-  const folder = await prepareFolder(options.out);
+  await prepareFolder(options.out);
   const rows = options.streamRows as number;
   say(`network: ${describeNetwork(model)}`);
   say(`training on ${countText(layout.rows)} rows of ${options.data}, ${countText(rows)} at a time (no validation split)`);
@@ -334,7 +330,6 @@ async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<v
     trainRows: layout.rows,
     json: options.json ?? false,
     quiet: options.quiet ?? false,
-    folder,
     interrupted: (done) => `interrupted after ${done} of ${settings.epochs} epochs; no model written`,
   });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
