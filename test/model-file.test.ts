@@ -1,6 +1,6 @@
 // Model files: save → load → save is byte-identical, a reload predicts bit for bit, the file is plain safetensors, bad arguments are refused.
 import { createHash } from 'node:crypto';
-import { closeSync, lstatSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, lstatSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -191,6 +191,15 @@ describe('where save writes', () => {
     await source.save(join(dir, 'link.safetensors'));
     expect(lstatSync(join(dir, 'link.safetensors')).isSymbolicLink()).toBe(true);
     expect(readFileSync(join(dir, 'named.safetensors')).equals(bytes)).toBe(true);
+  });
+
+  it('through a link to a file not yet made (relative, in two hops), that file (the links stay links)', async () => {
+    mkdirSync(join(dir, 'later'));
+    symlinkSync('later/made.safetensors', join(dir, 'first-hop.safetensors'));
+    symlinkSync('first-hop.safetensors', join(dir, 'dangling.safetensors'));
+    await source.save(join(dir, 'dangling.safetensors'));
+    expect([lstatSync(join(dir, 'dangling.safetensors')).isSymbolicLink(), lstatSync(join(dir, 'first-hop.safetensors')).isSymbolicLink()]).toEqual([true, true]);
+    expect(readFileSync(join(dir, 'later', 'made.safetensors')).equals(bytes)).toBe(true);
   });
 
   it("through a descriptor's link (/dev/fd/N), after what was written through it, not over it", async () => {
