@@ -392,6 +392,23 @@ describe('encode, reconstruct, score', () => {
     expect(readFileSync(tsv, 'utf8').split('\n')[0]).toBe('z1\tz2\tz3\tz4');
   });
 
+  it('--out writes what the readers take its name for: .tab is TSV, .f32, .bin and .raw raw float32, which train and score read back', async () => {
+    const rebuilt = parseCsv((await cli(['reconstruct', '--model', model, '--data', data])).stdout).rows;
+    for (const name of ['rebuilt.f32', 'rebuilt.BIN', 'rebuilt.raw']) {
+      const file = join(dir, name);
+      const run = await cli(['reconstruct', '--model', model, '--data', data, '--out', file, '--json']);
+      expect(JSON.parse(run.stdout)).toMatchObject({ format: 'f32', rows: 120, cols: COLS });
+      const bytes = readFileSync(file);
+      expect(Array.from(new Float32Array(bytes.buffer, bytes.byteOffset, bytes.length / 4))).toEqual(rebuilt.flat().map(Math.fround));
+    }
+    const scores = await cli(['score', '--model', model, '--data', join(dir, 'rebuilt.f32'), '--dim', String(COLS)]);
+    expect(scores.code).toBe(0);
+    expect(parseCsv(scores.stdout).rows).toHaveLength(120);
+    const tab = join(dir, 'latent.tab');
+    await cli(['encode', '--model', model, '--data', data, '--out', tab, '--quiet']);
+    expect(readFileSync(tab, 'utf8').split('\n')[0]).toBe('z1\tz2\tz3\tz4');
+  });
+
   it("--out - writes to stdout, as if --out were not given", async () => {
     const toStdout = await cli(['encode', '--model', model, '--data', data, '--out', '-'], { cwd: dir });
     expect(toStdout).toMatchObject({ code: 0, stderr: '' });

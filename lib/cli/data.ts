@@ -46,6 +46,11 @@ const EXTENSIONS: Record<string, Format> = {
   '.raw': 'f32',
 };
 
+/** The format a file's name says it holds, CSV where it says none: how results are written. */
+export function formatOfName(file: string): Format {
+  return EXTENSIONS[path.extname(file).toLowerCase()] ?? 'csv';
+}
+
 function formatOf(file: string, options: ReadOptions): Format {
   if (options.format) return options.format;
   if (file === '-') return 'csv';

@@ -2,6 +2,7 @@
 // or JSON with --json.
 import { once } from 'node:events';
 import { csvChunks, shortestFloat32 } from './csv';
+import { formatOfName } from './data';
 import { writeOutput } from './files';
 import { npyBytes } from './npy';
 
@@ -43,12 +44,17 @@ export async function writeResult(result: Result, out: string | undefined, optio
     }
     return options.json ? 'json' : 'csv';
   }
-  if (out.toLowerCase().endsWith('.npy')) {
+  // By the names the readers know, so that what one command writes another reads.
+  const format = formatOfName(out);
+  if (format === 'npy') {
     await writeOutput(out, npyBytes(result.data, result.vector ? [result.rows] : [result.rows, result.cols]));
-    return 'npy';
+  } else if (format === 'f32') {
+    const bytes = Buffer.alloc(result.data.length * 4);
+    result.data.forEach((value, i) => bytes.writeFloatLE(value, i * 4));
+    await writeOutput(out, bytes);
+  } else {
+    const chunks = [...csvChunks(result.data, result.rows, result.cols, header, format === 'tsv' ? '\t' : ',')];
+    await writeOutput(out, Buffer.concat(chunks.map((chunk) => Buffer.from(chunk))));
   }
-  const tsv = out.toLowerCase().endsWith('.tsv');
-  const chunks = [...csvChunks(result.data, result.rows, result.cols, header, tsv ? '\t' : ',')];
-  await writeOutput(out, Buffer.concat(chunks.map((chunk) => Buffer.from(chunk))));
-  return tsv ? 'tsv' : 'csv';
+  return format;
 }

@@ -54,7 +54,7 @@ export function registerApply(program: Command): void {
       .description(description)
       .requiredOption('--model <file>', 'a model saved by `autoencoder train` or Autoencoder.save()', pathName)
       .requiredOption('--data <file>', "the rows ('-' reads CSV from stdin)", pathName)
-      .option('--out <file>', 'write here instead of stdout (- is stdout): .npy for NumPy, .tsv for TSV, CSV otherwise', pathName)
+      .option('--out <file>', 'write here instead of stdout (- is stdout): .npy for NumPy, .tsv or .tab for TSV, .f32, .bin or .raw for raw float32, CSV otherwise', pathName)
       .option('--no-header', 'leave out the CSV header row');
     if (name === 'score') command.addOption(new Option('--metric <name>', 'the per-row error').choices(ROW_METRICS).default('mse'));
     addOutputModeOptions(addReadOptions(command))
