@@ -194,6 +194,10 @@ describe('train', () => {
     expect(JSON.parse(readFileSync(join(dir, 'keep.json'), 'utf8'))).toEqual({ epochs: 1 });
     // The --out folder does not exist yet, but the run would make it there, and the checkpoint could not be written.
     expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', out], { cwd: dir }), 64, /^autoencoder: --checkpoint .*never is the --out folder/);
+    // The model or a picture would have replaced it, and --resume refused what was left.
+    for (const name of ['model.safetensors', 'loss.png']) {
+      expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, '--checkpoint', join(out, name)], { cwd: dir }), 64, /^autoencoder: --checkpoint .* is a file the run writes into --out; name it otherwise$/);
+    }
     // An empty name (a shell variable left unset) was taken as no --resume, --checkpoint or --config at all.
     for (const flag of ['--resume', '--checkpoint', '--config', '--out']) {
       expectFailure(await cli(['train', '--data', 'rows.csv', '--out', out, flag, ''], { cwd: dir }), 64, new RegExp(`^autoencoder: option '${flag} <[a-z.]+>' argument '' is invalid. must name a file or folder\\.$`));

@@ -151,6 +151,9 @@ async function resolveSettings(options: TrainOptions, cmd: Command): Promise<{ s
   return { settings: settings as unknown as Settings, given };
 }
 
+/** What a run writes into its --out folder. */
+const OUTPUT_FILES = ['model.safetensors', 'loss.png', 'latent.png', 'reconstructions.png'];
+
 /**
  * Refuses, before anything trains, a --resume file that cannot be read and a --checkpoint path that
  * could never be written (a folder, a missing folder, the data itself), as the library would only
@@ -175,6 +178,10 @@ async function checkCheckpointFiles(options: TrainOptions): Promise<void> {
       throw usageError(`--checkpoint ${options.checkpoint} is the --out folder, which holds the model and pictures`);
     }
     const parent = path.dirname(path.resolve(options.checkpoint));
+    // The run would replace the checkpoint with one of its results, and --resume would then refuse it.
+    if (parent === path.resolve(options.out) && OUTPUT_FILES.includes(path.basename(options.checkpoint))) {
+      throw usageError(`--checkpoint ${options.checkpoint} is a file the run writes into --out; name it otherwise`);
+    }
     // The --out folder this run makes holds the checkpoint as well as any folder does.
     const folder = parent === path.resolve(options.out) ? 'folder' : await what(parent);
     if (folder !== 'folder') throw outputError(options.checkpoint, folder === 'file' ? failure('ENOTDIR', 'not a folder') : folder);
