@@ -493,11 +493,11 @@ export class Autoencoder extends LayerStack {
     if (arch.kind !== kind) throw formatError(file.source, `holds ${an(arch.kind)}, not ${an(kind)}`);
     const model = buildFrom(file, kind === 'Autoencoder' ? 'the autoencoder' : 'the variational autoencoder', () => {
       const config: AutoencoderConfig = {
-        encoder: new Encoder({ inputDim: arch.encoder?.inputDim, layers: arch.encoder?.layers, seed: 0 }),
-        decoder: new Decoder({ latentDim: arch.decoder?.latentDim, layers: arch.decoder?.layers, seed: 0 }),
+        encoder: new Encoder({ inputDim: arch.encoder?.inputDim, layers: arch.encoder?.layers, seed: 0, backend }),
+        decoder: new Decoder({ latentDim: arch.decoder?.latentDim, layers: arch.decoder?.layers, seed: 0, backend }),
         seed: 0,
+        backend,
       };
-      if (backend !== undefined) config.backend = backend;
       if (arch.regularization !== undefined) config.regularization = arch.regularization;
       if (arch.noise !== undefined) config.noise = arch.noise;
       return new cls(config) as InstanceType<T>;

@@ -12,12 +12,15 @@ export interface LoadOptions {
   backend?: BackendChoice;
 }
 
-/** @internal The backend that `load(path, options)` asks for, checked. */
-export function loadBackend(options: unknown): BackendChoice | undefined {
-  if (options === undefined) return undefined;
+/**
+ * @internal The backend that `load(path, options)` asks for, checked, or the default one: read before
+ * the file's model is built, so that a bad NATIVE_AUTOENCODER_BACKEND is not taken for the file's fault.
+ */
+export function loadBackend(options: unknown): BackendChoice {
+  if (options === undefined) return defaultBackend();
   const o = objectArg('options', options);
   knownKeys('options', o, ['backend']);
-  return o.backend === undefined ? undefined : oneOf('options.backend', o.backend, BACKENDS);
+  return o.backend === undefined ? defaultBackend() : oneOf('options.backend', o.backend, BACKENDS);
 }
 
 /**

@@ -516,6 +516,18 @@ describe('encode, reconstruct, score', () => {
     }
   });
 
+  it('NATIVE_AUTOENCODER_BACKEND: a bad value exits 64 naming it, and cuda without a GPU 69 saying why (they were blamed on the model file, 65, or internal, 70)', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const { backendInfo } = await import('native-autoencoder');
+    const score = (backend: string) =>
+      spawnSync(process.execPath, [MAIN, 'score', '--model', model, '--data', data], { encoding: 'utf8', env: { ...process.env, NATIVE_AUTOENCODER_BACKEND: backend } });
+    const bogus = score('bogus');
+    expect({ status: bogus.status, stderr: bogus.stderr }).toEqual({ status: 64, stderr: expect.stringMatching(/^autoencoder: The "NATIVE_AUTOENCODER_BACKEND" argument must be one of 'cpu', 'cuda', 'auto'\. Received string "bogus"\n$/) });
+    const cuda = score('cuda');
+    const info = backendInfo();
+    expect({ status: cuda.status, stderr: cuda.stderr }).toEqual(info.cuda ? { status: 0, stderr: '' } : { status: 69, stderr: expect.stringContaining(info.cudaReason) });
+  });
+
   it('exits 73 when the output file cannot be written', async () => {
     expectFailure(await cli(['score', '--model', model, '--data', data, '--out', join(dir, 'no', 'such', 'scores.csv')]), 73, /cannot write .*scores\.csv: no such file/);
   });

@@ -87,6 +87,27 @@ describe('the backend option', () => {
     auto.dispose();
   });
 
+  it('a bad NATIVE_AUTOENCODER_BACKEND is refused as itself, not blamed on the file a model loads from', async () => {
+    const source = new Autoencoder({ inputDim: 4, latentDim: 2, backend: 'cpu' });
+    const file = join(dir, 'environment.safetensors');
+    await source.save(file);
+    const bytes = source.toBuffer();
+    const saved = process.env.NATIVE_AUTOENCODER_BACKEND;
+    process.env.NATIVE_AUTOENCODER_BACKEND = 'bogus';
+    try {
+      const refusal = { code: 'ERR_INVALID_ARG_VALUE', message: expect.stringContaining('"NATIVE_AUTOENCODER_BACKEND"') };
+      await expect(Autoencoder.load(file)).rejects.toMatchObject(refusal);
+      await expect(Encoder.load(file)).rejects.toMatchObject(refusal);
+      expect(() => Autoencoder.fromBuffer(bytes)).toThrow(expect.objectContaining(refusal));
+      // A model that names its backend does not read it.
+      expect(Autoencoder.fromBuffer(bytes, { backend: 'cpu' }).backend).toBe('cpu');
+    } finally {
+      if (saved === undefined) delete process.env.NATIVE_AUTOENCODER_BACKEND;
+      else process.env.NATIVE_AUTOENCODER_BACKEND = saved;
+    }
+    source.dispose();
+  });
+
   it.runIf(!gpu)("'cuda' without a GPU throws ERR_CUDA_UNAVAILABLE with the reason, and the process goes on", async () => {
     for (const make of [
       () => new Autoencoder({ inputDim: 4, latentDim: 2, backend: 'cuda' }),

@@ -93,6 +93,7 @@ export function describeFailure(error: unknown): { message: string; exitCode: nu
       // The library checked a setting that came from the command line or a config file.
       return { message: inFlagTerms(oneLine(message)), exitCode: EXIT.usage };
     case 'ERR_NATIVE_BINDING':
+    case 'ERR_CUDA_UNAVAILABLE':
       return { message: oneLine(message), exitCode: EXIT.unavailable };
     default: {
       const detail = process.env.AUTOENCODER_DEBUG ? `\n${(error as Error)?.stack ?? ''}` : ' (set AUTOENCODER_DEBUG=1 for the stack trace)';
