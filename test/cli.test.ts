@@ -158,9 +158,20 @@ describe('train', () => {
     [['--batch-size', '99999999999'], /^autoencoder: The value of --batch-size is out of range/],
     [['--threads', '5000'], /^autoencoder: The value of --threads is out of range/],
     [['--latent', '99999999'], /^autoencoder: The value of a width of --layers or --latent is out of range/],
+    [['--validation-split', '0.9999999999999'], /^autoencoder: The value of --validation-split is out of range\. It must be small enough to leave a training row of 120/],
   ])('a setting beyond what the library takes (%j) is refused naming the flag', async (flags, pattern) => {
     expectFailure(await cli(['train', '--data', data, '--out', join(dir, 'beyond'), '--epochs', '1', ...flags]), 64, pattern);
     expect(existsSync(join(dir, 'beyond'))).toBe(false);
+  });
+
+  it('a --resume checkpoint of other layers or another optimizer is refused naming --resume and --optimizer', async () => {
+    const checkpoint = join(dir, 'other.ckpt');
+    const first = await cli(['train', '--data', data, '--out', join(dir, 'other'), '--epochs', '1', '--layers', '8', '--latent', '2', '--checkpoint', checkpoint, '--quiet']);
+    expect(first).toMatchObject({ code: 0, stderr: '' });
+    const resume = (...flags: string[]) => cli(['train', '--data', data, '--out', join(dir, 'other-resumed'), '--epochs', '2', '--latent', '2', '--resume', checkpoint, ...flags]);
+    expectFailure(await resume('--layers', '6'), 64, /^autoencoder: The --resume argument must be a checkpoint of this model's layers \(encoder layer 0: .*"units":8.* there, .*"units":6.* here\)/);
+    expectFailure(await resume('--layers', '8', '--optimizer', 'sgd'), 64, /^autoencoder: The value of --optimizer is out of range\. It must be 'adam', the checkpoint's optimizer\. Received string "sgd"$/);
+    expect(existsSync(join(dir, 'other-resumed'))).toBe(false);
   });
 
   it('reads a config saved with a byte-order mark, as Windows editors save UTF-8', async () => {

@@ -69,6 +69,11 @@ const FLAG_OF_ARGUMENT: [argument: RegExp, flag: string][] = [
   [/"options\.optimizer\.learningRate"/g, '--learning-rate'],
   [/"options\.epochs"/g, '--epochs'],
   [/"options\.batchSize"/g, '--batch-size'],
+  [/"options\.validationSplit"/g, '--validation-split'],
+  [/"options\.resumeFrom"/g, '--resume'],
+  [/"options\.optimizer\.type"/g, '--optimizer'],
+  [/"options\.loss"/g, '--loss'],
+  [/"options\.seed"/g, '--seed'],
   [/"threads"/g, '--threads'],
   [/"config\.layers\[\d+\]\.units"/g, 'a width of --layers or --latent'],
 ];
