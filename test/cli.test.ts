@@ -85,7 +85,12 @@ describe.concurrent('info', () => {
 
   it('--json', async () => {
     const info = JSON.parse((await cli(['info', '--json'])).stdout);
-    expect(info).toMatchObject({ cuda: 'not built', version: expect.any(String), threads: expect.any(Number), simd: expect.any(String), blas: expect.any(String) });
+    const { backendInfo, defaultBackend } = await import('native-autoencoder');
+    const { cuda, cudaBuilt, cudaReason, bf16, mpi } = backendInfo();
+    // The CUDA line said 'not built' whatever the build.
+    expect(info).toMatchObject({ cuda, cudaBuilt, cudaReason, bf16, mpi, defaultBackend: defaultBackend(), version: expect.any(String), threads: expect.any(Number), simd: expect.any(String), blas: expect.any(String) });
+    const text = (await cli(['info'])).stdout;
+    expect(text).toMatch(new RegExp(`^CUDA +${(cuda || cudaReason).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`, 'm'));
   });
 });
 

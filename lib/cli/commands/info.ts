@@ -2,7 +2,7 @@
 // first thing to paste into a bug report.
 import * as os from 'node:os';
 import type { Command } from 'commander';
-import { backendInfo } from '../../backend';
+import { backendInfo, defaultBackend } from '../../backend';
 import { addOutputModeOptions } from '../options';
 
 export function registerInfo(program: Command): void {
@@ -25,7 +25,14 @@ export function registerInfo(program: Command): void {
         simd: backend.simd,
         threads: backend.threads,
         flushDenormals: backend.flushDenormals,
-        cuda: 'not built',
+        bf16: backend.bf16,
+        bf16Reason: backend.bf16Reason,
+        mpi: backend.mpi,
+        // What models that name no backend run on (NATIVE_AUTOENCODER_BACKEND), and the GPU where there is one.
+        defaultBackend: defaultBackend(),
+        cuda: backend.cuda,
+        cudaBuilt: backend.cudaBuilt,
+        cudaReason: backend.cudaReason,
       };
       if (options.json) {
         process.stdout.write(`${JSON.stringify(info, null, 2)}\n`);
@@ -36,13 +43,15 @@ export function registerInfo(program: Command): void {
         ['native-autoencoder', info.version],
         ['node', `${info.node} (N-API ${info.napi}, V8 ${info.v8})`],
         ['platform', `${info.platform}, ${info.cores} cores, ${info.cpu}`],
-        ['backend', info.backend],
+        ['default backend', info.defaultBackend],
         ['GEMM', `${info.blas}${info.gemmReason ? ` (${info.gemmReason})` : ''}`],
         ['OpenBLAS kernels', info.blasKernels || 'none'],
         ['SIMD', info.simd],
         ['threads', String(info.threads)],
         ['denormals', info.flushDenormals ? 'flushed to zero' : 'kept'],
-        ['CUDA', info.cuda],
+        ['bfloat16', info.bf16 || info.bf16Reason],
+        ['MPI', info.mpi ? 'built in' : 'not built'],
+        ['CUDA', info.cuda || info.cudaReason],
       ];
       const width = Math.max(...lines.map(([k]) => k.length));
       process.stdout.write(lines.map(([k, v]) => `${k.padEnd(width)}  ${v}`).join('\n') + '\n');
