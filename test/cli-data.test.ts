@@ -96,6 +96,8 @@ describe.concurrent('malformed CSV and TSV: exit status 65 and one line naming t
     ['Inf', '1,2,3\n4,5,-inf\n', /^autoencoder: bad\.csv, line 2, column 3: "-inf" is not a finite number/],
     ['a number beyond float32', '1,2,3\n4,5,1e39\n', /^autoencoder: bad\.csv, line 2, column 3: "1e39" is outside the float32 range$/],
     ['an unclosed quote', '1,2,3\n4,"5,6\n', /^autoencoder: bad\.csv, line 2: quote not closed$/],
+    // The quote opens on line 4, after a quoted line break; csv-parse says where the text ended, line 6.
+    ['an unclosed quote, with lines after it', '1,2,3\n"4\n",5,6\n7,"8,9\n10,11,12\n', /^autoencoder: bad\.csv, line 4: quote not closed$/],
     ['a quote inside an unquoted field', '1,2,3\n4,5"6,7\n', /^autoencoder: bad\.csv, line 2: invalid opening quote$/],
     ['only a header', 'a,b,c\n', /^autoencoder: bad\.csv: no rows of data after the header$/],
     ['nothing', '', /^autoencoder: bad\.csv: no rows of data$/],

@@ -54,9 +54,11 @@ export async function readCsv(name: string, input: Readable, delimiter: string, 
   // Empty lines are no rows, except in a file of one column, where an empty line is an empty cell. Those
   // after the last row of numbers end the file there.
   let emptyLines: number[] = [];
+  // The line the last record ended on: a quote left open starts on the next.
+  let line = 0;
   try {
     for await (const { record, info } of parser as AsyncIterable<{ record: string[]; info: { lines: number } }>) {
-      const line = info.lines;
+      line = info.lines;
       if (record.length === 1 && record[0] === '') {
         if (cols === 1 && rows > 0) emptyLines.push(line);
         continue;
@@ -104,8 +106,9 @@ export async function readCsv(name: string, input: Readable, delimiter: string, 
     // inside an unquoted field is INVALID_OPENING_QUOTE). Its messages end with their position and
     // the raw field; the line number is what a user needs.
     if (error instanceof CsvError) {
-      const lines = (error as CsvError & { lines?: number }).lines;
-      throw dataError(`${name}, line ${lines ?? '?'}: ${error.message.replace(/:.*$/s, '').toLowerCase()}`);
+      // csv-parse reports a quote left open at the end of the text, not where it opened.
+      const at = error.code === 'CSV_QUOTE_NOT_CLOSED' ? line + 1 : (error as CsvError & { lines?: number }).lines;
+      throw dataError(`${name}, line ${at ?? '?'}: ${error.message.replace(/:.*$/s, '').toLowerCase()}`);
     }
     throw error;
   }
