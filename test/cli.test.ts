@@ -76,11 +76,10 @@ describe.concurrent('the program', () => {
 });
 
 describe.concurrent('info', () => {
-  it('prints the versions, the GEMM, the SIMD level, the threads and CUDA', async () => {
+  it('prints the versions, the GEMM, the SIMD level, the threads, bfloat16, MPI and CUDA', async () => {
     const run = await cli(['info']);
     expect(run.code).toBe(0);
-    for (const key of ['native-autoencoder', 'node', 'GEMM', 'SIMD', 'threads']) expect(run.stdout).toMatch(new RegExp(`^${key} `, 'm'));
-    expect(run.stdout).toMatch(/^CUDA\s+not built$/m);
+    for (const key of ['native-autoencoder', 'node', 'default backend', 'GEMM', 'SIMD', 'threads', 'bfloat16', 'MPI', 'CUDA']) expect(run.stdout).toMatch(new RegExp(`^${key} `, 'm'));
   });
 
   it('--json', async () => {
