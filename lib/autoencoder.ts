@@ -302,7 +302,8 @@ export class Autoencoder extends LayerStack {
           if (signal?.aborted) throw abortError(signal.reason);
           const rows = toRows(`chunk ${chunk}`, data, this.inputDim, 1);
           let snapshot: NativeCheckpoint | undefined;
-          const native = { ...o.native, epochs: chunksDone + 1, checkpointEvery: 1, ...(resume ? { resume } : {}) };
+          // Each chunk is one native epoch; the KL warm-up counts passes.
+          const native = { ...o.native, epochs: chunksDone + 1, warmupEpoch: epoch, checkpointEvery: 1, ...(resume ? { resume } : {}) };
           const onBatch = onBatchEnd
             ? (_: number, batch: number, batches: number, loss: number) => onBatchEnd({ epoch, batch, batches, loss })
             : null;

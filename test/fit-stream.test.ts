@@ -1,6 +1,6 @@
 // Autoencoder.fitStream: training on chunks that arrive one at a time (data larger than memory).
 import { describe, expect, it } from 'vitest';
-import { Autoencoder } from 'native-autoencoder';
+import { Autoencoder, VariationalAutoencoder } from 'native-autoencoder';
 import { expectCoded, rejection, sameWeights, syntheticData } from './helpers';
 
 const D = 20;
@@ -17,6 +17,19 @@ describe('fitStream', () => {
     expect(hb.loss).toEqual(ha.loss);
     expect(hb.steps).toBe(ha.steps);
     expect(sameWeights(a.getWeights(), b.getWeights())).toBe(true);
+  });
+
+  it("raises a VAE's KL weight per pass, not per chunk", async () => {
+    const vae = new VariationalAutoencoder({ inputDim: D, latentDim: 3, seed: 1 });
+    const history = await vae.fitStream(() => [0, 1, 2, 3].map((i) => x.subarray(i * 512 * D, (i + 1) * 512 * D)), {
+      epochs: 4,
+      batchSize: 32,
+      seed: 9,
+      beta: 1,
+      klWarmupEpochs: 4,
+    });
+    // It went 0.25, 0.5, 0.75 over the first pass's chunks, and was whole from the second.
+    expect(history.epochs.map((e) => e.beta)).toEqual([0.25, 0.5, 0.75, 1]);
   });
 
   it('carries the optimizer across chunks from an async source, one epoch per pass', async () => {

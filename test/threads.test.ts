@@ -2,7 +2,7 @@
 // batches splits each batch between two threads, each updating its own slice of the weights, and
 // must train as one thread does up to the rounding of the sums, and repeat itself bit for bit.
 import { afterAll, describe, expect, it } from 'vitest';
-import { Autoencoder, Decoder, Encoder, getThreads, setThreads, type FitOptions, type WeightTensor } from 'native-autoencoder';
+import { Autoencoder, Decoder, Encoder, VariationalAutoencoder, getThreads, setThreads, type FitOptions, type WeightTensor } from 'native-autoencoder';
 import { sameWeights, syntheticData } from './helpers';
 
 const D = 784;
@@ -53,5 +53,25 @@ describe('a fit split between threads', () => {
     expect(largestDifference(two.weights, one.weights)).toBeLessThan(1e-5);
     two.losses.forEach((loss, e) => expect(loss).toBeCloseTo(one.losses[e], 5));
     two.valLosses.forEach((loss, e) => expect(loss).toBeCloseTo(one.valLosses[e], 5));
+  });
+
+  it('draws the same noise, dropout masks and variational samples for a row on any number of threads', async () => {
+    // Each row draws from a generator of its own: the thread that trains it does not matter.
+    const small = syntheticData(512, 32, 63);
+    const seeded = async (threads: number) => {
+      setThreads(threads);
+      const vae = new VariationalAutoencoder({
+        encoder: new Encoder({ inputDim: 32, layers: [{ units: 24, activation: 'relu', dropout: 0.2 }, { units: 8 }], seed: 3 }),
+        decoder: new Decoder({ latentDim: 4, layers: [{ units: 24, activation: 'relu', dropout: 0.1 }, { units: 32, activation: 'sigmoid' }], seed: 4 }),
+        noise: { type: 'gaussian', stddev: 0.1 },
+      });
+      const history = await vae.fit(small, { epochs: 3, batchSize: 64, seed: 7 });
+      const weights = vae.getWeights();
+      vae.dispose();
+      return { weights, losses: history.loss };
+    };
+    const [two, one] = [await seeded(2), await seeded(1)];
+    expect(largestDifference(two.weights, one.weights)).toBeLessThan(1e-4);
+    two.losses.forEach((loss, e) => expect(loss).toBeCloseTo(one.losses[e], 4));
   });
 });

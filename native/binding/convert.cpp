@@ -197,6 +197,7 @@ FitConfig fit_config_from(const Napi::Object& o) {
   c.beta = float(number_field(o, "beta", 1.0));
   if (c.beta < 0.0f) throw_range("beta must be >= 0");
   c.kl_warmup_epochs = int(integer_field(o, "klWarmupEpochs", 0, 0, 1L << 30));
+  c.warmup_epoch = int(integer_field(o, "warmupEpoch", -1, -1, 1L << 30));
   return c;
 }
 

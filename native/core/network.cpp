@@ -198,9 +198,12 @@ void Workspace::use_rounded_weights(const uint16_t* params16, const TensorTable&
 namespace {
 
 // Inverted dropout: a kept unit is scaled by 1 / (1 - rate) so inference needs no change.
-void draw_dropout_mask(float* mask, size_t n, float rate, Rng& rng) {
+void draw_dropout_mask(float* mask, long rows, long units, float rate, RowDraws& draws) {
   const float keep_scale = 1.0f / (1.0f - rate);
-  for (size_t i = 0; i < n; ++i) mask[i] = rng.uniform() >= rate ? keep_scale : 0.0f;
+  for (long r = 0; r < rows; ++r) {
+    Rng& rng = draws.row(r);
+    for (long u = 0; u < units; ++u) mask[r * units + u] = rng.uniform() >= rate ? keep_scale : 0.0f;
+  }
 }
 
 // The input a layer saw, with its row stride: the network input, the previous layer's (dropped-out)
@@ -220,10 +223,13 @@ Input layer_input(Workspace& ws, const NetworkSpec& spec, int layer, int first, 
 }
 
 // Draws ε and the sample z = mean + exp(log-variance / 2) · ε, and records the KL term.
-void draw_sample(Workspace& ws, const NetworkSpec& spec, long rows, Rng& rng) {
+void draw_sample(Workspace& ws, const NetworkSpec& spec, long rows, RowDraws& draws) {
   const long latent = spec.latent_units();
   float* eps = ws.noise();
-  for (long i = 0; i < rows * latent; ++i) eps[i] = float(rng.normal());
+  for (long r = 0; r < rows; ++r) {
+    Rng& rng = draws.row(r);
+    for (long k = 0; k < latent; ++k) eps[r * latent + k] = float(rng.normal());
+  }
   const float* y = ws.y(spec.latent_layer);
   vae::sample(y, eps, ws.sample(), rows, latent);
   ws.kl_sum = vae::kl_sum(y, rows, latent);
@@ -232,11 +238,11 @@ void draw_sample(Workspace& ws, const NetworkSpec& spec, long rows, Rng& rng) {
 }  // namespace
 
 const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
-                     bool training, Rng* rng, float* out) {
+                     bool training, RowDraws* draws, float* out) {
   const NetworkSpec& spec = model.spec();
   for (int i = first; i < last; ++i) {
     const LayerSpec& l = spec.layers[i];
-    if (training && spec.reads_sample(i) && i > first) draw_sample(ws, spec, rows, *rng);
+    if (training && spec.reads_sample(i) && i > first) draw_sample(ws, spec, rows, *draws);
     const Input in = layer_input(ws, spec, i, first, x, training);
     const bool into_out = out && !training && i == last - 1;
     float* z = into_out ? out : ws.z(i);
@@ -251,9 +257,8 @@ const float* forward(Backend& be, const Model& model, Workspace& ws, int first, 
     }
     be.bias_activation_forward(l.activation, model.bias(i), z, y, rows, l.units);
     if (training && l.dropout > 0.0f) {
-      const size_t n = size_t(rows) * size_t(l.units);
-      draw_dropout_mask(ws.mask(i), n, l.dropout, *rng);
-      be.multiply(ws.y(i), ws.mask(i), ws.dropped(i), n);
+      draw_dropout_mask(ws.mask(i), rows, l.units, l.dropout, *draws);
+      be.multiply(ws.y(i), ws.mask(i), ws.dropped(i), size_t(rows) * size_t(l.units));
     }
   }
   return out && !training ? out : ws.y(last - 1);

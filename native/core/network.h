@@ -12,6 +12,7 @@
 #include "core/backend.h"
 #include "core/initializer.h"
 #include "core/rng.h"
+#include "core/row_draws.h"
 #include "core/tensor.h"
 
 namespace ae {
@@ -144,9 +145,9 @@ class Workspace {
 
 // Runs layers [first, last) on `rows` rows of x; returns the last layer's output inside ws, or in
 // `out` where given (inference only: the last layer computes there, saving a copy). With `training`,
-// dropout masks are drawn from rng and applied.
+// dropout masks and variational samples are drawn from the rows' generators and applied.
 const float* forward(Backend& be, const Model& model, Workspace& ws, int first, int last, const float* x, long rows,
-                     bool training, Rng* rng, float* out = nullptr);
+                     bool training, RowDraws* draws, float* out = nullptr);
 
 // Given d(loss)/d(pre-activation of layer last-1) in ws.grad_a(), accumulates parameter gradients
 // for layers [first, last) into grads (laid out like model.params()). `x` is the input that

@@ -43,12 +43,16 @@ void copy_slots(TrainingState& to, const TrainingState& from) {
   if (to.s2.size()) to.s2.copy_from(from.s2);
 }
 
-void corrupt_input(NoiseKind noise, float level, float* x, size_t n, Rng& rng) {
-  if (noise == NoiseKind::Gaussian) {
-    for (size_t i = 0; i < n; ++i) x[i] += float(rng.normal() * level);
-  } else if (noise == NoiseKind::Masking) {
-    for (size_t i = 0; i < n; ++i)
-      if (rng.uniform() < level) x[i] = 0.0f;
+void corrupt_input(NoiseKind noise, float level, float* x, long rows, long cols, RowDraws& draws) {
+  for (long r = 0; r < rows; ++r) {
+    Rng& rng = draws.row(r);
+    float* row = x + r * cols;
+    if (noise == NoiseKind::Gaussian) {
+      for (long c = 0; c < cols; ++c) row[c] += float(rng.normal() * level);
+    } else if (noise == NoiseKind::Masking) {
+      for (long c = 0; c < cols; ++c)
+        if (rng.uniform() < level) row[c] = 0.0f;
+    }
   }
 }
 
@@ -129,13 +133,6 @@ void agree_across_ranks(Collective& comm, Model& model, const DataView& train, c
   if (state.s2.size()) comm.broadcast(state.s2.data(), state.s2.size() * sizeof(float));
 }
 
-// Noise, dropout and variational samples differ from rank to rank: each draws them from a generator
-// derived from the shared one without advancing it, so the shared one (which shuffles) stays equal.
-Rng rank_generator(const Rng& shared, int rank) {
-  uint64_t seed = (uint64_t(rank) + 1) * 0x9E3779B97F4A7C15ull;
-  for (uint64_t word : shared.state()) seed = (seed ^ word) * 0xBF58476D1CE4E5B9ull;
-  return Rng(seed);
-}
 
 // What each rank adds to the gradient reduction after its gradients: its weighted share of the
 // batch's loss terms, and whether it wants to stop, so every rank decides alike.
@@ -257,6 +254,10 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   const bool reads_rows_in_place = !c.shuffle && c.noise == NoiseKind::None && !memory;
   Buffer inputs(reads_rows_in_place ? 0 : size_t(rank_batch) * size_t(cols), memory);
   Buffer targets(c.noise != NoiseKind::None ? size_t(rank_batch) * size_t(cols) : 0, memory);
+  const NetworkSpec& spec = model.spec();
+  const bool draws_rows = c.noise != NoiseKind::None || spec.variational ||
+                          std::any_of(spec.layers.begin(), spec.layers.end(), [](const LayerSpec& l) { return l.dropout > 0; });
+  RowDraws draws(draws_rows ? rank_batch : 0);
   // The weights at the start of the epoch, copied by the epoch's first update as it reads them.
   Buffer epoch_start(nparams);
   int epoch_start_of = -1;
@@ -288,8 +289,7 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   for (int epoch = state.epoch; epoch < c.epochs; ++epoch) {
     const auto start = Clock::now();
     // Each epoch's order depends on the generator alone, so a resumed fit shuffles as the original would.
-    Rng rank_rng = comm ? rank_generator(model.rng(), rank) : Rng();
-    Rng& draws = comm ? rank_rng : model.rng();
+    const uint64_t draws_key = RowDraws::epoch_key(model.rng());
     std::iota(order.begin(), order.end(), 0L);
     if (c.shuffle) {
       for (long i = train.rows - 1; i > 0; --i) std::swap(order[i], order[model.rng().below(uint64_t(i) + 1)]);
@@ -297,7 +297,9 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
     double loss_sum = 0, penalty_sum = 0, kl_sum = 0, communication = 0;
     long seen = 0, skipped = 0;
     double lr = 0;
-    const double beta = c.kl_warmup_epochs > 0 ? c.beta * std::min(1.0, double(epoch + 1) / c.kl_warmup_epochs) : c.beta;
+    const int warming = c.warmup_epoch >= 0 ? c.warmup_epoch : epoch;
+    const double beta =
+        c.kl_warmup_epochs > 0 ? c.beta * std::min(1.0, double(warming + 1) / c.kl_warmup_epochs) : c.beta;
     for (long b = 0; b < batches; ++b) {
       const bool stop_asked = observer.should_stop();
       if (stop_asked && !comm) {
@@ -317,10 +319,11 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
           batch_rows = inputs.data();
         }
         const float* target = batch_rows;
+        if (draws_rows) draws.start(draws_key, mine.first, mine.rows);
         if (c.noise != NoiseKind::None) {
           std::copy_n(inputs.data(), size_t(mine.rows) * cols, targets.data());
           target = targets.data();
-          corrupt_input(c.noise, c.noise_level, inputs.data(), size_t(mine.rows) * cols, draws);
+          corrupt_input(c.noise, c.noise_level, inputs.data(), mine.rows, cols, draws);
         }
 
         forward(be, model, ws, 0, layers, batch_rows, mine.rows, true, &draws);

@@ -50,6 +50,9 @@ struct FitConfig {
   int checkpoint_every = 0;      // call FitObserver::on_checkpoint every this many epochs (0: never)
   float beta = 1.0f;             // variational models: weight of the KL term
   int kl_warmup_epochs = 0;      // variational models: β rises linearly over these first epochs
+  // The epoch the warm-up takes this fit's epochs for, where a fit trains one part of an epoch (a
+  // chunk of fitStream's pass): -1 counts them as they are.
+  int warmup_epoch = -1;
   const TrainingState* resume = nullptr;  // continue from this state; epochs counts from the start
   // Data-parallel training: every rank holds the same rows and trains on its share of each batch
   // (batch_size is the global batch); gradients are averaged, so every rank takes the same step.

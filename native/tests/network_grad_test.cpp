@@ -56,7 +56,9 @@ std::vector<float> production_gradients(Backend& be, Model& model, const std::ve
     be.round_bf16(model.params().data(), 1, long(nparams), long(nparams), weights16.data());
     ws.use_rounded_weights(weights16.data(), model.table());
   }
-  forward(be, model, ws, 0, layers, x.data(), kRows, true, &model.rng());
+  RowDraws draws(kRows);
+  draws.start(RowDraws::epoch_key(model.rng()), 0, kRows);
+  forward(be, model, ws, 0, layers, x.data(), kRows, true, &draws);
   const LossInput input = loss_input(loss.kind, out.activation.kind);
   const float scale = float(1.0 / loss_terms(loss, kRows, out.units, 0));
   be.loss_forward_backward(loss, input, 0, ws.z(layers - 1), ws.y(layers - 1), x.data(), ws.grad_a(), kRows,

@@ -93,7 +93,9 @@ TEST(VariationalGrad, WholeNetworkMatchesFiniteDifferencesInFloat) {
   cpu::CpuBackend be;
   const int layers = model.layer_count();
   Workspace ws(model.spec(), 0, layers, kRows, true);
-  forward(be, model, ws, 0, layers, x.data(), kRows, true, &model.rng());
+  RowDraws draws(kRows);
+  draws.start(RowDraws::epoch_key(model.rng()), 0, kRows);
+  forward(be, model, ws, 0, layers, x.data(), kRows, true, &draws);
   const std::vector<double> eps(ws.noise(), ws.noise() + kRows * kLatent);
   const LossSpec loss = test::loss(Loss::BinaryCrossentropy);
   const float scale = float(1.0 / loss_terms(loss, kRows, 6, 0));
