@@ -174,3 +174,39 @@ describe('a worker ended mid-fit', () => {
     }
   });
 });
+
+describe('process.exit() while native work runs', () => {
+  // exit() runs OpenBLAS's finalizer, which frees its buffers; a fit thread inside a product then
+  // crashed the process (SIGSEGV, about one exit in ten at these sizes).
+  const script = (entry: string, delayMs: number) => `
+    const { Autoencoder, Encoder, Decoder } = require(${JSON.stringify(entry)});
+    const x = new Float32Array(108 * 16).map((_, i) => (Math.sin(i) + 1) / 2);
+    const ae = new Autoencoder({
+      encoder: new Encoder({ inputDim: 16, layers: [{ units: 256, activation: 'relu' }, { units: 64, activation: 'relu' }, { units: 16 }], seed: 1 }),
+      decoder: new Decoder({ latentDim: 16, layers: [{ units: 64, activation: 'relu' }, { units: 256, activation: 'relu' }, { units: 16, activation: 'sigmoid' }], seed: 2 }),
+    });
+    ae.fit(x, { epochs: 100000, batchSize: 32 });
+    const other = new Autoencoder({ inputDim: 16, latentDim: 4, seed: 3 });
+    const rows = new Float32Array(4096 * 16).fill(0.5);
+    const predict = () => other.predictAsync(rows).then(predict);
+    predict();
+    setTimeout(() => process.exit(7), ${delayMs});`;
+
+  it('exits with its status: running fits stop after their batch and the exit waits for them', async () => {
+    const { spawn } = await import('node:child_process');
+    const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cjs/index.js');
+    const run = (delayMs: number) =>
+      new Promise<{ code: number | null; signal: string | null }>((done) => {
+        const child = spawn(process.execPath, ['-e', script(entry, delayMs)], { stdio: 'ignore' });
+        const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+        child.on('close', (code, signal) => {
+          clearTimeout(timer);
+          done({ code, signal });
+        });
+      });
+    const outcomes = [];
+    // Two at a time, at delays that land in the first batches and later ones.
+    for (let i = 0; i < 20; i++) outcomes.push(...(await Promise.all([run(i % 6), run((i % 6) + 3)])));
+    expect(outcomes.filter((o) => o.code !== 7)).toEqual([]);
+  });
+});

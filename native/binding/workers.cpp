@@ -5,6 +5,7 @@
 #include <variant>
 
 #include "binding/convert.h"
+#include "binding/exit_guard.h"
 #include "binding/model_wrap.h"
 
 namespace ae::binding {
@@ -58,6 +59,8 @@ Napi::Promise FitJob::start() {
 }
 
 void FitJob::run() {
+  // Held until the thread has left the channel too: an exit waits for it.
+  const OffThreadWork working([this] { cancel(); });
   auto* done = new FitEvent{DoneEvent{}, shared_from_this()};
   auto& outcome = std::get<DoneEvent>(done->payload);
   try {
@@ -241,6 +244,7 @@ InferenceWorker::InferenceWorker(Napi::Env env, ModelWrap* wrap, Napi::Object se
       output_(result.Data()) {}
 
 void InferenceWorker::Execute() {
+  const OffThreadWork working;
   try {
     const float* input = scratch_->input.data();
     if (metric_) {
