@@ -1,6 +1,7 @@
 // The only file that loads the native addon. If the binary is missing or was built for another
 // platform, the error says how to fix it.
 import * as path from 'node:path';
+import { isMainThread } from 'node:worker_threads';
 import { codedError } from './errors';
 
 export interface NativeLayerSpec {
@@ -105,6 +106,7 @@ export interface NativeBinding {
   setThreads(threads: number): void;
   mpiInit(timeoutSeconds?: number): { rank: number; size: number; library: string };
   allocateFloat32(length: number): Float32Array;
+  stopRunningWork(): void;
 }
 
 function load(): NativeBinding {
@@ -130,3 +132,8 @@ function load(): NativeBinding {
 }
 
 export const native: NativeBinding = load();
+
+// process.exit() would tear the native libraries down under fits and predictions still running on
+// the addon's threads: the main thread's exit first stops them (a fit after its current batch) and
+// waits for them. A worker's exit ends only its own fits, which the addon stops as the worker ends.
+if (isMainThread) process.on('exit', () => native.stopRunningWork());

@@ -3,6 +3,7 @@
 
 #include "binding/convert.h"
 #include "binding/errors.h"
+#include "binding/exit_guard.h"
 #include "binding/model_wrap.h"
 #include "binding/owned_rows.h"
 #include "binding/workers.h"
@@ -109,6 +110,10 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
   exports.Set("mpiInit", Napi::Function::New(env, mpi_init, "mpiInit"));
   exports.Set("allocateFloat32", Napi::Function::New(env, allocate_float32, "allocateFloat32"));
+  exports.Set("stopRunningWork", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
+                stop_running_work();
+                return info.Env().Undefined();
+              }, "stopRunningWork"));
   return exports;
 }
 

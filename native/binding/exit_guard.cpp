@@ -2,7 +2,6 @@
 
 #include <chrono>
 #include <condition_variable>
-#include <cstdlib>
 #include <mutex>
 
 namespace ae::binding {
@@ -19,11 +18,13 @@ struct Running {
   bool exiting = false;
 };
 
-// Never destroyed: work may still end while exit() runs the destructors of statics.
+// Never destroyed: work stopped too late may still end while exit() runs the destructors of statics.
 Running& running() {
   static Running* instance = new Running;
   return *instance;
 }
+
+}  // namespace
 
 void stop_running_work() {
   Running& r = running();
@@ -34,13 +35,7 @@ void stop_running_work() {
   r.none_left.wait_for(lock, kLongestWait, [&r] { return r.stops.empty(); });
 }
 
-}  // namespace
-
 OffThreadWork::OffThreadWork(std::function<void()> stop) {
-  // Registered at the first work, after the libraries loaded: atexit handlers run in the reverse
-  // order, so this one runs before their finalizers.
-  static const bool registered = std::atexit(stop_running_work) == 0;
-  (void)registered;
   Running& r = running();
   std::lock_guard<std::mutex> lock(r.mutex);
   const bool exiting = r.exiting;
