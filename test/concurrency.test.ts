@@ -175,6 +175,45 @@ describe('a worker ended mid-fit', () => {
   });
 });
 
+describe('a worker ended inside any call into the addon', () => {
+  // While a worker ends, the addon cannot throw its errors into JavaScript; node-addon-api then threw
+  // a C++ exception that nothing caught, and the whole process aborted (exit 134) within a few ends.
+  const script = (entry: string) => `
+    const { Worker } = require('node:worker_threads');
+    const code = \`
+      const library = require(${JSON.stringify(entry)});
+      const x = new Float32Array(200 * 64).fill(0.5);
+      const ae = new library.Autoencoder({ inputDim: 64, latentDim: 8, seed: 1 });
+      (async () => {
+        for (;;) {
+          await ae.predictAsync(x);
+          await ae.reconstructionErrorAsync(x);
+          ae.predict(x);
+          ae.getWeights();
+          new library.Autoencoder({ inputDim: 64, latentDim: 8, seed: 2 }).dispose();
+          library.allocateFloat32(100000);
+        }
+      })().catch(() => undefined);
+    \`;
+    (async () => {
+      for (let i = 0; i < 16; i++) {
+        const worker = new Worker(code, { eval: true });
+        worker.on('error', () => undefined);
+        await new Promise((done) => setTimeout(done, 60 + ((i * 37) % 120)));
+        await worker.terminate();
+      }
+      console.log('alive');
+    })();`;
+
+  it('leaves the process running', async () => {
+    const { spawnSync } = await import('node:child_process');
+    const entry = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../dist/cjs/index.js');
+    const child = spawnSync(process.execPath, ['-e', script(entry)], { encoding: 'utf8', timeout: 60_000 });
+    expect(child.status, child.stderr).toBe(0);
+    expect(child.stdout.trim()).toBe('alive');
+  });
+});
+
 describe('process.exit() while native work runs', () => {
   // exit() runs OpenBLAS's finalizer, which frees its buffers; a fit thread inside a product then
   // crashed the process (SIGSEGV, about one exit in ten at these sizes).
