@@ -11,6 +11,7 @@ import {
   type LossConfig,
   type OptimizerConfig,
   type ScheduleConfig,
+  VariationalAutoencoder,
 } from 'native-autoencoder';
 import { allFinite, expectCoded, rejection, rowsOf, sameWeights, syntheticData, weightSumSquares } from './helpers';
 
@@ -335,6 +336,19 @@ describe('regularization, noise and dropout', () => {
     expect(dropped.evaluate(x)).toBeLessThan(before / 1.5);
     expect(sameWeights(dropped.getWeights(), plain.getWeights())).toBe(false);
     expect(dropped.predict(x).data).toEqual(dropped.predict(x).data);
+  });
+
+  it('every epoch draws new noise, dropout masks and variational samples, shuffled or not', async () => {
+    // A negligible learning rate keeps the weights: the epochs' losses differ only by their draws.
+    const vae = new VariationalAutoencoder({
+      encoder: new Encoder({ inputDim: D, layers: [{ units: 32, activation: 'relu', dropout: 0.3 }, { units: 8 }], seed: 3 }),
+      decoder: new Decoder({ latentDim: 4, layers: [{ units: D, activation: 'sigmoid' }], seed: 4 }),
+      noise: { type: 'gaussian', stddev: 0.1 },
+    });
+    for (const shuffle of [false, true]) {
+      const history = await vae.fit(x, { epochs: 4, batchSize: 512, shuffle, seed: 1, optimizer: { type: 'sgd', learningRate: 1e-30 } });
+      expect(new Set(history.loss).size, `shuffle: ${shuffle}`).toBe(4);
+    }
   });
 });
 

@@ -1,5 +1,7 @@
 // The one seeded generator (xoshiro256**, seeded through splitmix64). Every random draw of a model
-// (initial weights, shuffles, noise, dropout) comes from it, so a seed fixes a whole training run.
+// comes from it: initial weights and shuffles directly, and training's noise, dropout and variational
+// samples from the generators of each row that it seeds (row_draws.h), so a seed fixes a whole
+// training run.
 #pragma once
 #include <array>
 #include <cmath>

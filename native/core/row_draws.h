@@ -15,14 +15,8 @@ class RowDraws {
   // Room for `capacity` rows, made once: nothing is allocated per batch.
   explicit RowDraws(long capacity) : generators_(size_t(capacity)) {}
 
-  // The key of an epoch's draws, from the generator that shuffles, without advancing it.
-  static uint64_t epoch_key(const Rng& shared) {
-    uint64_t key = 0x9E3779B97F4A7C15ull;
-    for (uint64_t word : shared.state()) key = (key ^ word) * 0xBF58476D1CE4E5B9ull;
-    return key;
-  }
-
-  // Rows [first, first + rows) of the epoch with key `key`. A generator seeded with s takes its four
+  // Rows [first, first + rows) of the epoch whose draws have the key `key` (a word of the model's
+  // generator, taken at the epoch's start). A generator seeded with s takes its four
   // words from splitmix64's stream from s at places 1 to 4, so row p takes places 4p + 1 to 4p + 4 of
   // the stream from the key: no two rows share a word.
   void start(uint64_t key, long first, long rows) {

@@ -133,7 +133,6 @@ void agree_across_ranks(Collective& comm, Model& model, const DataView& train, c
   if (state.s2.size()) comm.broadcast(state.s2.data(), state.s2.size() * sizeof(float));
 }
 
-
 // What each rank adds to the gradient reduction after its gradients: its weighted share of the
 // batch's loss terms, and whether it wants to stop, so every rank decides alike.
 enum ReducedExtra { kLoss, kKl, kPenalty, kStop, kReducedExtras };
@@ -289,7 +288,8 @@ FitResult fit(Backend& be, Model& model, const DataView& train, const DataView* 
   for (int epoch = state.epoch; epoch < c.epochs; ++epoch) {
     const auto start = Clock::now();
     // Each epoch's order depends on the generator alone, so a resumed fit shuffles as the original would.
-    const uint64_t draws_key = RowDraws::epoch_key(model.rng());
+    // Taken from the generator, so that each epoch draws anew even where it does not shuffle.
+    const uint64_t draws_key = model.rng().next_u64();
     std::iota(order.begin(), order.end(), 0L);
     if (c.shuffle) {
       for (long i = train.rows - 1; i > 0; --i) std::swap(order[i], order[model.rng().below(uint64_t(i) + 1)]);

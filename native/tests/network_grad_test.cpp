@@ -57,7 +57,7 @@ std::vector<float> production_gradients(Backend& be, Model& model, const std::ve
     ws.use_rounded_weights(weights16.data(), model.table());
   }
   RowDraws draws(kRows);
-  draws.start(RowDraws::epoch_key(model.rng()), 0, kRows);
+  draws.start(model.rng().next_u64(), 0, kRows);
   forward(be, model, ws, 0, layers, x.data(), kRows, true, &draws);
   const LossInput input = loss_input(loss.kind, out.activation.kind);
   const float scale = float(1.0 / loss_terms(loss, kRows, out.units, 0));

@@ -94,7 +94,7 @@ TEST(VariationalGrad, WholeNetworkMatchesFiniteDifferencesInFloat) {
   const int layers = model.layer_count();
   Workspace ws(model.spec(), 0, layers, kRows, true);
   RowDraws draws(kRows);
-  draws.start(RowDraws::epoch_key(model.rng()), 0, kRows);
+  draws.start(model.rng().next_u64(), 0, kRows);
   forward(be, model, ws, 0, layers, x.data(), kRows, true, &draws);
   const std::vector<double> eps(ws.noise(), ws.noise() + kRows * kLatent);
   const LossSpec loss = test::loss(Loss::BinaryCrossentropy);
