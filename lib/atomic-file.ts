@@ -19,7 +19,7 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
     try {
       await stream.writeFile(bytes);
     } catch (error) {
-      throw naming(error, full);
+      throw withFileNamed(error, full);
     } finally {
       await stream.close();
     }
@@ -38,13 +38,13 @@ export async function writeFileAtomic(target: string, bytes: Uint8Array): Promis
     await rename(temp, full);
   } catch (error) {
     await unlink(temp).catch(() => undefined);
-    throw naming(error, full);
+    throw withFileNamed(error, full);
   }
   await syncFolder(dir);
 }
 
 /** An error of a write through a handle (a full disk) names no file; the caller needs to know which failed. */
-function naming(error: unknown, file: string): unknown {
+function withFileNamed(error: unknown, file: string): unknown {
   const failure = error as NodeJS.ErrnoException | null;
   if (typeof failure === 'object' && failure !== null && failure.syscall !== undefined && failure.path === undefined) failure.path = file;
   return error;
@@ -69,9 +69,14 @@ async function danglingTarget(full: string): Promise<string> {
   for (let hops = 0; hops < 40; hops++) {
     const stats = await lstat(hop).catch(() => undefined);
     if (!stats?.isSymbolicLink()) return hop;
-    hop = path.resolve(path.dirname(hop), await readlink(hop));
+    hop = await linkTarget(hop);
   }
   return hop;
+}
+
+/** Where the link `link` points, as the system resolves it: from its folder's real path, which `..` climbs out of. */
+async function linkTarget(link: string): Promise<string> {
+  return path.resolve(await realpath(path.dirname(link)), await readlink(link));
 }
 
 /** Whether `full`, or a link on the way from it, is a process's descriptor link (/proc/PID/fd/N). */
@@ -81,7 +86,7 @@ async function throughDescriptor(full: string): Promise<boolean> {
     const folder = await realpath(path.dirname(hop)).catch(() => '');
     if (/^\/proc\/[^/]+\/fd$/.test(folder)) return true;
     if (!(await lstat(hop)).isSymbolicLink()) return false;
-    hop = path.resolve(path.dirname(hop), await readlink(hop));
+    hop = await linkTarget(hop);
   }
   return false;
 }

@@ -202,6 +202,17 @@ describe('where save writes', () => {
     expect(readFileSync(join(dir, 'later', 'made.safetensors')).equals(bytes)).toBe(true);
   });
 
+  it("through a dangling link in a linked folder, the file the system resolves its '..' to, not a namesake", async () => {
+    // a/linked → ../x/y, and x/y/model → ../t: the link names x/t. Resolved as text, a/linked/../t is a/t.
+    for (const folder of ['a', 'x/y']) mkdirSync(join(dir, 'climb', folder), { recursive: true });
+    writeFileSync(join(dir, 'climb', 'a', 't'), 'unrelated');
+    symlinkSync('../x/y', join(dir, 'climb', 'a', 'linked'));
+    symlinkSync('../t', join(dir, 'climb', 'x', 'y', 'model'));
+    await source.save(join(dir, 'climb', 'a', 'linked', 'model'));
+    expect(readFileSync(join(dir, 'climb', 'x', 't')).equals(bytes)).toBe(true);
+    expect(readFileSync(join(dir, 'climb', 'a', 't'), 'utf8')).toBe('unrelated');
+  });
+
   it("through a descriptor's link (/dev/fd/N), after what was written through it, not over it", async () => {
     const file = join(dir, 'appended.bin');
     writeFileSync(file, 'head');
