@@ -514,6 +514,16 @@ describe('encode, reconstruct, score', () => {
     expect(existsSync(join(dir, 'no-folder'))).toBe(false);
   });
 
+  it('a reader that stops early (| head -1) ends a training run quietly, and the folders it made go', async () => {
+    const { spawn } = await import('node:child_process');
+    const top = join(dir, 'head-1');
+    const child = spawn(process.execPath, [MAIN, 'train', '--data', data, '--epochs', '100000', '--out', join(top, 'model')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.once('data', () => child.stdout.destroy());
+    const code = await new Promise((done) => child.on('close', done));
+    expect(code).toBe(0);
+    expect(existsSync(top)).toBe(false);
+  });
+
   it('a standard output that cannot be written (a full disk) ends with one line and 73, not a stack trace', async () => {
     const { openSync, closeSync } = await import('node:fs');
     const { spawnSync } = await import('node:child_process');
@@ -538,6 +548,10 @@ describe('encode, reconstruct, score', () => {
       spawnSync(process.execPath, [MAIN, 'score', '--model', model, '--data', data], { encoding: 'utf8', env: { ...process.env, NATIVE_AUTOENCODER_BACKEND: backend } });
     const bogus = score('bogus');
     expect({ status: bogus.status, stderr: bogus.stderr }).toEqual({ status: 64, stderr: expect.stringMatching(/^autoencoder: The "NATIVE_AUTOENCODER_BACKEND" argument must be one of 'cpu', 'cuda', 'auto'\. Received string "bogus"\n$/) });
+    // info, the command to paste into a bug report, still reports.
+    const report = spawnSync(process.execPath, [MAIN, 'info'], { encoding: 'utf8', env: { ...process.env, NATIVE_AUTOENCODER_BACKEND: 'bogus' } });
+    expect(report.status).toBe(0);
+    expect(report.stdout).toMatch(/^default backend +none: The "NATIVE_AUTOENCODER_BACKEND" argument must be one of/m);
     const cuda = score('cuda');
     const info = backendInfo();
     expect({ status: cuda.status, stderr: cuda.stderr }).toEqual(info.cuda ? { status: 0, stderr: '' } : { status: 69, stderr: expect.stringContaining(info.cudaReason) });

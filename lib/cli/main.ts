@@ -8,10 +8,11 @@ import { removeEmptyOutputFolders } from './files';
 // A reader that stops early (`autoencoder encode … | head`) is not a failure of the command; a
 // standard output that cannot be written (a full disk, /dev/full) is, and ends the command at once.
 process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  // Either way the run ends here, and leaves no folder it made and wrote nothing into.
+  removeEmptyOutputFolders();
   if (error.code === 'EPIPE') process.exit(EXIT.ok);
   const { message, exitCode } = describeFailure(outputError('standard output', error));
   process.stderr.write(`autoencoder: ${message}\n`);
-  removeEmptyOutputFolders();
   process.exit(exitCode);
 });
 

@@ -5,6 +5,15 @@ import type { Command } from 'commander';
 import { backendInfo, defaultBackend } from '../../backend';
 import { addOutputModeOptions } from '../options';
 
+/** The default backend, or why it has none: info reports a bad NATIVE_AUTOENCODER_BACKEND rather than failing. */
+function defaultBackendOrWhyNot(): string {
+  try {
+    return defaultBackend();
+  } catch (error) {
+    return `none: ${(error as Error).message}`;
+  }
+}
+
 export function registerInfo(program: Command): void {
   addOutputModeOptions(program.command('info').description('show versions, the matrix-product library, the SIMD level and the threads'))
     .action((options: { json?: boolean; quiet?: boolean }) => {
@@ -29,7 +38,7 @@ export function registerInfo(program: Command): void {
         bf16Reason: backend.bf16Reason,
         mpi: backend.mpi,
         // What models that name no backend run on (NATIVE_AUTOENCODER_BACKEND), and the GPU where there is one.
-        defaultBackend: defaultBackend(),
+        defaultBackend: defaultBackendOrWhyNot(),
         cuda: backend.cuda,
         cudaBuilt: backend.cudaBuilt,
         cudaReason: backend.cudaReason,
