@@ -450,9 +450,8 @@ export class Autoencoder extends LayerStack {
     // The native fit writes the checkpoint's weights once it has checked its settings against this
     // backend: a fit refused (a precision this backend lacks, say) leaves the model as it was.
     const weights = this.checkedTensors(file, (name) => name.startsWith('optimizer.'));
-    const slots: Record<string, Float32Array> = {};
-    for (const [name, t] of file.tensors) if (name.startsWith('optimizer.')) slots[name] = t.data;
-    const held = [1, 2].filter((slot) => Object.keys(slots).some((name) => name.startsWith(`optimizer.s${slot}.`))).length;
+    const slotNames = [...file.tensors.keys()].filter((name) => name.startsWith('optimizer.'));
+    const held = [1, 2].filter((slot) => slotNames.some((name) => name.startsWith(`optimizer.s${slot}.`))).length;
     const optimizer = native.optimizer as { type: string; momentum?: number };
     const needed = optimizerSlots(optimizer);
     if (held !== needed) {
@@ -463,6 +462,25 @@ export class Autoencoder extends LayerStack {
       }
       throw formatError(file.source, `holds ${held} optimizer state slot(s) per parameter, where '${optimizer.type}' keeps ${needed}`);
     }
+    // Checked whole before the fit writes anything: a damaged slot would turn the model's weights to NaN.
+    const squares = SLOT_OF_SQUARES[optimizer.type];
+    const slots: Record<string, Float32Array> = {};
+    for (let slot = 1; slot <= needed; slot++) {
+      for (const [name, values] of Object.entries(weights)) {
+        const key = `optimizer.s${slot}.${name}`;
+        const state = file.tensors.get(key);
+        if (!state) throw formatError(file.source, `tensor '${key}' is missing`);
+        if (state.data.length !== values.length) throw formatError(file.source, `tensor '${key}' holds ${state.data.length} values; '${name}' has ${values.length}`);
+        const bad = state.data.findIndex((v) => !Number.isFinite(v) || (slot === squares && v < 0));
+        if (bad >= 0) {
+          const what = Number.isFinite(state.data[bad]) ? 'a negative value in a sum of squares' : 'a non-finite value';
+          throw formatError(file.source, `tensor '${key}' holds ${what} at index ${bad}`);
+        }
+        slots[key] = state.data;
+      }
+    }
+    const stray = slotNames.find((name) => !(name in slots));
+    if (stray !== undefined) throw formatError(file.source, `unexpected tensor '${stray}' for '${optimizer.type}'`);
     return {
       weights,
       epoch: training.epoch,
@@ -621,6 +639,9 @@ function layersMismatch(saved: Architecture, mine: Architecture): string | undef
 }
 
 /** The state slots per parameter that an optimizer keeps, as optimizer_state_slots (native/core/optimizer.cpp) counts them. */
+/** The slot that holds a running sum or mean of squared gradients, whose square root the update takes. */
+const SLOT_OF_SQUARES: Record<string, number | undefined> = { adam: 2, adamw: 2, rmsprop: 1, adagrad: 1 };
+
 function optimizerSlots(optimizer: { type: string; momentum?: number }): number {
   // As the native side reads it: a momentum too small for float32 is none.
   const momentum = Math.fround(optimizer.momentum ?? 0) !== 0;

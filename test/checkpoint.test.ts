@@ -1,10 +1,11 @@
 // Checkpoints: fit writes loadable checkpoints, a fresh process resumes from one bit for bit, and resuming or writing checkpoints fails cleanly.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Autoencoder, Decoder, Encoder, type FitOptions, type WeightTensor } from 'native-autoencoder';
+import { decodeSafetensors, encodeSafetensors } from '../lib/safetensors';
 import { allFinite, expectCoded, rejection, syntheticData } from './helpers';
 
 const entry = path.resolve(__dirname, '../dist/cjs/index.js');
@@ -197,6 +198,35 @@ describe('fit with a checkpoint', () => {
     const error = await rejection(model().fit(x, { ...options, epochs: 2, resumeFrom: plain }));
     expectCoded(error, Error, 'ERR_MODEL_FORMAT');
     expect((error as Error).message).toBe(`${plain}: not a checkpoint: __metadata__.training is missing`);
+  });
+
+  it('a checkpoint whose optimizer state is damaged is refused before the fit writes anything (ERR_MODEL_FORMAT)', async () => {
+    const checkpoint = path.join(dir, 'state.ckpt');
+    await model().fit(x, { ...options, epochs: 1, checkpoint: { path: checkpoint } });
+    const damaged = (change: (tensors: Map<string, { shape: number[]; data: Float32Array }>) => void) => {
+      const file = decodeSafetensors(readFileSync(checkpoint), checkpoint);
+      change(file.tensors);
+      const { checksum: _, ...metadata } = file.metadata;
+      const out = path.join(dir, 'damaged.ckpt');
+      writeFileSync(out, encodeSafetensors([...file.tensors.entries()], metadata));
+      return out;
+    };
+    const slot = (tensors: Map<string, { shape: number[]; data: Float32Array }>, name: string) => tensors.get(name)?.data as Float32Array;
+    const cases: [string, (tensors: Map<string, { shape: number[]; data: Float32Array }>) => void, RegExp][] = [
+      ['NaN in the first moments', (t) => slot(t, 'optimizer.s1.encoder.0.weight').fill(NaN), /tensor 'optimizer\.s1\.encoder\.0\.weight' holds a non-finite value at index 0$/],
+      ['a negative second moment', (t) => (slot(t, 'optimizer.s2.decoder.1.bias')[3] = -1), /tensor 'optimizer\.s2\.decoder\.1\.bias' holds a negative value in a sum of squares at index 3$/],
+      ['an infinite second moment', (t) => (slot(t, 'optimizer.s2.encoder.0.bias')[0] = Infinity), /tensor 'optimizer\.s2\.encoder\.0\.bias' holds a non-finite value at index 0$/],
+      ['a missing slot', (t) => t.delete('optimizer.s1.decoder.1.bias'), /tensor 'optimizer\.s1\.decoder\.1\.bias' is missing$/],
+      ['a stray tensor', (t) => t.set('optimizer.s3.encoder.0.bias', { shape: [1], data: new Float32Array(1) }), /unexpected tensor 'optimizer\.s3\.encoder\.0\.bias' for 'adam'$/],
+    ];
+    for (const [what, change, message] of cases) {
+      const other = model();
+      const before = bytes(other.getWeights());
+      const error = await rejection(other.fit(x, { ...options, epochs: 2, resumeFrom: damaged(change) }));
+      expectCoded(error, Error, 'ERR_MODEL_FORMAT');
+      expect((error as Error).message, what).toMatch(message);
+      expect(bytes(other.getWeights()).equals(before), what).toBe(true);
+    }
   });
 
   it('a checkpoint that cannot be written rejects the fit with the fs error and leaves the model usable', async () => {
