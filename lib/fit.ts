@@ -286,10 +286,10 @@ function scheduleOptions(value: unknown): Record<string, unknown> {
   };
   if (type === 'step') {
     out.stepSize = integer('options.schedule.stepSize', o.stepSize, 1, maxSteps);
-    out.gamma = optionalNumber('options.schedule.gamma', o.gamma, 0.1, { min: 0, minExclusive: true });
+    out.gamma = optionalNumber('options.schedule.gamma', o.gamma, 0.1, { min: 0, minExclusive: true, float32: true });
   } else if (type === 'exponential') {
     out.decaySteps = integer('options.schedule.decaySteps', o.decaySteps, 1, maxSteps);
-    out.decayRate = optionalNumber('options.schedule.decayRate', o.decayRate, 0.96, { min: 0, minExclusive: true });
+    out.decayRate = optionalNumber('options.schedule.decayRate', o.decayRate, 0.96, { min: 0, minExclusive: true, float32: true });
     out.staircase = optionalBoolean('options.schedule.staircase', o.staircase, false);
   } else if (type === 'cosine') {
     out.decaySteps = integer('options.schedule.decaySteps', o.decaySteps, 1, maxSteps);

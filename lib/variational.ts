@@ -10,6 +10,9 @@ import type { LoadOptions } from './backend';
 import { normalFrom, seededRandom } from './random';
 import { checkReceivers, finiteNumber, integer, knownKeys, optionalBoolean, optionalObject, seedArg } from './validate';
 
+/** The largest sampling temperature: a standard normal draw (under 9 in size) times it stays within float32. */
+const MAX_TEMPERATURE = 3e37;
+
 /**
  * As for an Autoencoder; with `encoder`, its last layer must be linear with 2 × latentDim units
  * (the mean, then the log-variance). `{ inputDim, latentDim }` builds inputDim → max(64, 4·latentDim)
@@ -79,7 +82,7 @@ export class VariationalAutoencoder extends Autoencoder {
     const count = integer('n', n, 1, 1 << 24);
     const o = optionalObject('options', options);
     knownKeys('options', o, ['seed', 'temperature']);
-    const temperature = o.temperature === undefined ? 1 : finiteNumber('options.temperature', o.temperature, { min: 0 });
+    const temperature = o.temperature === undefined ? 1 : finiteNumber('options.temperature', o.temperature, { min: 0, max: MAX_TEMPERATURE });
     const normal = normalFrom(seededRandom(seedArg('options.seed', o.seed)));
     checkResultSize('the latent draws', count, this.latentDim);
     const z = new Float32Array(count * this.latentDim);

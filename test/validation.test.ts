@@ -119,6 +119,9 @@ describe('fit options', () => {
     ["an unknown schedule", { schedule: { type: 'linear' } }, RangeError, VALUE, 'options.schedule.type'],
     ['a step schedule without stepSize', { schedule: { type: 'step' } }, TypeError, TYPE, 'options.schedule.stepSize'],
     ['an option of another schedule', { schedule: { type: 'step', stepSize: 2, decaySteps: 4 } }, RangeError, VALUE, 'options.schedule.decaySteps'],
+    // Both became 0 as float32s, and the learning rate with them after the first decay.
+    ['a step gamma of 1e-50 (0 as a float32)', { schedule: { type: 'step', stepSize: 2, gamma: 1e-50 } }, RangeError, RANGE, 'options.schedule.gamma'],
+    ['a decayRate of 1e-50 (0 as a float32)', { schedule: { type: 'exponential', decaySteps: 2, decayRate: 1e-50 } }, RangeError, RANGE, 'options.schedule.decayRate'],
     ['a negative patience', { earlyStopping: { patience: -1 } }, RangeError, RANGE, 'options.earlyStopping.patience'],
     ['an unknown earlyStopping option', { earlyStopping: { monitor: 'loss' } }, RangeError, VALUE, 'options.earlyStopping.monitor'],
     ["onNonFinite 'ignore'", { onNonFinite: 'ignore' }, RangeError, VALUE, 'options.onNonFinite'],

@@ -121,6 +121,9 @@ describe('VariationalAutoencoder', () => {
   it('refuses bad arguments', async () => {
     expectCoded(thrown(() => vae.sample(0)), RangeError, 'ERR_OUT_OF_RANGE', 'n');
     expectCoded(thrown(() => vae.sample(2, { temperature: -1 })), RangeError, 'ERR_OUT_OF_RANGE', 'options.temperature');
+    // Draws scaled beyond float32 came back as rows of NaN.
+    expectCoded(thrown(() => vae.sample(2, { temperature: 1e39 })), RangeError, 'ERR_OUT_OF_RANGE', 'options.temperature');
+    expect(vae.sample(2, { seed: 1, temperature: 3e37 }).data.some(Number.isNaN)).toBe(false);
     expectCoded(thrown(() => vae.interpolate(x.subarray(0, 2 * D), x.subarray(0, D), 3)), RangeError, 'ERR_OUT_OF_RANGE', 'a');
     expectCoded(thrown(() => vae.interpolate(x.subarray(0, D), x.subarray(0, D), 1)), RangeError, 'ERR_OUT_OF_RANGE', 'steps');
     expectCoded(await rejection(vae.fit(x, { beta: -1 })), RangeError, 'ERR_OUT_OF_RANGE', 'options.beta');
