@@ -159,7 +159,8 @@ export class Autoencoder extends LayerStack {
       return [encoder, decoder];
     }
     const inputDim = integer('config.inputDim', c.inputDim, 1, 1 << 24);
-    const latentDim = integer('config.latentDim', c.latentDim, 1, 1 << 24);
+    // A variational network's hidden layers are 4 · latentDim wide, within the same limit of 2^24 units.
+    const latentDim = integer('config.latentDim', c.latentDim, 1, variational ? 1 << 22 : 1 << 24);
     // The design document's network; a variational one gets a wider hidden layer and a [mean | log-variance] head.
     const hidden = variational ? Math.max(64, 4 * latentDim) : latentDim;
     const encoder = new Encoder({

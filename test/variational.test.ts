@@ -121,6 +121,8 @@ describe('VariationalAutoencoder', () => {
   it('refuses bad arguments', async () => {
     expectCoded(thrown(() => vae.sample(0)), RangeError, 'ERR_OUT_OF_RANGE', 'n');
     expectCoded(thrown(() => vae.sample(2, { temperature: -1 })), RangeError, 'ERR_OUT_OF_RANGE', 'options.temperature');
+    // Its hidden layers are 4 · latentDim wide: the refusal named config.layers[0].units, which the caller never gave.
+    expectCoded(thrown(() => new VariationalAutoencoder({ inputDim: 4, latentDim: 2 ** 22 + 1 })), RangeError, 'ERR_OUT_OF_RANGE', 'config.latentDim');
     // Draws scaled beyond float32 came back as rows of NaN.
     expectCoded(thrown(() => vae.sample(2, { temperature: 1e39 })), RangeError, 'ERR_OUT_OF_RANGE', 'options.temperature');
     expect(vae.sample(2, { seed: 1, temperature: 3e37 }).data.some(Number.isNaN)).toBe(false);
