@@ -8,7 +8,7 @@ export const BACKENDS = ['cpu', 'cuda', 'auto'] as const;
 
 /** Options of the `load` and `fromBuffer` methods of every model. */
 export interface LoadOptions {
-  /** Where the loaded model lives and runs (see BackendChoice). Default 'cpu'. */
+  /** Where the loaded model lives and runs (see BackendChoice). Default: NATIVE_AUTOENCODER_BACKEND, or 'cpu' where it is unset. */
   backend?: BackendChoice;
 }
 

@@ -118,7 +118,7 @@ export async function readCsv(name: string, input: Readable, delimiter: string, 
   return table;
 }
 
-/** The number of fewest decimal digits that reads back as the same float32, so results are exact and compact. */
+/** The number with the fewest decimal digits that reads back as the same float32, so results are exact and compact. */
 export function shortestFloat32(value: number): number {
   if (!Number.isFinite(value) || value === 0) return value;
   let lo = 1;

@@ -8,7 +8,7 @@ import { durationText } from '../format';
 import { project2d } from '../pca';
 import { histogramPicture, latentPicture } from '../pictures';
 import { interruptible } from '../training';
-import type { DemoOptions } from './demo';
+import type { DemoCommandOptions } from './demo';
 
 interface NamesReport {
   heldOutCharacterAccuracy: number;
@@ -46,7 +46,7 @@ function example<T>(file: string): T {
  * current batch. The output folder is made once the example has loaded: a missing data package
  * leaves none behind.
  */
-async function runExample<T>(run: (o: object) => Promise<T>, options: DemoOptions): Promise<T> {
+async function runExample<T>(run: (o: object) => Promise<T>, options: DemoCommandOptions): Promise<T> {
   const log = options.quiet || options.json ? undefined : (line: string) => process.stdout.write(`${line}\n`);
   if (options.threads !== undefined) setThreads(options.threads);
   await prepareFolder(options.out);
@@ -57,7 +57,7 @@ async function runExample<T>(run: (o: object) => Promise<T>, options: DemoOption
   });
 }
 
-export async function runTextDemo(dataset: 'names' | 'spam', options: DemoOptions): Promise<void> {
+export async function runTextDemo(dataset: 'names' | 'spam', options: DemoCommandOptions): Promise<void> {
   const say = (line: string) => options.quiet || options.json || process.stdout.write(`${line}\n`);
   if (dataset === 'names') {
     const { namesDemo } = example<{ namesDemo: (o: object) => Promise<NamesReport> }>('names-vae.js');

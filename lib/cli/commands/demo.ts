@@ -13,7 +13,7 @@ import { latentPicture, lossPicture, reconstructionsPicture } from '../pictures'
 import { runTraining } from '../training';
 import { runTextDemo } from './demo-text';
 
-export interface DemoOptions {
+export interface DemoCommandOptions {
   quick?: boolean;
   out: string;
   epochs?: number;
@@ -43,7 +43,7 @@ export function registerDemo(program: Command): void {
       .option('--epochs <n>', `training epochs (mnist: ${FULL.epochs}, ${QUICK.epochs} with --quick; names: 60, 8; spam: 30, 10)`, positiveInteger)
       .option('--seed <n>', 'seed of the train/test split, the weights and the shuffles', nonNegativeInteger, 1)
       .option('--threads <n>', 'threads for the matrix products (default: all cores)', positiveInteger),
-  ).action(async (dataset: 'mnist' | 'names' | 'spam', options: DemoOptions) =>
+  ).action(async (dataset: 'mnist' | 'names' | 'spam', options: DemoCommandOptions) =>
     dataset === 'mnist' ? runDemo(options) : runTextDemo(dataset, options),
   );
 }
@@ -55,7 +55,7 @@ function onePerDigit(test: Digits): number[] {
   return [...first.entries()].sort((a, b) => a[0] - b[0]).map(([, i]) => i);
 }
 
-async function runDemo(options: DemoOptions): Promise<void> {
+async function runDemo(options: DemoCommandOptions): Promise<void> {
   const started = process.hrtime.bigint();
   const plan = options.quick ? QUICK : FULL;
   const epochs = options.epochs ?? plan.epochs;
