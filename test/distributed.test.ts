@@ -44,6 +44,8 @@ interface Scenario {
   stopRank?: number;
   timeoutSeconds?: number;
   precision?: 'bf16';
+  /** Gaussian input noise of this standard deviation. */
+  noise?: number;
 }
 
 function launch(name: string, ranks: number, scenario: Scenario) {
@@ -87,7 +89,7 @@ const base: Scenario = { rows: 1001, dim: 24, epochs: 10, batchSize: 64, modelSe
 
 async function singleProcess(scenario: Scenario) {
   setThreads(1);
-  const ae = new Autoencoder({ inputDim: scenario.dim, latentDim: 4, seed: scenario.modelSeed });
+  const ae = new Autoencoder({ inputDim: scenario.dim, latentDim: 4, seed: scenario.modelSeed, ...(scenario.noise ? { noise: { type: 'gaussian', stddev: scenario.noise } } : {}) });
   const history = await ae.fit(rows(scenario.rows, scenario.dim), {
     epochs: scenario.epochs,
     batchSize: scenario.batchSize,
@@ -148,6 +150,16 @@ describe.skipIf(!mpirun || !builtWithMpi)('data-parallel training over MPI (mpir
     expect(worst).toBeGreaterThanOrEqual(0);
     for (const [i, loss] of alone.history.loss.entries()) expect(zero.loss[i]).toBeCloseTo(loss, 5);
     for (const [i, loss] of alone.history.valLoss.entries()) expect(zero.valLoss[i]).toBeCloseTo(loss, 6);
+  }, 150_000);
+
+  it('with input noise, two ranks draw for each row what one process draws, and end with its weights', async () => {
+    const noisy: Scenario = { ...base, epochs: 3, noise: 0.05 };
+    const run = launch('noise', 2, noisy);
+    expect(run.status, run.output).toBe(0);
+    const alone = await singleProcess(noisy);
+    // Noise drawn per rank, as it was, gives each rank other draws than the one process makes for the same rows.
+    expect(worstRelative(run.results[0].weights, alone.weights)).toBeLessThan(1e-5);
+    for (const [i, loss] of alone.history.loss.entries()) expect(run.results[0].loss[i]).toBeCloseTo(loss, 5);
   }, 150_000);
 
   // Each rank starts from weights of its own; the bf16 copy of the weights that the products read

@@ -15,7 +15,7 @@ let rank = -1;
   rank = info.rank;
   const count = s.rowsByRank ? s.rowsByRank[rank] : s.rows;
   // A different initialisation on every rank: the fit must start everyone from rank 0's.
-  const ae = new Autoencoder({ inputDim: s.dim, latentDim: 4, seed: s.modelSeed + rank });
+  const ae = new Autoencoder({ inputDim: s.dim, latentDim: 4, seed: s.modelSeed + rank, ...(s.noise ? { noise: { type: 'gaussian', stddev: s.noise } } : {}) });
   const history = await ae.fit(rows(count, s.dim), {
     epochs: s.epochs,
     batchSize: s.batchSize,
