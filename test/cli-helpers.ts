@@ -16,11 +16,12 @@ export interface Run {
 
 /**
  * Runs `autoencoder …args` in `cwd`, its standard input `input` or the file or folder `stdinFrom`;
- * `onStdout` sees the output as it comes (to send a signal mid-run).
+ * `onStdout` sees the output as it comes (to send a signal mid-run). A run still going after
+ * `killAfterMs` (50 s by default) is killed.
  */
 export function cli(
   args: string[],
-  options: { cwd?: string; input?: string; stdinFrom?: string; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
+  options: { cwd?: string; input?: string; stdinFrom?: string; killAfterMs?: number; onStdout?: (text: string, child: ReturnType<typeof spawn>) => void } = {},
 ): Promise<Run> {
   return new Promise((done, fail) => {
     const stdin = options.stdinFrom === undefined ? 'pipe' : openSync(options.stdinFrom, 'r');
@@ -34,7 +35,7 @@ export function cli(
     });
     child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
     // A run that hangs is killed before the test times out, so no process outlives the suite.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 50_000);
+    const timer = setTimeout(() => child.kill('SIGKILL'), options.killAfterMs ?? 50_000);
     child.on('error', fail);
     child.on('close', (code, signal) => {
       clearTimeout(timer);
