@@ -639,10 +639,10 @@ function layersMismatch(saved: Architecture, mine: Architecture): string | undef
   return undefined;
 }
 
-/** The state slots per parameter that an optimizer keeps, as optimizer_state_slots (native/core/optimizer.cpp) counts them. */
 /** The slot that holds a running sum or mean of squared gradients, whose square root the update takes. */
 const SLOT_OF_SQUARES: Record<string, number | undefined> = { adam: 2, adamw: 2, rmsprop: 1, adagrad: 1 };
 
+/** The state slots per parameter that an optimizer keeps, as optimizer_state_slots (native/core/optimizer.cpp) counts them. */
 function optimizerSlots(optimizer: { type: string; momentum?: number }): number {
   // As the native side reads it: a momentum too small for float32 is none.
   const momentum = Math.fround(optimizer.momentum ?? 0) !== 0;
