@@ -62,11 +62,16 @@ function npyHeader(shape: number[]): Buffer {
   return header;
 }
 
+/** Writes `data` into `out` from `offset` as little-endian float32: raw float32 files, and the data of a .npy file. */
+export function writeFloat32LE(out: Buffer, offset: number, data: Float32Array): void {
+  for (let i = 0; i < data.length; i++) out.writeFloatLE(data[i], offset + i * 4);
+}
+
 /** A whole .npy file holding `data` with `shape`. */
 export function npyBytes(data: Float32Array, shape: number[]): Buffer {
   const header = npyHeader(shape);
   const out = Buffer.alloc(header.length + data.length * 4);
   header.copy(out, 0);
-  for (let i = 0; i < data.length; i++) out.writeFloatLE(data[i], header.length + i * 4);
+  writeFloat32LE(out, header.length, data);
   return out;
 }

@@ -4,7 +4,7 @@ import { once } from 'node:events';
 import { csvChunks, shortestFloat32 } from './csv';
 import { formatOfName } from './data';
 import { writeOutput } from './files';
-import { npyBytes } from './npy';
+import { npyBytes, writeFloat32LE } from './npy';
 
 export interface Result {
   data: Float32Array;
@@ -50,7 +50,7 @@ export async function writeResult(result: Result, out: string | undefined, optio
     await writeOutput(out, npyBytes(result.data, result.vector ? [result.rows] : [result.rows, result.cols]));
   } else if (format === 'f32') {
     const bytes = Buffer.alloc(result.data.length * 4);
-    result.data.forEach((value, i) => bytes.writeFloatLE(value, i * 4));
+    writeFloat32LE(bytes, 0, result.data);
     await writeOutput(out, bytes);
   } else {
     const chunks = [...csvChunks(result.data, result.rows, result.cols, header, format === 'tsv' ? '\t' : ',')];
