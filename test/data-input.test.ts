@@ -1,7 +1,7 @@
 // Data input forms: every accepted form gives the same numbers, views and chains work, results and inputs are copies where documented.
 import { describe, expect, it } from 'vitest';
 import { Autoencoder, VariationalAutoencoder, type DataInput, type Matrix } from 'native-autoencoder';
-import { expectCoded, rejection, rowsOf, sameBits, sameWeights, syntheticData, thrown, toFloat32Rows, toNumberRows } from './helpers';
+import { expectCoded, rejection, rowsOf, sameBits, sameWeights, sameWithinRounding, syntheticData, thrown, toFloat32Rows, toNumberRows } from './helpers';
 
 const D = 16;
 const x = syntheticData(40, D, 11);
@@ -48,8 +48,10 @@ describe('input forms', () => {
     const part = ae.predict(rowsOf(x, D, 13, 21));
     expect(part.rows).toBe(8);
     expect(sameBits(part.data, rowsOf(all, D, 13, 21))).toBe(true);
+    // Four rows may take a differently blocked product than forty, which rounds differently in the last bit.
     const scores = ae.reconstructionError(rowsOf(x, D, 5, 9));
-    expect(sameBits(scores, ae.reconstructionError(x).subarray(5, 9))).toBe(true);
+    expect(sameWithinRounding(scores, ae.reconstructionError(x).subarray(5, 9))).toBe(true);
+    expect(sameWithinRounding(scores, ae.reconstructionError(x).subarray(6, 10))).toBe(false);
   });
 
   it('a Matrix returned by encode feeds decode, and decode(encode(x)) equals predict(x)', async () => {

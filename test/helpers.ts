@@ -54,6 +54,18 @@ export function sameBits(a: Float32Array, b: Float32Array): boolean {
   return true;
 }
 
+/**
+ * True when every pair of values agrees to within `relative` of the larger magnitude: the float32 rounding by which
+ * a BLAS may differ when it blocks the same product differently, e.g. for 4 rows rather than 40 (OpenBLAS's Zen kernels).
+ */
+export function sameWithinRounding(a: Float32Array, b: Float32Array, relative = 1e-6): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) {
+    if (!(Math.abs(a[i] - b[i]) <= relative * Math.max(Math.abs(a[i]), Math.abs(b[i]), Number.MIN_VALUE))) return false;
+  }
+  return true;
+}
+
 /** True when both lists name the same tensors with the same shapes and bit-identical values. */
 export function sameWeights(a: WeightTensor[], b: WeightTensor[]): boolean {
   return (
