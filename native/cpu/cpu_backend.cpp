@@ -24,10 +24,11 @@ constexpr size_t kChunkUnit = 16;
 constexpr long kFewRows = 4;
 // Products of fewer multiply-adds than kSerialGemmBelow, and at least a vector's width of columns
 // (with fewer, most of each vector would be wasted), run on the kernel table's unpacked small GEMM
-// where it has one: always in place of the built-in GEMM, and in place of OpenBLAS for A·Bᵀ, where
-// OpenBLAS 0.3.21's small-matrix kernels are at their slowest. On W1's forward products (one thread,
-// SkylakeX kernels, same run): 5.8 against 7.5 µs, 2.0 against 2.8, 6.8 against 7.3; its A·B and
-// Aᵀ·B products stayed 10-20% faster than ours.
+// where it has one: in place of the built-in GEMM, and in place of OpenBLAS without small-matrix kernels
+// (W1's eleven step products on one thread, Zen kernels, AVX2: 39 against 49 µs, each faster); with
+// them (SkylakeX), only for A·Bᵀ, where they are at their slowest. On W1's forward products (one thread,
+// same run): 5.8 against 7.5 µs, 2.0 against 2.8, 6.8 against 7.3; its A·B and Aᵀ·B products stayed
+// 10-20% faster than ours.
 constexpr long kSmallGemmMinColumns = 16;
 // With OpenBLAS, other products of fewer multiply-adds than kSerialGemmBelow run on its
 // small-matrix kernels (faster than the built-in GEMM's packing at W1's sizes), and products of at
@@ -81,7 +82,8 @@ int default_thread_count() {
   return n == 0 ? 1 : int(n);
 }
 
-CpuBackend::CpuBackend(int threads, const KernelTable* kernels) : kernels_(kernels ? kernels : &best_kernels()) {
+CpuBackend::CpuBackend(int threads, const KernelTable* kernels)
+    : kernels_(kernels ? kernels : &best_kernels()), blas_small_kernels_(blas_has_small_matrix_kernels()) {
   gemm_choice_ = choose_gemm(*kernels_, &gemm_reason_);
   set_threads(threads > 0 ? threads : default_thread_count());
 }
@@ -91,6 +93,7 @@ CpuBackend::CpuBackend(TwinOf twin)
     : kernels_(twin.original.kernels_),
       gemm_choice_(twin.original.gemm_choice_),
       gemm_reason_(twin.original.gemm_reason_),
+      blas_small_kernels_(twin.original.blas_small_kernels_),
       fit_products_on_onednn_(onednn_takes_fit_products()),
       threads_(1) {}
 
@@ -147,7 +150,8 @@ void CpuBackend::gemm(bool trans_a, bool trans_b, long m, long n, long k, float 
   if (!trans_a && m <= kFewRows) {
     kernels_->gemm_few_rows(trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else if (kernels_->gemm_small && work < kSerialGemmBelow && n >= kSmallGemmMinColumns &&
-             (gemm_choice_ == GemmChoice::Builtin || (gemm_choice_ == GemmChoice::OpenBlasBySize && trans_b))) {
+             (gemm_choice_ == GemmChoice::Builtin ||
+              (gemm_choice_ == GemmChoice::OpenBlasBySize && (trans_b || !blas_small_kernels_)))) {
     kernels_->gemm_small(trans_a, trans_b, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
   } else if (fit_products_on_onednn_ && work >= kSerialGemmBelow && work < kOneDnnFitProductsBelow && alpha == 1.0f &&
              beta == 0.0f &&

@@ -67,6 +67,7 @@ class CpuBackend final : public Backend {
   const KernelTable* kernels_;
   GemmChoice gemm_choice_ = GemmChoice::Builtin;
   std::string gemm_reason_;
+  bool blas_small_kernels_ = false;  // see blas_has_small_matrix_kernels
   // A twin's products (a fit's on one thread, the same shapes every step) of middling size run on
   // oneDNN's float32 matmul primitives where it has them (kOneDnnFitProductsBelow).
   bool fit_products_on_onednn_ = false;

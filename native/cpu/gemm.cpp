@@ -53,6 +53,11 @@ GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason) {
   return GemmChoice::OpenBlasBySize;
 }
 
+bool blas_has_small_matrix_kernels() {
+  const std::string name = blas_kernel_name();
+  return name == "SkylakeX" || name == "Cooperlake" || name == "SapphireRapids";
+}
+
 void keep_blas_on_calling_thread() {
   if (have_openblas()) openblas()->set_num_threads(1);
 }

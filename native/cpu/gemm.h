@@ -18,6 +18,10 @@ std::string blas_kernel_name();  // OpenBLAS's kernel family for this CPU (e.g. 
 // then. AE_GEMM=builtin forces the built-in GEMM. `reason` says why.
 enum class GemmChoice { Builtin, OpenBlasBySize, OpenBlasOnly };
 GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason);
+// Whether OpenBLAS runs small products on small-matrix kernels of its own: 0.3.21 has them only in its
+// SkylakeX family (SkylakeX, Cooperlake, SapphireRapids); elsewhere, Zen's among them, a small product
+// is packed like a large one.
+bool blas_has_small_matrix_kernels();
 // OpenBLAS runs every call on the calling thread; large products are split across the library's own
 // pool instead (see gemm). Its own threads, woken for each product, competed with the pool's for two
 // cores, and the pool's threads could not wait for the next pass without taking a core from them.

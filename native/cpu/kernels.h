@@ -47,8 +47,7 @@ struct KernelTable {
   void (*gemm_few_rows)(bool trans_b, long m, long n, long k, float alpha, const float* a, long lda, const float* b,
                         long ldb, float beta, float* c, long ldc);
   // C = alpha · op(A) · op(B) + beta · C on the calling thread, unpacked, for products that fit in the
-  // caches and have at least a vector's width of columns (W1's layers); null where not built (it
-  // needs AVX-512's 32 registers).
+  // caches and have at least a vector's width of columns (W1's layers); null in the portable table.
   void (*gemm_small)(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
                      const float* b, long ldb, float beta, float* c, long ldc);
 };

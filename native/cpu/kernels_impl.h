@@ -713,17 +713,21 @@ void gemm_few_rows(bool trans_b, long m, long n, long k, float alpha, const floa
 
 // C[rows × cols] = alpha · Σ_p A[i, p] B[p, :] + beta · C for one block of R rows by NV vectors of
 // columns, A[i, p] at a[i · a_row + p · a_depth] and B row-major: each sum stays in a register across
-// the whole depth. Rows past `rows` repeat the last row of A and are not stored; beta == 0 never reads C.
-// The loops over rows and vectors are unrolled by pragma: left to -O3's own choice, GCC 12 kept acc in
-// memory through the k loop (a store per sum per step, at half the speed).
-template <class V, int R, int NV>
+// the whole depth. Only the last vector may be partial (Full: it is not), so that AVX2, whose masks take
+// vector registers, holds one mask. Rows past `rows` repeat the last row of A and are not stored;
+// beta == 0 never reads C. The loops over rows and vectors are unrolled by pragma: left to -O3's own
+// choice, GCC 12 kept acc in memory through the k loop (a store per sum per step, at half the speed).
+template <class V, int R, int NV, bool Full>
 void small_block(long rows, long cols, long k, float alpha, const float* a, long a_row, long a_depth, const float* b,
                  long ldb, float beta, float* c, long ldc) {
   using F = typename V::F;
   using M = typename V::M;
   constexpr int W = V::W;
-  M lanes[NV];
-  for (int v = 0; v < NV; ++v) lanes[v] = V::active(cols - v * W);
+  constexpr int kLast = NV - 1;
+  const M last = V::active(cols - kLast * W);
+  const auto load_b = [&](const float* p, int v) {
+    return Full || v < kLast ? V::load(p + v * W, W) : V::load_active(p + v * W, last);
+  };
   F acc[R][NV];
   const float* row[R];
 #pragma GCC unroll 16
@@ -735,7 +739,7 @@ void small_block(long rows, long cols, long k, float alpha, const float* a, long
   for (long p = 0; p < k; ++p) {
     F bp[NV];
 #pragma GCC unroll 4
-    for (int v = 0; v < NV; ++v) bp[v] = V::load_active(b + v * W, lanes[v]);
+    for (int v = 0; v < NV; ++v) bp[v] = load_b(b, v);
 #pragma GCC unroll 16
     for (int i = 0; i < R; ++i) {
       const F ai = V::set1(row[i][p * a_depth]);
@@ -752,8 +756,9 @@ void small_block(long rows, long cols, long k, float alpha, const float* a, long
 #pragma GCC unroll 4
     for (int v = 0; v < NV; ++v) {
       F r = V::mul(va, acc[i][v]);
-      if (beta != 0.0f) r = V::fmadd(vb, V::load_active(ci + v * W, lanes[v]), r);
-      V::store_active(ci + v * W, r, lanes[v]);
+      if (beta != 0.0f) r = V::fmadd(vb, load_b(ci, v), r);
+      if (Full || v < kLast) V::store(ci + v * W, r, W);
+      else V::store_active(ci + v * W, r, last);
     }
   }
 }
@@ -761,31 +766,56 @@ void small_block(long rows, long cols, long k, float alpha, const float* a, long
 template <class V, int R, int NV>
 void small_panel(long m, long cols, long k, float alpha, const float* a, long a_row, long a_depth, const float* b,
                  long ldb, float beta, float* c, long ldc) {
-  for (long i = 0; i < m; i += R)
-    small_block<V, R, NV>(std::min<long>(R, m - i), cols, k, alpha, a + i * a_row, a_row, a_depth, b, ldb, beta,
-                          c + i * ldc, ldc);
+  const bool full = cols == NV * V::W;
+  for (long i = 0; i < m; i += R) {
+    const long rows = std::min<long>(R, m - i);
+    if (full) {
+      small_block<V, R, NV, true>(rows, cols, k, alpha, a + i * a_row, a_row, a_depth, b, ldb, beta, c + i * ldc, ldc);
+    } else {
+      small_block<V, R, NV, false>(rows, cols, k, alpha, a + i * a_row, a_row, a_depth, b, ldb, beta, c + i * ldc,
+                                   ldc);
+    }
+  }
 }
 
-// dst (cols × rows, row-major) = the transpose of src (rows × cols, leading dimension ld): W rows of
-// src gathered per store.
+// dst (cols × rows, row-major) = the transpose of src (rows × cols, leading dimension ld): in tiles of
+// W × W where the vector type transposes tiles in registers, else W rows of src gathered per store.
 template <class V>
 void transpose(const float* src, long rows, long cols, long ld, float* dst) {
+  constexpr long W = V::W;
   long r = 0;
-  for (; r + V::W <= rows; r += V::W)
-    for (long j = 0; j < cols; ++j) V::store(dst + j * rows + r, V::gather(src + r * ld + j, ld), V::W);
+  for (; r + W <= rows; r += W) {
+    if constexpr (V::kTransposesTiles) {
+      long j = 0;
+      for (; j + W <= cols; j += W) V::transpose_tile(src + r * ld + j, ld, dst + j * rows + r, rows);
+      for (; j < cols; ++j)
+        for (long i = 0; i < W; ++i) dst[j * rows + r + i] = src[(r + i) * ld + j];
+    } else {
+      for (long j = 0; j < cols; ++j) V::store(dst + j * rows + r, V::gather(src + r * ld + j, ld), V::W);
+    }
+  }
   for (; r < rows; ++r)
     for (long j = 0; j < cols; ++j) dst[j * rows + r] = src[r * ld + j];
 }
 
+// Rows per block of a small product's panels of three, two and one vectors of columns: as many sums as
+// the register file holds beside a panel's row of B, one broadcast of A and (AVX2) one mask. AVX-512's 32
+// registers hold 24 sums of three vectors by eight rows; AVX2's 16 hold 12, three vectors by four rows.
+template <class V>
+struct SmallBlockRows {
+  static constexpr int kWide = V::W == 16 ? 8 : 4;
+  static constexpr int kMiddle = V::W == 16 ? 12 : 6;
+  static constexpr int kNarrow = V::W == 16 ? 16 : 12;
+};
+
 // C = alpha · op(A) · op(B) + beta · C for products small enough to stay in the caches (W1's layers:
 // 64 × 32 × 100 and smaller), with no packing: A is read in place in either orientation, B in place
-// when not transposed, else transposed once into a scratch. Column panels of three vectors by eight
-// rows keep 24 sums in AVX-512's 32 registers; the last panel is narrower and taller. It loses where
-// C has fewer columns than a vector; the CPU backend decides where it runs (see cpu_backend.cpp).
+// when not transposed, else transposed once into a scratch. Columns go in panels of three vectors
+// while more than two are left, then one panel of two or one. It loses where C has fewer columns than a
+// vector; the CPU backend decides where it runs (see cpu_backend.cpp).
 template <class V>
 void gemm_small(bool trans_a, bool trans_b, long m, long n, long k, float alpha, const float* a, long lda,
                 const float* b, long ldb, float beta, float* c, long ldc) {
-  static_assert(V::W == 16, "block shapes sized for 32 vector registers");
   if (m <= 0 || n <= 0) return;
   if (k == 0 || alpha == 0.0f) {  // as in BLAS: C = beta · C, A and B not read, alpha not used
     k = 0;
@@ -800,24 +830,25 @@ void gemm_small(bool trans_a, bool trans_b, long m, long n, long k, float alpha,
   }
   const long a_row = trans_a ? 1 : lda, a_depth = trans_a ? lda : 1;
   constexpr int W = V::W;
+  using Rows = SmallBlockRows<V>;
   for (long j = 0; j < n;) {
     const long left = n - j;
     const long cols = std::min<long>(left, 3 * W);
     if (left > 2 * W) {
-      small_panel<V, 8, 3>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
+      small_panel<V, Rows::kWide, 3>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
     } else if (left > W) {
-      small_panel<V, 12, 2>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
+      small_panel<V, Rows::kMiddle, 2>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
     } else {
-      small_panel<V, 16, 1>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
+      small_panel<V, Rows::kNarrow, 1>(m, cols, k, alpha, a, a_row, a_depth, b + j, ldb, beta, c + j, ldc);
     }
     j += cols;
   }
 }
 
-// Only the AVX-512 table has the in-place small GEMM: its block shapes need 32 vector registers.
+// The portable table has none: its blocks would be single floats.
 template <class V>
 constexpr decltype(KernelTable::gemm_small) small_gemm_for() {
-  if constexpr (V::W == 16) return &gemm_small<V>;
+  if constexpr (V::W >= 8) return &gemm_small<V>;
   else return nullptr;
 }
 

@@ -134,7 +134,7 @@ TEST_P(KernelGemm, FewRowsMatchFloat64Product) {
 // with partial last blocks, A in both orientations, B transposed through the gather.
 TEST_P(KernelGemm, SmallInPlaceMatchesFloat64Product) {
   const cpu::KernelTable& table = kt();
-  if (table.level != cpu::SimdLevel::Avx512) {
+  if (table.level == cpu::SimdLevel::Scalar) {
     EXPECT_EQ(table.gemm_small, nullptr);
     return;
   }
@@ -359,20 +359,27 @@ TEST(Gemm, EmptyProductOnlyScalesC) {
 // The small GEMM as BLAS: with k = 0 (whatever alpha, even NaN) or alpha = 0, A and B are not read
 // (NaN there) and C becomes beta · C; beta = 0 clears NaN in C.
 TEST(Gemm, SmallGemmWithoutProductOnlyScalesC) {
-  const cpu::KernelTable& kt = cpu::kernels_for(cpu::SimdLevel::Avx512);
-  if (!kt.gemm_small) GTEST_SKIP() << "no AVX-512 here";
+  std::vector<const cpu::KernelTable*> tables;
+  for (cpu::SimdLevel level : test::simd_levels())
+    if (cpu::kernels_for(level).gemm_small) tables.push_back(&cpu::kernels_for(level));
+  if (tables.empty()) GTEST_SKIP() << "no AVX2 or AVX-512 here";
   Rng rng(64);
   constexpr long kM = 13, kN = 37, kK = 5;
   const std::vector<float> nan_a(kM * kK, NAN), nan_b(kK * kN, NAN);
-  for (bool trans_b : {false, true}) {
-    for (auto [k, alpha] : {std::pair<long, float>{0, NAN}, {0, kAlpha}, {kK, 0.0f}}) {
-      SCOPED_TRACE("trans_b " + std::to_string(trans_b) + ", k " + std::to_string(k) + ", alpha " + std::to_string(alpha));
-      std::vector<float> c = test::to_float(test::uniform(rng, kM * kN, -1, 1)), expected = c;
-      kt.gemm_small(false, trans_b, kM, kN, k, alpha, nan_a.data(), kK, nan_b.data(), trans_b ? kK : kN, 0.5f, c.data(), kN);
-      for (size_t i = 0; i < c.size(); ++i) ASSERT_EQ(c[i], 0.5f * expected[i]) << "at " << i;
-      std::fill(c.begin(), c.end(), NAN);
-      kt.gemm_small(false, trans_b, kM, kN, k, alpha, nan_a.data(), kK, nan_b.data(), trans_b ? kK : kN, 0.0f, c.data(), kN);
-      for (float v : c) ASSERT_EQ(v, 0.0f);
+  for (const cpu::KernelTable* kt : tables) {
+    for (bool trans_b : {false, true}) {
+      for (auto [k, alpha] : {std::pair<long, float>{0, NAN}, {0, kAlpha}, {kK, 0.0f}}) {
+        SCOPED_TRACE(std::string(cpu::simd_level_name(kt->level)) + ", trans_b " + std::to_string(trans_b) + ", k " +
+                     std::to_string(k) + ", alpha " + std::to_string(alpha));
+        std::vector<float> c = test::to_float(test::uniform(rng, kM * kN, -1, 1)), expected = c;
+        kt->gemm_small(false, trans_b, kM, kN, k, alpha, nan_a.data(), kK, nan_b.data(), trans_b ? kK : kN, 0.5f,
+                       c.data(), kN);
+        for (size_t i = 0; i < c.size(); ++i) ASSERT_EQ(c[i], 0.5f * expected[i]) << "at " << i;
+        std::fill(c.begin(), c.end(), NAN);
+        kt->gemm_small(false, trans_b, kM, kN, k, alpha, nan_a.data(), kK, nan_b.data(), trans_b ? kK : kN, 0.0f,
+                       c.data(), kN);
+        for (float v : c) ASSERT_EQ(v, 0.0f);
+      }
     }
   }
 }
