@@ -2,7 +2,8 @@
 // onnxruntime-node, on the three reference workloads, with the GEMM limit measured in the same run.
 //   npm run bench                 (about 5-6 minutes on 2 cores)
 //   npm run bench -- --quick      (a fast sanity run: fewer rows, fewer repetitions)
-//   flags: --no-torch --no-tfjs --no-native-bench --torch-coretype auto|stock|NAME --budget SECONDS --out DIR
+//   flags: --no-torch --no-tfjs --no-native-bench --torch-coretype auto|stock|NAME --ours-coretype auto|NAME
+//          --budget SECONDS --out DIR
 //
 // Every training system starts from the same initial weights (our getWeights(); transposed for
 // TF.js, whose Dense kernels are [in, out]) and trains on the same rows in the same order
@@ -13,6 +14,7 @@
 // compare with.
 //
 // Results: a table on stdout, bench-results/compare.json and bench-results/compare.png.
+import { INHERITED_CORETYPE, OURS_CORETYPE } from './ours-coretype';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -650,6 +652,9 @@ async function main(): Promise<void> {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'ae-compare-'));
   fs.mkdirSync(OUT_DIR, { recursive: true });
   const info = backendInfo();
+  if (INHERITED_CORETYPE !== undefined) {
+    log(`OPENBLAS_CORETYPE=${INHERITED_CORETYPE} in the environment set aside: ours runs ${info.blasKernels} (--ours-coretype ${OURS_CORETYPE})`);
+  }
   log(`backend: GEMM ${info.blas} (${info.gemmReason}), SIMD ${info.simd}, ${os.cpus().length} CPUs, load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}${QUICK ? ', --quick' : ''}`);
 
   // Data and initial weights, written for PyTorch.
@@ -799,7 +804,7 @@ async function main(): Promise<void> {
   out.push(`# native-autoencoder side-by-side benchmark${QUICK ? ' (--quick)' : ''}`);
   out.push('');
   out.push(`Machine: ${os.cpus()[0]?.model ?? '?'}, ${os.cpus().length} CPUs, load average ${LOAD_AT_START[0].toFixed(2)} at the start and ${os.loadavg()[0].toFixed(2)} at the end (shared: timings are noisy; compare ratios within this run).`);
-  out.push(`Ours: GEMM ${info.blas}, SIMD ${info.simd}${native ? `; native benchmark: ${native.header.replace(/^backend: /, '')}` : ''}.`);
+  out.push(`Ours: GEMM ${info.blas} (${info.blasKernels} kernels${OURS_CORETYPE === 'auto' ? '' : `, --ours-coretype ${OURS_CORETYPE}`}), SIMD ${info.simd}${native ? `; native benchmark: ${native.header.replace(/^backend: /, '')}` : ''}.`);
   if (torchMm) out.push(`PyTorch ${torchMm.torch}: OpenBLAS kernels ${torchMm.blasCore}${torchCore ? ` (OPENBLAS_CORETYPE=${torchCore}; stock: ${torchStock?.blasCore})` : ''}, set_flush_denormal(True), Adam eps ${ADAM_EPSILON}.`);
   else out.push(`PyTorch: not run (${torchNote}).`);
   out.push(`Training: ${EPOCHS} epochs in order (no shuffle), samples/s = rows / median of epochs 2-4; loss = mean loss over the first ≤${AFTER_ROWS} trained rows after all steps (every system evaluates its own weights).`);
