@@ -27,6 +27,7 @@ import {
   type WeightTensor,
 } from 'native-autoencoder';
 import { Canvas, type Color } from '../dist/cjs/cli/canvas';
+import { flag, option } from './args';
 import { PYTHON, torchAvailable, torchRun, torchWorkload as torchRequest, type TorchAnswer } from './torch';
 import { ADAM_EPSILON, W1, W2, W3, buildWorkload, fitOptions, makeData, median, type WorkloadSpec } from './workloads';
 
@@ -68,12 +69,6 @@ type ORT = typeof import('onnxruntime-node');
 // ---------------------------------------------------------------------------------------------
 // Settings
 
-const argv = process.argv.slice(2);
-const flag = (name: string) => argv.includes(name);
-const option = (name: string, fallback: string) => {
-  const i = argv.indexOf(name);
-  return i >= 0 && i + 1 < argv.length ? argv[i + 1] : fallback;
-};
 const QUICK = flag('--quick');
 const WITH_TORCH = !flag('--no-torch');
 const WITH_TFJS = !flag('--no-tfjs');

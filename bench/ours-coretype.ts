@@ -3,11 +3,10 @@
 // runs never see this environment's OPENBLAS_CORETYPE, and ours does not either unless
 // --ours-coretype NAME asks for a family: one set machine-wide (Haswell on an AVX-512 CPU, seen here)
 // would otherwise slow one side only.
-const argv = process.argv.slice(2);
-const at = argv.indexOf('--ours-coretype');
+import { option } from './args';
 
 /** 'auto' (the library's own choice) or an OpenBLAS core name. */
-export const OURS_CORETYPE = at >= 0 && at + 1 < argv.length ? argv[at + 1] : 'auto';
+export const OURS_CORETYPE = option('--ours-coretype', 'auto');
 /** OPENBLAS_CORETYPE as this process found it. */
 export const INHERITED_CORETYPE = process.env.OPENBLAS_CORETYPE;
 
