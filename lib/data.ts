@@ -32,6 +32,17 @@ export function allocateFloat32(length: number): Float32Array {
   return native.allocateFloat32(integer('length', length, 0, MAX_FLOATS));
 }
 
+/** Below this many bytes, rows go into V8's memory: quicker to get, and a fit's copy of them costs little. */
+const OWNED_ROWS_BYTES = 1 << 20;
+
+/**
+ * A zeroed Float32Array for rows that a fit may train on: large ones in library-owned memory (see
+ * allocateFloat32), so that a dataset the library builds or reads is held once, not twice, while a fit runs.
+ */
+export function rowsFloat32(length: number): Float32Array {
+  return length * Float32Array.BYTES_PER_ELEMENT < OWNED_ROWS_BYTES ? new Float32Array(length) : allocateFloat32(length);
+}
+
 export function matrix(data: Float32Array, rows: number, cols: number): Matrix {
   return { data, rows, cols };
 }
@@ -76,7 +87,7 @@ export function toRows(name: string, value: unknown, cols: number, minRows = 0):
   } else if (Array.isArray(value)) {
     // Refused before anything is allocated, naming the argument, where the rows could never fit.
     checkResultSize(`the rows of ${name}`, value.length, cols);
-    const data = allocateFloat32(value.length * cols);
+    const data = rowsFloat32(value.length * cols);
     for (let r = 0; r < value.length; r++) {
       const row: unknown = value[r];
       if (!Array.isArray(row) && !(ArrayBuffer.isView(row) && !(row instanceof DataView))) {

@@ -1,7 +1,7 @@
 // TextCodec: strings to fixed-length one-hot rows and back. Each of `length` positions holds one
 // symbol out of the vocabulary, the end/pad symbol first; a decoder whose output is a softmax per
 // position (groupSize = symbols) trained with categorical cross-entropy reads and writes this layout.
-import { type DataInput, type Matrix, checkResultSize, matrix, toRows } from './data';
+import { type DataInput, type Matrix, checkResultSize, matrix, rowsFloat32, toRows } from './data';
 import { codedError, rangeError, typeError, valueError } from './errors';
 import { seededRandom } from './random';
 import { checkReceivers, finiteNumber, integer, knownKeys, objectArg, optionalBoolean, optionalObject, seedArg, typedArrayLike } from './validate';
@@ -102,7 +102,7 @@ export class TextCodec {
     if (!Array.isArray(strings)) throw typeError('strings', 'an array of strings', strings);
     const { symbols, width } = this;
     checkResultSize('the encoded rows', strings.length, width);
-    const data = new Float32Array(strings.length * width);
+    const data = rowsFloat32(strings.length * width);
     // By index: forEach would skip a sparse array's holes, leaving their rows empty.
     for (let r = 0; r < strings.length; r++) {
       const text: unknown = strings[r];

@@ -1,7 +1,7 @@
 // HashedTfidf: text to fixed-size vectors without a vocabulary. Word n-grams and character n-grams
 // are hashed into `dimensions` buckets, counts are damped (1 + log tf) and weighted by inverse
 // document frequency learned in `fit`, and each row is scaled to unit length.
-import { type Matrix, checkResultSize, matrix } from './data';
+import { type Matrix, checkResultSize, matrix, rowsFloat32 } from './data';
 import { typeError } from './errors';
 import { checkReceivers, integer, knownKeys, oneOf, optionalBoolean, optionalObject } from './validate';
 
@@ -55,7 +55,7 @@ export class HashedTfidf {
     const idf = this.#idf;
     if (!idf) throw typeError('this', 'a HashedTfidf that has been fitted (call fit first)', this);
     checkResultSize('the feature rows', docs.length, this.dimensions);
-    const data = new Float32Array(docs.length * this.dimensions);
+    const data = rowsFloat32(docs.length * this.dimensions);
     docs.forEach((text, r) => {
       const row = data.subarray(r * this.dimensions, (r + 1) * this.dimensions);
       let norm = 0;

@@ -67,15 +67,9 @@ export function writeDelimited(file: string, data: number[][], options: { delimi
   writeFileSync(file, `${lines.join('\n')}\n`);
 }
 
-/** A .npy file: `descr` such as '<f4', a header of format `version`, and the data as given. */
-export function writeNpy(
-  file: string,
-  data: number[][],
-  options: { descr?: string; version?: 1 | 2 | 3; fortran?: boolean; shape?: number[]; truncate?: number } = {},
-): void {
-  const descr = options.descr ?? '<f4';
+/** The header of a .npy file of `shape` in `descr` (such as '<f4'), format `version`. */
+export function npyHeader(descr: string, shape: number[], options: { version?: 1 | 2 | 3; fortran?: boolean } = {}): Buffer {
   const version = options.version ?? 1;
-  const shape = options.shape ?? [data.length, data[0].length];
   const dict = `{'descr': '${descr}', 'fortran_order': ${options.fortran ? 'True' : 'False'}, 'shape': (${shape.join(', ')}${shape.length === 1 ? ',' : ''}), }`;
   const prefix = version === 1 ? 10 : 12;
   const padded = dict.padEnd(Math.ceil((prefix + dict.length + 1) / 64) * 64 - prefix - 1) + '\n';
@@ -84,6 +78,17 @@ export function writeNpy(
   if (version === 1) header.writeUInt16LE(padded.length, 8);
   else header.writeUInt32LE(padded.length, 8);
   header.write(padded, prefix, 'latin1');
+  return header;
+}
+
+/** A .npy file: `descr` such as '<f4', a header of format `version`, and the data as given. */
+export function writeNpy(
+  file: string,
+  data: number[][],
+  options: { descr?: string; version?: 1 | 2 | 3; fortran?: boolean; shape?: number[]; truncate?: number } = {},
+): void {
+  const descr = options.descr ?? '<f4';
+  const header = npyHeader(descr, options.shape ?? [data.length, data[0].length], options);
   const values = data.flat();
   const size = descr[2] === '8' ? 8 : 4;
   const body = Buffer.alloc(values.length * size);

@@ -2,6 +2,7 @@
 // line and column of anything it cannot read, and the writer for results.
 import type { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
+import { rowsFloat32 } from '../data';
 import { isDecimal } from './decimal';
 import { dataError } from './errors';
 
@@ -30,7 +31,9 @@ class FloatBuilder {
   }
 
   finish(): Float32Array {
-    return this.#data.slice(0, this.length);
+    const out = rowsFloat32(this.length);
+    out.set(this.#data.subarray(0, this.length));
+    return out;
   }
 }
 

@@ -3,6 +3,7 @@
 import { fstatSync } from 'node:fs';
 import { type FileHandle, open, stat } from 'node:fs/promises';
 import * as path from 'node:path';
+import { rowsFloat32 } from '../data';
 import { readCsv } from './csv';
 import { dataError, inputError, usageError } from './errors';
 import { NPY_PREAMBLE, npyHeaderSize, parseNpyHeader } from './npy';
@@ -158,9 +159,23 @@ function storeFloat32(bytes: Buffer, k: number, itemSize: 4 | 8, out: Float32Arr
   if (Number.isFinite(value) && !Number.isFinite(out[i])) throw dataError(`${cellOf(name, i, cols, firstRow)}: ${value} is outside the float32 range`);
 }
 
-/** Streams little-endian floats from `offset`, chunk by chunk; a value may straddle two chunks. */
+/**
+ * Reads `count` little-endian floats from `offset` into rows that a fit holds without a copy. float32
+ * on a little-endian machine is read straight into them; float64 is streamed chunk by chunk (a value
+ * may straddle two chunks) and rounded.
+ */
 async function readFloats(handle: FileHandle, name: string, offset: number, count: number, itemSize: 4 | 8, cols: number): Promise<Float32Array> {
-  const out = new Float32Array(count);
+  const out = rowsFloat32(count);
+  if (itemSize === 4 && littleEndian) {
+    const bytes = new Uint8Array(out.buffer, out.byteOffset, out.byteLength);
+    for (let done = 0; done < bytes.length; ) {
+      // At most 1 GiB a read: larger ones return short on Linux and fail on some systems.
+      const { bytesRead } = await handle.read(bytes, done, Math.min(bytes.length - done, 1 << 30), offset + done);
+      if (bytesRead === 0) throw dataError(`${name}: the file ended after ${Math.floor(done / 4)} of ${count} values (did it change while being read?)`);
+      done += bytesRead;
+    }
+    return out;
+  }
   let i = 0;
   let carry: Buffer = Buffer.alloc(0);
   for await (const chunk of handle.createReadStream({ start: offset, autoClose: false, highWaterMark: 1 << 20 })) {
@@ -206,7 +221,7 @@ function applyMissing(raw: Raw, missing: Missing, name: string): Table {
   } else {
     const drop = new Set(bad.map((i) => Math.floor(i / cols)));
     if (drop.size === rows) throw dataError(`${name}: every row has a missing value, so --missing drop leaves none`);
-    const kept = new Float32Array((rows - drop.size) * cols);
+    const kept = rowsFloat32((rows - drop.size) * cols);
     let k = 0;
     for (let r = 0; r < rows; r++) {
       if (drop.has(r)) continue;

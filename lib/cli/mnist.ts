@@ -1,5 +1,6 @@
 // The demo's data set: every digit of the `mnist` package with its label, split into training and
 // test rows by our own seeded shuffle (the package's `set()` shuffles unseeded and short-fills).
+import { rowsFloat32 } from '../data';
 import { CliError, EXIT } from './errors';
 import { seededRandom, shuffledIndices } from '../random';
 
@@ -44,7 +45,7 @@ function allDigits(): Digits {
 }
 
 function pick(from: Digits, rows: Uint32Array): Digits {
-  const images = new Float32Array(rows.length * PIXELS);
+  const images = rowsFloat32(rows.length * PIXELS);
   const labels = new Uint8Array(rows.length);
   rows.forEach((r, i) => {
     images.set(from.images.subarray(r * PIXELS, (r + 1) * PIXELS), i * PIXELS);

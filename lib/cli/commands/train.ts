@@ -301,6 +301,7 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
       trainSeconds,
       seconds,
       samplesPerSecond,
+      peakResidentBytes: peakResidentBytes(),
       files,
     };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
@@ -309,6 +310,9 @@ async function runTrain(options: TrainOptions, cmd: Command): Promise<void> {
   say(`trained ${history.epochs.length} epochs in ${durationText(seconds)}, ${countText(samplesPerSecond)} samples/s`);
   say(`wrote ${Object.values(files).join(', ')}`);
 }
+
+/** The most memory the process has held resident so far. */
+const peakResidentBytes = () => process.resourceUsage().maxRSS * 1024;
 
 /** `train --stream-rows N`: the rows come from the file chunk by chunk in every epoch (Autoencoder.fitStream). */
 async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<void> {
@@ -345,8 +349,7 @@ async function runStreamingTrain(options: TrainOptions, cmd: Command): Promise<v
   await writeOutput(files.loss, lossPicture(history.loss, [], `${settings.loss} per epoch`, settings.loss).toPNG());
   if (options.json) {
     // Peak resident memory shows that the file was never held whole.
-    const peakResidentBytes = process.resourceUsage().maxRSS * 1024;
-    const summary = { network: describeNetwork(model), rows: layout.rows, streamRows: rows, epochs: history.epochs, seconds, peakResidentBytes, files };
+    const summary = { network: describeNetwork(model), rows: layout.rows, streamRows: rows, epochs: history.epochs, seconds, peakResidentBytes: peakResidentBytes(), files };
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
   }
   say(`final loss ${lossText(history.loss[history.loss.length - 1])}; ${durationText(seconds)}; wrote ${Object.values(files).join(', ')}`);
