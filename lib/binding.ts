@@ -106,6 +106,7 @@ export interface NativeBinding {
   setThreads(threads: number): void;
   mpiInit(timeoutSeconds?: number): { rank: number; size: number; library: string };
   allocateFloat32(length: number): Float32Array;
+  allocateRows(length: number): Float32Array;
   stopRunningWork(): void;
 }
 

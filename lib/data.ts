@@ -32,15 +32,14 @@ export function allocateFloat32(length: number): Float32Array {
   return native.allocateFloat32(integer('length', length, 0, MAX_FLOATS));
 }
 
-/** Below this many bytes, rows go into V8's memory: quicker to get, and a fit's copy of them costs little. */
-const OWNED_ROWS_BYTES = 1 << 20;
-
 /**
  * A zeroed Float32Array for rows that a fit may train on: large ones in library-owned memory (see
- * allocateFloat32), so that a dataset the library builds or reads is held once, not twice, while a fit runs.
+ * allocateFloat32), so that a dataset the library builds or reads is held once, not twice, while a
+ * fit runs. Like large results, they go into V8's memory instead while many such arrays await their
+ * release (Node frees them only when its event loop turns), so a synchronous loop does not pile them up.
  */
 export function rowsFloat32(length: number): Float32Array {
-  return length * Float32Array.BYTES_PER_ELEMENT < OWNED_ROWS_BYTES ? new Float32Array(length) : allocateFloat32(length);
+  return native.allocateRows(length);
 }
 
 export function matrix(data: Float32Array, rows: number, cols: number): Matrix {

@@ -5,10 +5,11 @@ import { setImmediate as nextTurn } from 'node:timers/promises';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { describe, expect, it } from 'vitest';
-import { Autoencoder, allocateFloat32, type FitOptions } from 'native-autoencoder';
+import { Autoencoder, TextCodec, allocateFloat32, type FitOptions } from 'native-autoencoder';
 
 setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
+const MB = 1024 * 1024;
 
 function fill(x: Float32Array): Float32Array {
   for (let i = 0; i < x.length; i++) x[i] = 0.5 + 0.4 * Math.sin(i * 0.37);
@@ -83,7 +84,6 @@ describe('allocateFloat32', () => {
 });
 
 describe('large prediction results', () => {
-  const MB = 1024 * 1024;
 
   it('come back zeroed from allocateFloat32 and whole from predict when their memory is reused', async () => {
     const cols = 256;
@@ -129,5 +129,53 @@ describe('large prediction results', () => {
     const growth = peak - before;
     console.log(`RSS grew ${(growth / MB).toFixed(0)} MB over ${calls} predictions of ${((rows * cols * 4) / MB).toFixed(1)} MB`);
     expect(growth).toBeLessThan(0.35 * calls * rows * cols * 4);
+  });
+});
+
+describe('rows the library makes (TextCodec.encode, arrays of rows, files the command reads)', () => {
+  const codec = new TextCodec({ vocabulary: 'abcdefghijklmnopqrstuvwxyz ', length: 96 });
+  const strings = Array.from({ length: 1000 }, (_, i) => 'the quick brown fox '.repeat(4).slice(i % 7, 60 + (i % 30)));
+
+  it('are zeroed where nothing is written, whichever memory they land in', () => {
+    const first = codec.encode(strings).data;
+    for (let i = 0; i < 60; i++) codec.encode(strings);
+    const later = codec.encode(strings).data;
+    const bytes = (a: Float32Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength);
+    expect(bytes(later).equals(bytes(first))).toBe(true);
+    const ones = first.reduce((sum, v) => sum + v, 0);
+    expect(ones).toBe(strings.length * codec.length);
+  });
+
+  it('are trained on where they are: a fit on 215 MB of encoded strings does not copy them', async () => {
+    // The earlier tests' arrays handed back first: rows made while more than 128 MiB of earlier ones
+    // await their release go into V8's memory, and a fit copies those.
+    gc();
+    await nextTurn();
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    await nextTurn();
+    const many = Array.from({ length: 20 }, () => strings).flat();
+    const x = codec.encode(many);
+    const ae = new Autoencoder({ inputDim: codec.width, latentDim: 2, seed: 1 });
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    await ae.fit(x, { epochs: 1, batchSize: 256, onBatchEnd: () => void (peak = Math.max(peak, process.memoryUsage().rss)) });
+    ae.dispose();
+    expect(peak - before).toBeLessThan(0.25 * x.data.byteLength);
+  });
+
+  it('of a synchronous loop do not pile up until the event loop turns', () => {
+    const calls = 120;
+    const bytes = strings.length * codec.width * 4; // 11 MB each, 1.3 GB in all
+    codec.encode(strings);
+    gc();
+    const before = process.memoryUsage().rss;
+    let peak = before;
+    for (let i = 0; i < calls; i++) {
+      codec.encode(strings);
+      if (i % 4 === 0) peak = Math.max(peak, process.memoryUsage().rss);
+    }
+    const growth = peak - before;
+    console.log(`RSS grew ${(growth / MB).toFixed(0)} MB over ${calls} encodings of ${(bytes / MB).toFixed(1)} MB`);
+    expect(growth).toBeLessThan(0.35 * calls * bytes);
   });
 });

@@ -110,6 +110,7 @@ Napi::Object init(Napi::Env env, Napi::Object exports) {
   exports.Set("setThreads", Napi::Function::New(env, set_threads, "setThreads"));
   exports.Set("mpiInit", Napi::Function::New(env, mpi_init, "mpiInit"));
   exports.Set("allocateFloat32", Napi::Function::New(env, allocate_float32, "allocateFloat32"));
+  exports.Set("allocateRows", Napi::Function::New(env, allocate_rows, "allocateRows"));
   exports.Set("stopRunningWork", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 stop_running_work();
                 return info.Env().Undefined();

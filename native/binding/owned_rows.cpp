@@ -97,13 +97,13 @@ RecycledBlocks& recycled() {
   return *blocks;
 }
 
-// Bytes of owned results whose arrays JavaScript has not yet handed back.
-std::atomic<size_t> result_bytes_awaiting_release{0};
+// Bytes of owned results and rows (allocateRows) whose arrays JavaScript has not yet handed back.
+std::atomic<size_t> counted_bytes_awaiting_release{0};
 
 // What an owned array's finalizer receives: its share of the block (a running fit may hold another).
 struct ArrayShare {
   std::shared_ptr<Buffer> block;
-  bool result;
+  bool counted;  // in counted_bytes_awaiting_release
 };
 
 void release(Napi::Env, void*, ArrayShare* share) {
@@ -111,11 +111,11 @@ void release(Napi::Env, void*, ArrayShare* share) {
     std::lock_guard<std::mutex> lock(registry_mutex);
     registry().erase(share->block->data());
   }
-  if (share->result) result_bytes_awaiting_release -= bytes_of(*share->block);
+  if (share->counted) counted_bytes_awaiting_release -= bytes_of(*share->block);
   delete share;
 }
 
-Napi::Float32Array owned_array(Napi::Env env, size_t length, bool zeroed, bool result) {
+Napi::Float32Array owned_array(Napi::Env env, size_t length, bool zeroed, bool counted) {
   // One float at least, so that every array has an address of its own.
   const size_t count = std::max<size_t>(length, 1);
   std::unique_ptr<Buffer> reused = recycled().take(count);
@@ -124,12 +124,12 @@ Napi::Float32Array owned_array(Napi::Env env, size_t length, bool zeroed, bool r
   const auto recycle = [](Buffer* freed) { recycled().give(std::unique_ptr<Buffer>(freed)); };
   std::shared_ptr<Buffer> block(
       reused ? reused.release() : new Buffer(zeroed ? Buffer(count) : Buffer::uninitialized(count)), recycle);
-  auto* share = new ArrayShare{block, result};
+  auto* share = new ArrayShare{block, counted};
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
     registry()[block->data()] = block;
   }
-  if (result) result_bytes_awaiting_release += bytes_of(*block);
+  if (counted) counted_bytes_awaiting_release += bytes_of(*block);
   Napi::ArrayBuffer memory;
   try {
     memory = Napi::ArrayBuffer::New(env, block->data(), length * sizeof(float), release, share);
@@ -148,22 +148,36 @@ Napi::Float32Array owned_array(Napi::Env env, size_t length, bool zeroed, bool r
   return Napi::Float32Array::New(env, length, memory, 0);
 }
 
-}  // namespace
-
-Napi::Float32Array result_float32(Napi::Env env, size_t length) {
+// Large arrays go into addon-owned memory while the results and rows awaiting release leave room (see
+// kMaxResultBytesAwaitingRelease), others into V8's, which zeroes them.
+Napi::Float32Array counted_float32(Napi::Env env, size_t length, bool zeroed) {
   const size_t bytes = length * sizeof(float);
-  const size_t awaiting = result_bytes_awaiting_release.load();
+  const size_t awaiting = counted_bytes_awaiting_release.load();
   if (bytes >= kOwnedResultBytes && (awaiting == 0 || awaiting + bytes <= kMaxResultBytesAwaitingRelease))
-    return owned_array(env, length, false, true);
+    return owned_array(env, length, zeroed, true);
   return Napi::Float32Array::New(env, length);
 }
 
-Napi::Value allocate_float32(const Napi::CallbackInfo& info) {
+// A JavaScript function of one argument, `length`, that returns make(env, length).
+template <typename Make>
+Napi::Value float32_of_length(const Napi::CallbackInfo& info, Make make) {
   Napi::Env env = info.Env();
   return guarded(env, [&]() -> Napi::Value {
     const long length = integer_arg(info[0], "length", 0, (1L << 53) / long(sizeof(float)));
-    return owned_array(env, size_t(length), true, false);
+    return make(env, size_t(length));
   });
+}
+
+}  // namespace
+
+Napi::Float32Array result_float32(Napi::Env env, size_t length) { return counted_float32(env, length, false); }
+
+Napi::Value allocate_float32(const Napi::CallbackInfo& info) {
+  return float32_of_length(info, [](Napi::Env env, size_t length) { return owned_array(env, length, true, false); });
+}
+
+Napi::Value allocate_rows(const Napi::CallbackInfo& info) {
+  return float32_of_length(info, [](Napi::Env env, size_t length) { return counted_float32(env, length, true); });
 }
 
 std::shared_ptr<const float> hold_rows(const FloatSpan& span) {

@@ -19,6 +19,11 @@ Napi::Value allocate_float32(const Napi::CallbackInfo& info);
 // pass a limit (128 MiB); others into V8's.
 Napi::Float32Array result_float32(Napi::Env env, size_t length);
 
+// allocateRows(length): a zeroed Float32Array for rows the library fills, placed as result_float32
+// places results: a fit trains on large ones without a copy, and a synchronous loop that makes many
+// leaves no more than the limit of them awaiting release.
+Napi::Value allocate_rows(const Napi::CallbackInfo& info);
+
 // The rows of `span` for a fit on another thread: a share of the addon's memory where `span` lies
 // inside an array from allocateFloat32, else a copy.
 std::shared_ptr<const float> hold_rows(const FloatSpan& span);

@@ -48,7 +48,7 @@ GemmChoice choose_gemm(const KernelTable& kernels, std::string* reason) {
   }
   *reason = "OpenBLAS " + name + " kernels";
   if (!openblas_requested_core().empty() && name == openblas_requested_core())
-    *reason += " (asked for on this AVX-512 CPU, which OpenBLAS would run on generic kernels; "
+    *reason += " (asked for on every AVX-512 CPU, as OpenBLAS runs those newer than itself on generic kernels; "
                "AE_OPENBLAS_CORE_AUTO=1 lets it choose)";
   return GemmChoice::OpenBlasBySize;
 }
