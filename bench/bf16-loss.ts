@@ -18,25 +18,19 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { backendInfo, setThreads, type Autoencoder, type WeightTensor } from 'native-autoencoder';
+import { flag, integerOption } from './args';
 import { torchAvailable, torchRun, torchWorkload } from './torch';
 import { W2, W3, buildWorkload, fitOptions, makeData, type WorkloadSpec } from './workloads';
 
-const argv = process.argv.slice(2);
-const option = (name: string, fallback: number, least: number) => {
-  const i = argv.indexOf(name);
-  const value = i >= 0 ? Number(argv[i + 1]) : fallback;
-  if (!Number.isInteger(value) || value < least) throw new RangeError(`${name} must be an integer of at least ${least}`);
-  return value;
-};
-const STARTS = option('--starts', 32, 0);
+const STARTS = integerOption('--starts', 32, 0);
 if (STARTS > 0 && STARTS < 4) throw new RangeError('--starts must be 0 (no start study) or at least 4, for a 95% interval');
-const TORCH = !argv.includes('--no-torch') && torchAvailable() !== null;
+const TORCH = !flag('--no-torch') && torchAvailable() !== null;
 
 // Rows and data seeds as compare.ts gives these two workloads (seed 7 + the workload's index there);
 // benchEpochs as its fits run (a warm-up and 3 timed epochs).
 const plans: { w: WorkloadSpec; rows: number; seed: number; epochs: number; benchEpochs: number }[] = [
-  { w: W2, rows: 8192, seed: 8, epochs: option('--w2-epochs', 12, 1), benchEpochs: 4 },
-  { w: W3, rows: 1024, seed: 9, epochs: option('--w3-epochs', 64, 1), benchEpochs: 4 },
+  { w: W2, rows: 8192, seed: 8, epochs: integerOption('--w2-epochs', 12, 1), benchEpochs: 4 },
+  { w: W3, rows: 1024, seed: 9, epochs: integerOption('--w3-epochs', 64, 1), benchEpochs: 4 },
 ];
 const EVAL_ROWS = 256;
 

@@ -6,16 +6,12 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { initDistributed, setThreads } from 'native-autoencoder';
+import { flag, integerOption } from './args';
 import { W3, buildWorkload, median, smoothRows as data } from './workloads';
 
-function option(name: string, fallback: string): string {
-  const i = process.argv.indexOf(name);
-  return i >= 0 ? process.argv[i + 1] : fallback;
-}
-
-const RANKS = Number(option('--ranks', '2'));
-const ROWS = Number(option('--rows', '3072'));
-const EPOCHS = Number(option('--epochs', '3')); // timed, after one warm-up epoch
+const RANKS = integerOption('--ranks', 2, 2);
+const ROWS = integerOption('--rows', 3072, 1);
+const EPOCHS = integerOption('--epochs', 3, 1); // timed, after one warm-up epoch
 
 interface Run {
   samplesPerSecond: number;
@@ -45,7 +41,7 @@ async function train(distributed: boolean): Promise<Run> {
 }
 
 async function main(): Promise<void> {
-  if (process.argv.includes('--rank')) {
+  if (flag('--rank')) {
     const run = await train(true);
     if (initDistributed().isRoot) console.log(JSON.stringify(run));
     return;
