@@ -8,6 +8,7 @@ import { spawnSync } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
+import { npyHeader } from '../dist/cjs/cli/npy';
 import { W2 } from './workloads';
 
 const ROWS = 60_000;
@@ -56,14 +57,8 @@ function peakAbove(mode: 'owned' | 'plain'): number {
 
 /** W2's rows as a float32 .npy file. */
 function writeNpy(file: string, rows: number, cols: number): void {
-  const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${rows}, ${cols}), }`;
-  const padded = `${dict.padEnd(Math.ceil((10 + dict.length + 1) / 64) * 64 - 11)}\n`;
-  const header = Buffer.alloc(10 + padded.length);
-  Buffer.from([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0]).copy(header);
-  header.writeUInt16LE(padded.length, 8);
-  header.write(padded, 10, 'latin1');
   const fd = openSync(file, 'w');
-  writeSync(fd, header);
+  writeSync(fd, npyHeader([rows, cols]));
   const block = new Float32Array(cols * 1024);
   for (let first = 0; first < rows; first += 1024) {
     const count = Math.min(1024, rows - first) * cols;

@@ -272,13 +272,13 @@ describe('train holds the rows of a file once', () => {
   }
 
   it.each([
-    ['raw float32', 4, (rows: number) => writeRows(`held-${rows}.f32`, rows, 4), ['--dim', String(COLS)]],
-    ['float64 .npy', 8, (rows: number) => writeRows(`held-${rows}.npy`, rows, 8, npyHeader('<f8', [rows, COLS])), []],
-  ] as const)('%s: 128 MiB more rows add under 1.4 × 128 MiB to the peak resident memory', async (_format, _bytes, write, flags) => {
+    ['raw float32', (rows: number) => writeRows(`held-${rows}.f32`, rows, 4), ['--dim', String(COLS)]],
+    ['float64 .npy', (rows: number) => writeRows(`held-${rows}.npy`, rows, 8, npyHeader('<f8', [rows, COLS])), []],
+  ] as const)('%s: 128 MiB more rows add under 1.4 × 128 MiB to the peak resident memory', async (format, write, flags) => {
     const few = await peakResidentBytes(write(FEW_ROWS), ...flags);
     const more = await peakResidentBytes(write(FEW_ROWS + MORE_ROWS), ...flags);
     const rowBytes = MORE_ROWS * COLS * 4;
-    console.log(`${_format}: peak resident memory ${(few / 2 ** 20).toFixed(0)} MiB with ${FEW_ROWS} rows, ${(more / 2 ** 20).toFixed(0)} MiB with ${FEW_ROWS + MORE_ROWS}: ${((more - few) / rowBytes).toFixed(2)}× the added rows`);
+    console.log(`${format}: peak resident memory ${(few / 2 ** 20).toFixed(0)} MiB with ${FEW_ROWS} rows, ${(more / 2 ** 20).toFixed(0)} MiB with ${FEW_ROWS + MORE_ROWS}: ${((more - few) / rowBytes).toFixed(2)}× the added rows`);
     expect(more - few).toBeLessThan(1.4 * rowBytes);
     expect(more - few).toBeGreaterThan(0.9 * rowBytes);
   }, 120_000);

@@ -11,6 +11,30 @@ setFlagsFromString('--expose-gc');
 const gc = runInNewContext('gc') as () => void;
 const MB = 1024 * 1024;
 
+/**
+ * How far resident memory rises above its level after one warm-up call and a collection while `call`
+ * runs `calls` times in a synchronous loop (sampled every `every` calls), never letting the event loop turn.
+ */
+function residentGrowth(call: () => unknown, calls: number, every: number): number {
+  call();
+  gc();
+  const before = process.memoryUsage().rss;
+  let peak = before;
+  for (let i = 0; i < calls; i++) {
+    call();
+    if (i % every === 0) peak = Math.max(peak, process.memoryUsage().rss);
+  }
+  return peak - before;
+}
+
+/** Collects unreachable arrays and lets their memory go back: once V8's sweeper has freed them and the event loop has turned. */
+async function handBack(): Promise<void> {
+  gc();
+  await nextTurn();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+  await nextTurn();
+}
+
 function fill(x: Float32Array): Float32Array {
   for (let i = 0; i < x.length; i++) x[i] = 0.5 + 0.4 * Math.sin(i * 0.37);
   return x;
@@ -92,14 +116,8 @@ describe('large prediction results', () => {
     const x = fill(new Float32Array(rows * cols));
     const other = x.map((v) => 1 - v);
     const expected = ae.predict(other, { out: new Float32Array(rows * cols) }).data.slice();
-    // Collected, and handed back once V8's sweeper has freed them and the event loop has turned: the
-    // next arrays of this size reuse the memory (except under AddressSanitizer, which frees it).
-    const handBack = async () => {
-      gc();
-      await nextTurn();
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      await nextTurn();
-    };
+    // Collected and handed back: the next arrays of this size reuse the memory (except under
+    // AddressSanitizer, which frees it).
     for (let round = 0; round < 4; round++) {
       for (let i = 0; i < 4; i++) ae.predict(x);
       await handBack();
@@ -117,16 +135,8 @@ describe('large prediction results', () => {
     const calls = 320; // 3.2 MB of results each, 1 GB in all
     const ae = new Autoencoder({ inputDim: cols, latentDim: 8, seed: 1 });
     const x = fill(new Float32Array(rows * cols));
-    ae.predict(x);
-    gc();
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    for (let i = 0; i < calls; i++) {
-      ae.predict(x);
-      if (i % 8 === 0) peak = Math.max(peak, process.memoryUsage().rss);
-    }
+    const growth = residentGrowth(() => ae.predict(x), calls, 8);
     ae.dispose();
-    const growth = peak - before;
     console.log(`RSS grew ${(growth / MB).toFixed(0)} MB over ${calls} predictions of ${((rows * cols * 4) / MB).toFixed(1)} MB`);
     expect(growth).toBeLessThan(0.35 * calls * rows * cols * 4);
   });
@@ -149,10 +159,7 @@ describe('rows the library makes (TextCodec.encode, arrays of rows, files the co
   it('are trained on where they are: a fit on 215 MB of encoded strings does not copy them', async () => {
     // The earlier tests' arrays handed back first: rows made while more than 128 MiB of earlier ones
     // await their release go into V8's memory, and a fit copies those.
-    gc();
-    await nextTurn();
-    await new Promise((resolve) => setTimeout(resolve, 5));
-    await nextTurn();
+    await handBack();
     const many = Array.from({ length: 20 }, () => strings).flat();
     const x = codec.encode(many);
     const ae = new Autoencoder({ inputDim: codec.width, latentDim: 2, seed: 1 });
@@ -166,15 +173,7 @@ describe('rows the library makes (TextCodec.encode, arrays of rows, files the co
   it('of a synchronous loop do not pile up until the event loop turns', () => {
     const calls = 120;
     const bytes = strings.length * codec.width * 4; // 11 MB each, 1.3 GB in all
-    codec.encode(strings);
-    gc();
-    const before = process.memoryUsage().rss;
-    let peak = before;
-    for (let i = 0; i < calls; i++) {
-      codec.encode(strings);
-      if (i % 4 === 0) peak = Math.max(peak, process.memoryUsage().rss);
-    }
-    const growth = peak - before;
+    const growth = residentGrowth(() => codec.encode(strings), calls, 4);
     console.log(`RSS grew ${(growth / MB).toFixed(0)} MB over ${calls} encodings of ${(bytes / MB).toFixed(1)} MB`);
     expect(growth).toBeLessThan(0.35 * calls * bytes);
   });

@@ -48,7 +48,7 @@ export function parseNpyHeader(name: string, bytes: Buffer): NpyHeader {
 }
 
 /** A version 1.0 header for a little-endian float32 array of `shape`, padded so the data starts on a 64-byte boundary as NumPy does it. */
-function npyHeader(shape: number[]): Buffer {
+export function npyHeader(shape: number[]): Buffer {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(', ');
   const dict = `{'descr': '<f4', 'fortran_order': False, 'shape': (${dims}), }`;
   const unpadded = 10 + dict.length + 1;
